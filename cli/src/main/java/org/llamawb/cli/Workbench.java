@@ -1,0 +1,89 @@
+package org.llamawb.cli;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.llamawb.model.BadInputException;
+
+/**
+ * The {@code workbench} command: dispatches to a sub-command and turns user errors into one line and
+ * exit code 2. A stack trace is printed only for bugs.
+ */
+public final class Workbench {
+
+    private final Map<String, Command> commands = new LinkedHashMap<>();
+
+    Workbench(List<Command> all) {
+        for (Command c : all) {
+            commands.put(c.name(), c);
+        }
+    }
+
+    static Workbench standard() {
+        return new Workbench(Commands.all());
+    }
+
+    public static void main(String[] args) {
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        int code = standard().run(args, System.err);
+        System.out.flush();
+        System.exit(code);
+    }
+
+    /** Runs one command line; returns the exit code. */
+    int run(String[] args, PrintStream err) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            printUsage(args.length == 0 ? err : System.out);
+            return args.length == 0 ? 2 : 0;
+        }
+        Command command = null;
+        int consumed = 0;
+        // Longest match first: "model inspect" before "model".
+        for (int n = Math.min(2, args.length); n >= 1 && command == null; n--) {
+            String key = String.join(" ", Arrays.asList(args).subList(0, n));
+            command = commands.get(key);
+            consumed = n;
+        }
+        if (command == null) {
+            err.println("error: unknown command '" + args[0] + (args.length > 1 ? " " + args[1] : "")
+                    + "'; run 'workbench --help' for the list");
+            return 2;
+        }
+        List<String> rest = new ArrayList<>(Arrays.asList(args).subList(consumed, args.length));
+        try {
+            return command.run(rest);
+        } catch (UsageException | BadInputException e) {
+            err.println("error: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            BadInputException bad = findBadInput(e);
+            if (bad != null) {
+                err.println("error: " + bad.getMessage());
+                return 2;
+            }
+            err.println("internal error (a bug; please report it with this trace):");
+            e.printStackTrace(err);
+            return 1;
+        }
+    }
+
+    private static BadInputException findBadInput(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof BadInputException b) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    private void printUsage(PrintStream out) {
+        out.println("usage: workbench <command> [options]   (workbench <command> --help for its options)");
+        out.println();
+        for (Command c : commands.values()) {
+            out.printf("  %-18s %s%n", c.name(), c.summary());
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package org.llamawb.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Multi-head causal self-attention with grouped-query heads (Ainslie et al., 2023) and rotary
+ * positions: {@code H} query heads share {@code Hkv} key/value heads, {@code H / Hkv} each.
+ */
+public final class Attention {
+    final Linear qProj; // [H*D, d]
+    final Linear kProj; // [Hkv*D, d]
+    final Linear vProj; // [Hkv*D, d]
+    final Linear oProj; // [d, H*D]
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final int layerIndex;
+    private final Rope rope;
+    private final NDArray scale; // 0-d, 1/√D
+    private final NDArray maskFill; // 0-d, the most negative float, as transformers fills masked scores
+    AttentionImplementation implementation = AttentionImplementation.FUSED;
+
+    Attention(int layerIndex, LlamaConfig c, Linear q, Linear k, Linear v, Linear o, Rope rope, NDManager constants) {
+        this.layerIndex = layerIndex;
+        this.qProj = q;
+        this.kProj = k;
+        this.vProj = v;
+        this.oProj = o;
+        this.heads = c.numAttentionHeads();
+        this.kvHeads = c.numKeyValueHeads();
+        this.headDim = c.headDim();
+        this.rope = rope;
+        this.scale = constants.full(new Shape(), (float) (1.0 / Math.sqrt(headDim)), DataType.FLOAT32);
+        this.maskFill = constants.full(new Shape(), -Float.MAX_VALUE, DataType.FLOAT32);
+    }
+
+    /** {@code x: [B, T, d]} to {@code [B, T, d]}. */
+    public NDArray forward(NDArray x, ForwardContext ctx) {
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        NDArray q = qProj.forward(x).reshape(b, t, heads, headDim).transpose(0, 2, 1, 3); // [B,H,T,D]
+        NDArray k = kProj.forward(x).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3); // [B,Hkv,T,D]
+        NDArray v = vProj.forward(x).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3); // [B,Hkv,T,D]
+        q = rope.apply(q, ctx.rope());
+        k = rope.apply(k, ctx.rope());
+        if (ctx.cache() != null) {
+            NDArray[] kv = ctx.cache().append(layerIndex, k, v); // [B,Hkv,S,D], S = cached + T
+            k = kv[0];
+            v = kv[1];
+        }
+        NDArray out = attend(q, k, v, ctx); // [B,H,T,D]
+        return oProj.forward(out.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim)); // [B,T,H*D]
+    }
+
+    /** Softmax attention of {@code q: [B,H,T,D]} over {@code k, v: [B,Hkv,S,D]}; returns {@code [B,H,T,D]}. */
+    NDArray attend(NDArray q, NDArray k, NDArray v, ForwardContext ctx) {
+        Kernels kernels = Kernels.get();
+        if (implementation == AttentionImplementation.FUSED) {
+            if (ctx.mask() == null && ctx.causal()) {
+                return heads == kvHeads
+                        ? kernels.causalAttention(q, k, v, ctx.grad())
+                        : kernels.causalAttentionGqa(q, k, v, ctx.grad());
+            }
+            NDArray mask = ctx.mask();
+            if (mask == null) { // one new token against the cache: it may attend everywhere
+                mask = q.getManager().ones(new Shape(1, 1, q.getShape().get(2), k.getShape().get(2)), DataType.BOOLEAN);
+            }
+            return kernels.maskedAttention(q, repeatKv(k), repeatKv(v), mask, ctx.grad());
+        }
+        k = repeatKv(k); // [B,H,S,D]
+        v = repeatKv(v);
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale); // [B,H,T,S]
+        NDArray mask = ctx.mask();
+        if (mask == null && ctx.causal()) {
+            mask = Masks.causal(q.getManager(), q.getShape().get(2), k.getShape().get(2));
+        }
+        if (mask != null) {
+            // masked scores become the most negative float, exactly as transformers' eager path
+            scores = scores.add(mask.logicalNot().toType(DataType.FLOAT32, false).mul(maskFill));
+        }
+        return scores.softmax(-1).matMul(v); // [B,H,T,D]
+    }
+
+    /** {@code [B,Hkv,S,D]} to {@code [B,H,S,D]}: each key/value head serves H/Hkv consecutive query heads. */
+    NDArray repeatKv(NDArray kv) {
+        return heads == kvHeads ? kv : kv.repeat(1, heads / kvHeads);
+    }
+
+    public int heads() {
+        return heads;
+    }
+
+    public int kvHeads() {
+        return kvHeads;
+    }
+
+    public int headDim() {
+        return headDim;
+    }
+
+    public Linear qProj() {
+        return qProj;
+    }
+
+    public Linear kProj() {
+        return kProj;
+    }
+
+    public Linear vProj() {
+        return vProj;
+    }
+
+    public Linear oProj() {
+        return oProj;
+    }
+}

@@ -1,0 +1,175 @@
+package org.llamawb.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * Fused libtorch kernels that DJL's API does not expose, reached through tiny TorchScript modules.
+ *
+ * <p>Each kernel is a one-line TorchScript {@code forward} (e.g. {@code scaled_dot_product_attention})
+ * written here as a TorchScript archive (text code plus a few pickle bytes; no Python or torch needed),
+ * loaded once per process. Autograd flows through them when called with {@code training = true}.
+ * Only {@code forward} is used: DJL runs other methods without gradient recording.
+ */
+public final class Kernels {
+
+    /** The kernels, each with the TorchScript body of its {@code forward}. */
+    enum Op {
+        /** Causal attention {@code [B,H,T,D]}: libtorch picks its flash/memory-efficient CPU kernel. */
+        CAUSAL_ATTENTION("q: Tensor, k: Tensor, v: Tensor",
+                "torch.scaled_dot_product_attention(q, k, v, None, 0., True)"),
+        /** Causal attention where k/v have fewer heads (grouped-query), without repeating them. */
+        CAUSAL_ATTENTION_GQA("q: Tensor, k: Tensor, v: Tensor",
+                "torch.scaled_dot_product_attention(q, k, v, None, 0., True, scale=None, enable_gqa=True)"),
+        /** Attention with a boolean mask {@code [B,1,T,S]} (true = may attend): packed sequences, caches. */
+        MASKED_ATTENTION("q: Tensor, k: Tensor, v: Tensor, mask: Tensor",
+                "torch.scaled_dot_product_attention(q, k, v, mask)"),
+        /** SwiGLU's gate: {@code silu(g) * u}. */
+        SILU_MUL("g: Tensor, u: Tensor", "torch.mul(torch.silu(g), u)"),
+        /** Summed token cross-entropy of logits {@code [N,V]} against labels {@code [N]}; -100 ignored. */
+        CROSS_ENTROPY_SUM("logits: Tensor, labels: Tensor",
+                "torch.nll_loss_nd(torch.log_softmax(logits, -1), labels, None, 2, -100)");
+
+        final String params;
+        final String body;
+
+        Op(String params, String body) {
+            this.params = params;
+            this.body = body;
+        }
+    }
+
+    private static Kernels instance;
+
+    private final NDManager manager;
+    private final Map<Op, PtSymbolBlock> modules = new EnumMap<>(Op.class);
+
+    private Kernels() {
+        manager = NDManager.newBaseManager();
+        for (Op op : Op.values()) {
+            modules.put(op, load(op));
+        }
+    }
+
+    /** The process-wide kernels (loaded on first use; the modules live as long as the process). */
+    public static synchronized Kernels get() {
+        if (instance == null) {
+            instance = new Kernels();
+        }
+        return instance;
+    }
+
+    /** Scaled dot-product causal attention; {@code q,k,v: [B,H,T,D]}, same head count. */
+    public NDArray causalAttention(NDArray q, NDArray k, NDArray v, boolean training) {
+        return run(Op.CAUSAL_ATTENTION, training, q, k, v);
+    }
+
+    /** Causal attention with {@code k,v: [B,Hkv,T,D]}, {@code Hkv} dividing {@code H}. */
+    public NDArray causalAttentionGqa(NDArray q, NDArray k, NDArray v, boolean training) {
+        return run(Op.CAUSAL_ATTENTION_GQA, training, q, k, v);
+    }
+
+    /** Attention restricted by a boolean {@code mask: [B or 1, 1, T, S]}. */
+    public NDArray maskedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, boolean training) {
+        return run(Op.MASKED_ATTENTION, training, q, k, v, mask);
+    }
+
+    /** {@code silu(gate) * up}, elementwise. */
+    public NDArray siluMul(NDArray gate, NDArray up, boolean training) {
+        return run(Op.SILU_MUL, training, gate, up);
+    }
+
+    /** Sum over tokens of {@code -log softmax(logits)[label]}, skipping label -100; a 0-d array. */
+    public NDArray crossEntropySum(NDArray logits, NDArray labels, boolean training) {
+        return run(Op.CROSS_ENTROPY_SUM, training, logits, labels);
+    }
+
+    private NDArray run(Op op, boolean training, NDArray... inputs) {
+        NDList out = IValueUtils.forward(modules.get(op), new NDList(inputs), training);
+        return out.singletonOrThrow();
+    }
+
+    private PtSymbolBlock load(Op op) {
+        try {
+            Path file = Files.createTempFile("workbench-kernel-", ".pt");
+            try {
+                try (OutputStream os = Files.newOutputStream(file)) {
+                    writeArchive(os, op);
+                }
+                return JniUtils.loadModule((PtNDManager) manager, file, true, new String[0], new String[0], false);
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the TorchScript kernel " + op, e);
+        }
+    }
+
+    /**
+     * A TorchScript archive: {@code code/__torch__.py} (the class), {@code data.pkl} (the pickled
+     * module object: class reference plus {@code training} attribute), {@code constants.pkl},
+     * {@code version} and {@code byteorder}, all stored uncompressed as torch.jit.save writes them.
+     */
+    static void writeArchive(OutputStream os, Op op) throws IOException {
+        String cls = "K";
+        String code = "class " + cls + "(Module):\n"
+                + "  __parameters__ = []\n"
+                + "  __buffers__ = []\n"
+                + "  training : bool\n"
+                + "  def forward(self: __torch__." + cls + ", " + op.params + ") -> Tensor:\n"
+                + "    return " + op.body + "\n";
+        try (ZipOutputStream zip = new ZipOutputStream(os)) {
+            String dir = "kernel/";
+            stored(zip, dir + "data.pkl", modulePickle(cls));
+            stored(zip, dir + "code/__torch__.py", code.getBytes(StandardCharsets.UTF_8));
+            stored(zip, dir + "constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // protocol 2, empty tuple
+            stored(zip, dir + "version", "3\n".getBytes(StandardCharsets.US_ASCII));
+            stored(zip, dir + "byteorder", "little".getBytes(StandardCharsets.US_ASCII));
+        }
+    }
+
+    /** Pickle (protocol 2) of {@code __torch__.<cls>} built with state {@code {"training": True}}. */
+    private static byte[] modulePickle(String cls) {
+        ByteArrayOutputStream p = new ByteArrayOutputStream();
+        p.write(0x80);
+        p.write(2); // PROTO 2
+        p.writeBytes(("c__torch__\n" + cls + "\n").getBytes(StandardCharsets.US_ASCII)); // GLOBAL
+        p.writeBytes(new byte[] {')', (byte) 0x81, '}', '('}); // EMPTY_TUPLE NEWOBJ EMPTY_DICT MARK
+        byte[] key = "training".getBytes(StandardCharsets.US_ASCII);
+        p.write('X'); // BINUNICODE, 4-byte little-endian length
+        p.writeBytes(new byte[] {(byte) key.length, 0, 0, 0});
+        p.writeBytes(key);
+        p.writeBytes(new byte[] {(byte) 0x88, 'u', 'b', '.'}); // NEWTRUE SETITEMS BUILD STOP
+        return p.toByteArray();
+    }
+
+    private static void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {
+        ZipEntry e = new ZipEntry(name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(data.length);
+        e.setCompressedSize(data.length);
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        e.setCrc(crc.getValue());
+        zip.putNextEntry(e);
+        zip.write(data);
+        zip.closeEntry();
+    }
+}

@@ -1,0 +1,387 @@
+package org.llamawb.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+/**
+ * A LLaMA decoder-only language model (Touvron et al., 2023): token embedding, a stack of
+ * {@link DecoderLayer}s, a final {@link RmsNorm} and the LM head (tied to the embedding or not).
+ *
+ * <p>Tensors keep their Hugging Face names ({@link #parameters()}); the model owns the manager they
+ * live in. Arrays produced by a forward pass attach to the manager of their first operand, so callers
+ * wrap each step in an {@code NDScope}.
+ */
+public final class Llama implements AutoCloseable {
+    private final LlamaConfig config;
+    private final NDManager manager;
+    private final Rope rope;
+    private NDArray embedTokens; // [V, d]
+    private final List<DecoderLayer> layers;
+    private final RmsNorm norm;
+    private final Linear lmHead; // [V, d]; its weight is embedTokens when tied
+    private final Map<String, Object> keepAlive = new LinkedHashMap<>();
+
+    private Llama(LlamaConfig config, NDManager manager, Function<String, NDArray> tensors) {
+        this.config = config;
+        this.manager = manager;
+        this.rope = new Rope(config, manager);
+        this.embedTokens = tensors.apply("model.embed_tokens.weight");
+        List<DecoderLayer> list = new ArrayList<>();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            Attention attn = new Attention(i, config,
+                    linear(tensors, p + "self_attn.q_proj", config.attentionBias()),
+                    linear(tensors, p + "self_attn.k_proj", config.attentionBias()),
+                    linear(tensors, p + "self_attn.v_proj", config.attentionBias()),
+                    linear(tensors, p + "self_attn.o_proj", config.attentionBias()),
+                    rope, manager);
+            FeedForward mlp = new FeedForward(
+                    linear(tensors, p + "mlp.gate_proj", config.mlpBias()),
+                    linear(tensors, p + "mlp.up_proj", config.mlpBias()),
+                    linear(tensors, p + "mlp.down_proj", config.mlpBias()));
+            list.add(new DecoderLayer(i,
+                    new RmsNorm(p + "input_layernorm.weight", tensors.apply(p + "input_layernorm.weight"),
+                            config.rmsNormEps(), manager),
+                    attn,
+                    new RmsNorm(p + "post_attention_layernorm.weight",
+                            tensors.apply(p + "post_attention_layernorm.weight"), config.rmsNormEps(), manager),
+                    mlp));
+        }
+        this.layers = Collections.unmodifiableList(list);
+        this.norm = new RmsNorm("model.norm.weight", tensors.apply("model.norm.weight"), config.rmsNormEps(), manager);
+        this.lmHead = new Linear("lm_head",
+                config.tieWordEmbeddings() ? embedTokens : tensors.apply("lm_head.weight"), null);
+    }
+
+    private static Linear linear(Function<String, NDArray> tensors, String name, boolean bias) {
+        return new Linear(name, tensors.apply(name + ".weight"), bias ? tensors.apply(name + ".bias") : null);
+    }
+
+    /**
+     * A model over tensors already in {@code manager}, keyed by Hugging Face name. The model takes
+     * ownership of {@code manager}. {@code keepAlive} (e.g. memory-mapped files the tensors point into)
+     * is closed with the model.
+     */
+    public static Llama of(LlamaConfig config, NDManager manager, Map<String, NDArray> tensors, AutoCloseable keepAlive) {
+        Llama m = new Llama(config, manager, name -> {
+            NDArray a = tensors.get(name);
+            if (a == null) {
+                throw new BadInputException("missing tensor '" + name + "'");
+            }
+            return a;
+        });
+        if (keepAlive != null) {
+            m.keepAlive.put("source", keepAlive);
+        }
+        return m;
+    }
+
+    /**
+     * A randomly initialised model as transformers initialises one: linear and embedding weights
+     * from N(0, std²), norms at one, biases at zero. Deterministic for a seed.
+     */
+    public static Llama random(LlamaConfig config, long seed, double std, NDManager parent) {
+        NDManager m = parent.newSubManager();
+        SplittableRandom rng = new SplittableRandom(seed);
+        Map<String, NDArray> t = new LinkedHashMap<>();
+        for (Map.Entry<String, long[]> e : expectedShapes(config).entrySet()) {
+            String name = e.getKey();
+            Shape shape = new Shape(e.getValue());
+            NDArray a;
+            if (name.endsWith("norm.weight")) {
+                a = m.ones(shape, DataType.FLOAT32);
+            } else if (name.endsWith(".bias")) {
+                a = m.zeros(shape, DataType.FLOAT32);
+            } else {
+                float[] v = new float[Math.toIntExact(shape.size())];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) (nextGaussian(rng) * std);
+                }
+                a = m.create(v, shape);
+            }
+            t.put(name, a);
+        }
+        return of(config, m, t, null);
+    }
+
+    private static double nextGaussian(SplittableRandom r) {
+        // Box-Muller; SplittableRandom has no nextGaussian on Java 17
+        double u1 = r.nextDouble();
+        double u2 = r.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    /** Hugging Face tensor names and shapes this configuration needs, in checkpoint order. */
+    public static Map<String, long[]> expectedShapes(LlamaConfig c) {
+        Map<String, long[]> s = new LinkedHashMap<>();
+        long d = c.hiddenSize();
+        long q = (long) c.numAttentionHeads() * c.headDim();
+        long kv = (long) c.numKeyValueHeads() * c.headDim();
+        long inter = c.intermediateSize();
+        s.put("model.embed_tokens.weight", new long[] {c.vocabSize(), d});
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            s.put(p + "input_layernorm.weight", new long[] {d});
+            s.put(p + "self_attn.q_proj.weight", new long[] {q, d});
+            s.put(p + "self_attn.k_proj.weight", new long[] {kv, d});
+            s.put(p + "self_attn.v_proj.weight", new long[] {kv, d});
+            s.put(p + "self_attn.o_proj.weight", new long[] {d, q});
+            if (c.attentionBias()) {
+                s.put(p + "self_attn.q_proj.bias", new long[] {q});
+                s.put(p + "self_attn.k_proj.bias", new long[] {kv});
+                s.put(p + "self_attn.v_proj.bias", new long[] {kv});
+                s.put(p + "self_attn.o_proj.bias", new long[] {d});
+            }
+            s.put(p + "post_attention_layernorm.weight", new long[] {d});
+            s.put(p + "mlp.gate_proj.weight", new long[] {inter, d});
+            s.put(p + "mlp.up_proj.weight", new long[] {inter, d});
+            s.put(p + "mlp.down_proj.weight", new long[] {d, inter});
+            if (c.mlpBias()) {
+                s.put(p + "mlp.gate_proj.bias", new long[] {inter});
+                s.put(p + "mlp.up_proj.bias", new long[] {inter});
+                s.put(p + "mlp.down_proj.bias", new long[] {d});
+            }
+        }
+        s.put("model.norm.weight", new long[] {d});
+        if (!c.tieWordEmbeddings()) {
+            s.put("lm_head.weight", new long[] {c.vocabSize(), d});
+        }
+        return s;
+    }
+
+    // ---------------------------------------------------------------- forward passes
+
+    /**
+     * Logits for a training or scoring pass over whole sequences.
+     *
+     * @param inputIds {@code [B, T]} int64 token ids
+     * @param positionIds {@code [B, T]} int64 positions (restarting per packed example), or null for 0..T-1
+     * @param segmentIds {@code [B, T]} int64 example index per token for packed rows (attention never
+     *     crosses examples), or null when each row is one example
+     * @param grad whether autograd is recording (inside a gradient collector)
+     * @return {@code [B, T, V]} logits
+     */
+    public NDArray forward(NDArray inputIds, NDArray positionIds, NDArray segmentIds, boolean grad) {
+        return logits(hidden(inputIds, positionIds, segmentIds, grad));
+    }
+
+    /** The final normalised hidden states {@code [B, T, d]} (before the LM head). */
+    public NDArray hidden(NDArray inputIds, NDArray positionIds, NDArray segmentIds, boolean grad) {
+        long t = inputIds.getShape().get(1);
+        ForwardContext ctx = new ForwardContext(rope.tables(positionIds, 0, (int) t),
+                segmentIds == null ? null : Masks.causalWithinSegments(segmentIds), true, grad, null);
+        NDArray x = embed(inputIds);
+        for (DecoderLayer layer : layers) {
+            x = layer.forward(x, ctx);
+        }
+        return norm.forward(x);
+    }
+
+    /** Token embeddings {@code [B, T, d]} of {@code ids: [B, T]}. */
+    public NDArray embed(NDArray inputIds) {
+        return ai.djl.nn.core.Embedding.embedding(inputIds, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /** LM head: {@code [..., d]} to {@code [..., V]}. */
+    public NDArray logits(NDArray hidden) {
+        return lmHead.forward(hidden);
+    }
+
+    /** A context for a whole-sequence pass; used by training code that runs the layers itself. */
+    public ForwardContext context(NDArray positionIds, NDArray segmentIds, long t, boolean grad) {
+        return new ForwardContext(rope.tables(positionIds, 0, (int) t),
+                segmentIds == null ? null : Masks.causalWithinSegments(segmentIds), true, grad, null);
+    }
+
+    /**
+     * One incremental step: runs {@code ids: [B, t]} at positions {@code cache.length() ...}, appends
+     * their keys and values to the cache, and returns the logits of the last position, {@code [B, V]}.
+     */
+    public NDArray decode(NDArray ids, KvCache cache) {
+        int t = Math.toIntExact(ids.getShape().get(1));
+        int start = cache.length();
+        NDArray mask = null;
+        boolean causal = false;
+        if (t > 1) {
+            if (start == 0) {
+                causal = true;
+            } else {
+                mask = Masks.causal(ids.getManager(), t, start + t);
+            }
+        }
+        ForwardContext ctx = new ForwardContext(rope.tables(null, start, t), mask, causal, false, cache);
+        NDArray x = embed(ids);
+        for (DecoderLayer layer : layers) {
+            x = layer.forward(x, ctx);
+        }
+        cache.advance(t);
+        NDArray last = x.get(new NDIndex(":, -1, :")); // [B, d]
+        return logits(norm.forward(last));
+    }
+
+    /** Logits of every position of an incremental step, {@code [B, t, V]} (used by parity tests and scoring). */
+    public NDArray decodeAll(NDArray ids, KvCache cache) {
+        int t = Math.toIntExact(ids.getShape().get(1));
+        int start = cache.length();
+        NDArray mask = start == 0 || t == 1 ? null : Masks.causal(ids.getManager(), t, start + t);
+        ForwardContext ctx = new ForwardContext(rope.tables(null, start, t), mask, start == 0 && t > 1, false, cache);
+        NDArray x = embed(ids);
+        for (DecoderLayer layer : layers) {
+            x = layer.forward(x, ctx);
+        }
+        cache.advance(t);
+        return logits(norm.forward(x));
+    }
+
+    /** A cache for {@code batch} sequences of up to {@code capacity} positions. */
+    public KvCache newCache(int batch, int capacity) {
+        return new KvCache(config, batch, capacity, manager);
+    }
+
+    // ---------------------------------------------------------------- structure
+
+    /** Every tensor under its Hugging Face name (the tied LM head is not listed twice). */
+    public Map<String, NDArray> parameters() {
+        Map<String, NDArray> p = new LinkedHashMap<>();
+        p.put("model.embed_tokens.weight", embedTokens);
+        for (DecoderLayer l : layers) {
+            p.put(l.inputLayernorm.name(), l.inputLayernorm.weight());
+            for (Linear lin : List.of(l.selfAttn.qProj, l.selfAttn.kProj, l.selfAttn.vProj, l.selfAttn.oProj)) {
+                put(p, lin);
+            }
+            p.put(l.postAttentionLayernorm.name(), l.postAttentionLayernorm.weight());
+            for (Linear lin : List.of(l.mlp.gateProj, l.mlp.upProj, l.mlp.downProj)) {
+                put(p, lin);
+            }
+        }
+        p.put(norm.name(), norm.weight());
+        if (!config.tieWordEmbeddings()) {
+            p.put("lm_head.weight", lmHead.weight());
+        }
+        return p;
+    }
+
+    private static void put(Map<String, NDArray> p, Linear l) {
+        p.put(l.name() + ".weight", l.weight());
+        if (l.bias() != null) {
+            p.put(l.name() + ".bias", l.bias());
+        }
+    }
+
+    /** Every projection inside the decoder layers, in order (what LoRA may target). */
+    public List<Linear> linears() {
+        List<Linear> out = new ArrayList<>();
+        for (DecoderLayer l : layers) {
+            out.addAll(List.of(l.selfAttn.qProj, l.selfAttn.kProj, l.selfAttn.vProj, l.selfAttn.oProj,
+                    l.mlp.gateProj, l.mlp.upProj, l.mlp.downProj));
+        }
+        return out;
+    }
+
+    /** Replaces a tensor by name (e.g. to make a trainable copy of {@code embed_tokens}); shapes must match. */
+    public void replace(String name, NDArray value) {
+        NDArray old = parameters().get(name);
+        if (old == null) {
+            throw new IllegalArgumentException("no tensor '" + name + "'");
+        }
+        if (!old.getShape().equals(value.getShape())) {
+            throw new IllegalArgumentException(name + ": shape " + value.getShape() + " != " + old.getShape());
+        }
+        if (name.equals("model.embed_tokens.weight")) {
+            embedTokens = value;
+            if (config.tieWordEmbeddings()) {
+                lmHead.setWeight(value);
+            }
+            return;
+        }
+        if (name.equals("lm_head.weight")) {
+            lmHead.setWeight(value);
+            return;
+        }
+        if (name.equals(norm.name())) {
+            norm.setWeight(value);
+            return;
+        }
+        for (DecoderLayer l : layers) {
+            if (name.equals(l.inputLayernorm.name())) {
+                l.inputLayernorm.setWeight(value);
+                return;
+            }
+            if (name.equals(l.postAttentionLayernorm.name())) {
+                l.postAttentionLayernorm.setWeight(value);
+                return;
+            }
+        }
+        for (Linear lin : linears()) {
+            if (name.equals(lin.name() + ".weight")) {
+                lin.setWeight(value);
+                return;
+            }
+            if (name.equals(lin.name() + ".bias")) {
+                lin.setBias(value);
+                return;
+            }
+        }
+        throw new IllegalArgumentException("no tensor '" + name + "'");
+    }
+
+    public void setAttentionImplementation(AttentionImplementation impl) {
+        for (DecoderLayer l : layers) {
+            l.selfAttn.implementation = impl;
+        }
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public List<DecoderLayer> layers() {
+        return layers;
+    }
+
+    public RmsNorm norm() {
+        return norm;
+    }
+
+    public Linear lmHead() {
+        return lmHead;
+    }
+
+    public NDArray embedTokens() {
+        return embedTokens;
+    }
+
+    public Rope rope() {
+        return rope;
+    }
+
+    /** The manager holding the weights; long-lived state (optimiser, adapters) can live in sub-managers of it. */
+    public NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+        for (Object o : keepAlive.values()) {
+            if (o instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    // closing a mapped source never fails in a way the caller can act on
+                }
+            }
+        }
+    }
+}

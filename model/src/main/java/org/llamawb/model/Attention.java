@@ -2,6 +2,7 @@ package org.llamawb.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
@@ -35,6 +36,7 @@ public final class Attention {
         this.rope = rope;
         this.scale = constants.full(new Shape(), (float) (1.0 / Math.sqrt(headDim)), DataType.FLOAT32);
         this.maskFill = constants.full(new Shape(), -Float.MAX_VALUE, DataType.FLOAT32);
+        NDScope.unregister(this.scale, this.maskFill);
     }
 
     /** {@code x: [B, T, d]} to {@code [B, T, d]}. */

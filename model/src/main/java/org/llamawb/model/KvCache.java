@@ -2,6 +2,7 @@ package org.llamawb.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -27,6 +28,7 @@ public final class KvCache implements AutoCloseable {
         for (int i = 0; i < layers; i++) {
             keys[i] = manager.zeros(shape, DataType.FLOAT32);
             values[i] = manager.zeros(shape, DataType.FLOAT32);
+            NDScope.unregister(keys[i], values[i]);
         }
     }
 

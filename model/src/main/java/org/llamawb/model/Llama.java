@@ -2,6 +2,7 @@ package org.llamawb.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -74,6 +75,7 @@ public final class Llama implements AutoCloseable {
      * is closed with the model.
      */
     public static Llama of(LlamaConfig config, NDManager manager, Map<String, NDArray> tensors, AutoCloseable keepAlive) {
+        tensors.values().forEach(NDScope::unregister); // weights outlive any step scope they were loaded in
         Llama m = new Llama(config, manager, name -> {
             NDArray a = tensors.get(name);
             if (a == null) {

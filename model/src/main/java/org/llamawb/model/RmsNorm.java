@@ -2,6 +2,7 @@ package org.llamawb.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
@@ -20,6 +21,7 @@ public final class RmsNorm {
         this.weight = weight;
         this.eps = constants.full(new Shape(), (float) eps, DataType.FLOAT32);
         this.minusHalf = constants.full(new Shape(), -0.5f, DataType.FLOAT32);
+        NDScope.unregister(this.eps, this.minusHalf);
     }
 
     /** {@code x: [..., d]} to {@code [..., d]}. */

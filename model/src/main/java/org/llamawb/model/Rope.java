@@ -2,6 +2,7 @@ package org.llamawb.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
@@ -52,6 +53,7 @@ public final class Rope {
         NDArray oldSin = sinSigned;
         cos = manager.create(c, new Shape(len, headDim));
         sinSigned = manager.create(s, new Shape(len, headDim));
+        NDScope.unregister(cos, sinSigned); // long-lived even when first needed inside a step's scope
         length = len;
         if (oldCos != null) {
             oldCos.close();

@@ -1,0 +1,79 @@
+package org.llamawb.model.generate;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Chooses the next token from one logit vector, in the order transformers applies its warpers:
+ * temperature, then top-k, then top-p, then a draw from what remains (argmax when greedy).
+ */
+public final class Sampler {
+    private final Sampling sampling;
+    private final SplittableRandom random;
+
+    public Sampler(Sampling sampling) {
+        this.sampling = sampling;
+        this.random = new SplittableRandom(sampling.seed());
+    }
+
+    /** The chosen token id for {@code logits: [V]}. */
+    public int next(float[] logits) {
+        if (sampling.isGreedy()) {
+            return argmax(logits);
+        }
+        int n = logits.length;
+        double[] scaled = new double[n];
+        for (int i = 0; i < n; i++) {
+            scaled[i] = logits[i] / sampling.temperature();
+        }
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(scaled[b], scaled[a])); // most likely first
+        int keep = sampling.topK() > 0 ? Math.min(sampling.topK(), n) : n;
+        double max = scaled[order[0]];
+        double[] p = new double[keep];
+        double sum = 0;
+        for (int i = 0; i < keep; i++) {
+            p[i] = Math.exp(scaled[order[i]] - max);
+            sum += p[i];
+        }
+        // top-p: the smallest prefix whose probability reaches topP (at least one token)
+        if (sampling.topP() < 1) {
+            double cumulative = 0;
+            int cut = keep;
+            for (int i = 0; i < keep; i++) {
+                cumulative += p[i] / sum;
+                if (cumulative >= sampling.topP()) {
+                    cut = i + 1;
+                    break;
+                }
+            }
+            keep = cut;
+            sum = 0;
+            for (int i = 0; i < keep; i++) {
+                sum += p[i];
+            }
+        }
+        double u = random.nextDouble() * sum;
+        for (int i = 0; i < keep; i++) {
+            u -= p[i];
+            if (u < 0) {
+                return order[i];
+            }
+        }
+        return order[keep - 1];
+    }
+
+    /** Index of the largest value; the first one on ties. */
+    public static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}

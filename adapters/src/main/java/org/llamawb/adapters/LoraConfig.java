@@ -1,0 +1,100 @@
+package org.llamawb.adapters;
+
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.llamawb.model.BadInputException;
+
+/**
+ * Where LoRA adapters go and how large they are; field names follow PEFT's {@code adapter_config.json}.
+ *
+ * @param r rank of the update
+ * @param alpha {@code lora_alpha}: the update is scaled by {@code alpha / r} ({@code alpha / √r} with rsLoRA)
+ * @param dropout {@code lora_dropout} on the adapter's input during training
+ * @param useRslora {@code use_rslora}: rank-stabilised scaling (Kalajdzievski, 2023)
+ * @param targetModules {@code target_modules}
+ * @param layersToTransform {@code layers_to_transform}: only these decoder layers (empty = all)
+ * @param rankPattern {@code rank_pattern}: per-module rank overrides, keys matched as PEFT does
+ * @param alphaPattern {@code alpha_pattern}: per-module alpha overrides
+ * @param modulesToSave {@code modules_to_save}: modules trained fully beside the adapter ({@code embed_tokens}, {@code lm_head})
+ */
+public record LoraConfig(
+        int r,
+        double alpha,
+        double dropout,
+        boolean useRslora,
+        TargetModules targetModules,
+        List<Integer> layersToTransform,
+        Map<String, Integer> rankPattern,
+        Map<String, Double> alphaPattern,
+        List<String> modulesToSave) {
+
+    public LoraConfig {
+        if (r <= 0) {
+            throw new BadInputException("adapter.r must be > 0, got " + r);
+        }
+        if (!(alpha > 0)) {
+            throw new BadInputException("adapter.alpha must be > 0, got " + alpha);
+        }
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new BadInputException("adapter.dropout must be within [0, 1), got " + dropout);
+        }
+        layersToTransform = List.copyOf(layersToTransform);
+        rankPattern = Map.copyOf(rankPattern);
+        alphaPattern = Map.copyOf(alphaPattern);
+        modulesToSave = List.copyOf(modulesToSave);
+        for (String m : modulesToSave) {
+            if (!m.equals("embed_tokens") && !m.equals("lm_head")) {
+                throw new BadInputException("adapter.modules_to_save: unsupported module '" + m
+                        + "' (expected embed_tokens or lm_head)");
+            }
+        }
+        rankPattern.forEach((k, v) -> {
+            if (v <= 0) {
+                throw new BadInputException("rank_pattern." + k + " must be > 0, got " + v);
+            }
+        });
+    }
+
+    /** The common case: rank, alpha and target names, no dropout. */
+    public static LoraConfig of(int r, double alpha, TargetModules targets) {
+        return new LoraConfig(r, alpha, 0, false, targets, List.of(), Map.of(), Map.of(), List.of());
+    }
+
+    /** Whether the projection at {@code path} in decoder layer {@code layer} gets an adapter. */
+    public boolean targets(String path, int layer) {
+        return targetModules.matches(path) && (layersToTransform.isEmpty() || layersToTransform.contains(layer));
+    }
+
+    /** The rank for the module at {@code path}, after {@code rank_pattern}. */
+    public int rankFor(String path) {
+        String key = patternKey(rankPattern.keySet(), path);
+        return key == null ? r : rankPattern.get(key);
+    }
+
+    /** The alpha for the module at {@code path}, after {@code alpha_pattern}. */
+    public double alphaFor(String path) {
+        String key = patternKey(alphaPattern.keySet(), path);
+        return key == null ? alpha : alphaPattern.get(key);
+    }
+
+    /** {@code alpha / r}, or {@code alpha / √r} with rsLoRA, for the module at {@code path}. */
+    public double scalingFor(String path) {
+        int rank = rankFor(path);
+        double a = alphaFor(path);
+        return useRslora ? a / Math.sqrt(rank) : a / rank;
+    }
+
+    /**
+     * PEFT's pattern lookup: the first key that, as a regular expression, matches the end of the
+     * module path at a dot boundary ({@code (.*\.)?key$}).
+     */
+    static String patternKey(Iterable<String> keys, String path) {
+        for (String k : keys) {
+            if (Pattern.compile("(.*\\.)?(" + k + ")$").matcher(path).matches()) {
+                return k;
+            }
+        }
+        return null;
+    }
+}

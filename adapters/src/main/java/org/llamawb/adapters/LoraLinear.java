@@ -1,0 +1,53 @@
+package org.llamawb.adapters;
+
+import ai.djl.ndarray.NDArray;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.llamawb.model.Linear;
+import org.llamawb.model.LinearAdapter;
+
+/**
+ * The adapters of one projection: {@code y = W·x + Σ_active scaling · B·(A·dropout(x))}, evaluated in
+ * PEFT's order ({@code lora_B(lora_A(dropout(x))) * scaling} added to the base output).
+ * The frozen weight keeps its name and is never modified except by an explicit merge.
+ */
+public final class LoraLinear implements LinearAdapter {
+    private final LoraModel owner;
+    private final Linear base;
+    final Map<String, LoraWeights> adapters = new LinkedHashMap<>();
+
+    LoraLinear(LoraModel owner, Linear base) {
+        this.owner = owner;
+        this.base = base;
+    }
+
+    @Override
+    public NDArray forward(Linear layer, NDArray x, NDArray out) {
+        if (owner.isDisabled()) {
+            return out;
+        }
+        for (Map.Entry<String, LoraWeights> e : adapters.entrySet()) {
+            if (!owner.isActive(e.getKey()) || owner.isMerged(e.getKey())) {
+                continue;
+            }
+            LoraWeights w = e.getValue();
+            NDArray in = x;
+            if (w.dropout() > 0 && owner.isTraining()) {
+                in = in.getNDArrayInternal().dropout(in, (float) w.dropout(), true).singletonOrThrow();
+            }
+            NDArray h = ai.djl.nn.core.Linear.linear(in, w.a()).singletonOrThrow(); // [..., r]
+            NDArray delta = ai.djl.nn.core.Linear.linear(h, w.b()).singletonOrThrow(); // [..., out]
+            out = out.add(delta.mul(w.scaling()));
+        }
+        return out;
+    }
+
+    public Linear base() {
+        return base;
+    }
+
+    /** This projection's factors for adapter {@code name}, or null. */
+    public LoraWeights weights(String name) {
+        return adapters.get(name);
+    }
+}

@@ -1,0 +1,326 @@
+package org.llamawb.adapters;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import org.llamawb.model.BadInputException;
+import org.llamawb.model.Linear;
+import org.llamawb.model.Llama;
+
+/**
+ * Named LoRA adapters over one frozen {@link Llama}, as PEFT's {@code LoraModel}.
+ *
+ * <p>Adapters are added by name; the active ones are applied in the forward pass. Disabling them
+ * gives back the exact base model, which is how DPO and PPO get their reference model without a
+ * second copy of the weights. Merging folds {@code scaling·B·A} into the base weight; unmerging puts
+ * the original weight back (kept aside, so the base is restored bit for bit).
+ */
+public final class LoraModel implements AutoCloseable {
+    /** Prefix PEFT puts before module paths in {@code adapter_model.safetensors}. */
+    public static final String PEFT_PREFIX = "base_model.model.";
+
+    private final Llama model;
+    private final NDManager manager;
+    private final Map<String, LoraLinear> layers = new LinkedHashMap<>(); // by module path
+    private final Map<String, LoraConfig> configs = new LinkedHashMap<>();
+    private final Set<String> active = new LinkedHashSet<>();
+    private final Map<String, Map<String, NDArray>> mergedOriginals = new LinkedHashMap<>();
+    private final Map<String, Map<String, NDArray>> savedModules = new LinkedHashMap<>(); // adapter -> tensor -> trained copy
+    private final Map<String, NDArray> baseModules = new LinkedHashMap<>(); // tensor -> base value
+    private boolean disabled;
+    private boolean training;
+
+    public LoraModel(Llama model) {
+        this.model = model;
+        this.manager = model.manager().newSubManager();
+    }
+
+    /**
+     * Adds adapter {@code name} with PEFT's initialisation: {@code A ~ kaiming_uniform(a=√5)}, i.e.
+     * uniform in {@code ±1/√in}, and {@code B = 0}, so the model is unchanged until trained. The new
+     * adapter becomes active.
+     */
+    public void add(String name, LoraConfig config, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        addWith(name, config, (path, shapeA, shapeB) -> {
+            float bound = (float) (1.0 / Math.sqrt(shapeA[1]));
+            float[] a = new float[Math.toIntExact(shapeA[0] * shapeA[1])];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
+            }
+            return new NDArray[] {manager.create(a, new Shape(shapeA)), manager.zeros(new Shape(shapeB), DataType.FLOAT32)};
+        });
+    }
+
+    /** Source of initial factors: {@code {A [r,in], B [out,r]}} for a module path. */
+    @FunctionalInterface
+    interface Factors {
+        NDArray[] create(String path, long[] shapeA, long[] shapeB);
+    }
+
+    void addWith(String name, LoraConfig config, Factors factors) {
+        if (configs.containsKey(name)) {
+            throw new BadInputException("adapter '" + name + "' already exists");
+        }
+        if (!name.matches("[A-Za-z0-9_\\-]+")) {
+            throw new BadInputException("adapter name '" + name + "': use letters, digits, '_' or '-'");
+        }
+        int count = 0;
+        for (Linear lin : model.linears()) {
+            String path = lin.name();
+            int layer = layerIndex(path);
+            if (!config.targets(path, layer)) {
+                continue;
+            }
+            long rank = config.rankFor(path);
+            NDArray[] ab = factors.create(path, new long[] {rank, lin.inFeatures()}, new long[] {lin.outFeatures(), rank});
+            NDScope.unregister(ab[0], ab[1]);
+            double s = config.scalingFor(path);
+            NDArray scaling = manager.full(new Shape(), (float) s, DataType.FLOAT32);
+            NDScope.unregister(scaling);
+            LoraLinear ll = layers.computeIfAbsent(path, p -> {
+                LoraLinear created = new LoraLinear(this, lin);
+                lin.setAdapter(created);
+                return created;
+            });
+            ll.adapters.put(name, new LoraWeights(ab[0], ab[1], scaling, s, config.dropout()));
+            count++;
+        }
+        if (count == 0) {
+            throw new BadInputException("adapter '" + name + "': target_modules matched no layer of the model");
+        }
+        Map<String, NDArray> saved = new LinkedHashMap<>();
+        for (String module : config.modulesToSave()) {
+            String tensor = moduleTensor(module);
+            NDArray base = baseModules.computeIfAbsent(tensor, t -> model.parameters().get(t));
+            NDArray copy = base.duplicate();
+            NDScope.unregister(copy);
+            saved.put(tensor, copy);
+        }
+        savedModules.put(name, saved);
+        configs.put(name, config);
+        active.add(name);
+        applyModules();
+    }
+
+    /** The Hugging Face tensor behind a {@code modules_to_save} entry. */
+    static String moduleTensor(String module) {
+        return switch (module) {
+            case "embed_tokens" -> "model.embed_tokens.weight";
+            case "lm_head" -> "lm_head.weight";
+            default -> throw new BadInputException("modules_to_save: unsupported module '" + module + "'");
+        };
+    }
+
+    private static int layerIndex(String path) {
+        // model.layers.{i}.self_attn.q_proj
+        String[] parts = path.split("\\.");
+        return Integer.parseInt(parts[2]);
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /** Makes exactly these adapters active (applied in forward passes). */
+    public void activate(String... names) {
+        for (String n : names) {
+            requireAdapter(n);
+        }
+        active.clear();
+        active.addAll(List.of(names));
+        applyModules();
+    }
+
+    /** Turns every adapter off: the model computes exactly the base model. */
+    public void disable() {
+        disabled = true;
+        applyModules();
+    }
+
+    /** Turns the active adapters back on. */
+    public void enable() {
+        disabled = false;
+        applyModules();
+    }
+
+    /** Runs {@code body} on the base model (adapters off), then restores the previous state. */
+    public <T> T withAdaptersDisabled(Supplier<T> body) {
+        boolean was = disabled;
+        disable();
+        try {
+            return body.get();
+        } finally {
+            if (!was) {
+                enable();
+            }
+        }
+    }
+
+    public boolean isDisabled() {
+        return disabled;
+    }
+
+    public boolean isActive(String name) {
+        return active.contains(name);
+    }
+
+    public boolean isMerged(String name) {
+        return mergedOriginals.containsKey(name);
+    }
+
+    /** Training mode turns adapter dropout on. */
+    public void setTraining(boolean training) {
+        this.training = training;
+    }
+
+    public boolean isTraining() {
+        return training;
+    }
+
+    private void applyModules() {
+        // A modules_to_save copy replaces the base tensor while its adapter is active and enabled.
+        for (Map.Entry<String, NDArray> e : baseModules.entrySet()) {
+            NDArray value = e.getValue();
+            if (!disabled) {
+                for (String name : active) {
+                    NDArray trained = savedModules.getOrDefault(name, Map.of()).get(e.getKey());
+                    if (trained != null) {
+                        value = trained;
+                    }
+                }
+            }
+            model.replace(e.getKey(), value);
+        }
+    }
+
+    // ---------------------------------------------------------------- merge
+
+    /**
+     * Folds adapter {@code name} into the base weights ({@code W ← W + scaling·B·A}); the adapter then
+     * stops being applied separately. The original weights are kept for {@link #unmerge}.
+     */
+    public void merge(String name) {
+        requireAdapter(name);
+        if (isMerged(name)) {
+            return;
+        }
+        Map<String, NDArray> originals = new LinkedHashMap<>();
+        for (LoraLinear ll : layers.values()) {
+            LoraWeights w = ll.adapters.get(name);
+            if (w == null) {
+                continue;
+            }
+            NDArray original = ll.base().weight();
+            NDArray merged;
+            try (NDScope scope = new NDScope()) {
+                merged = original.add(w.delta());
+                NDScope.unregister(merged);
+            }
+            if (merged.isNaN().any().getBoolean() || merged.isInfinite().any().getBoolean()) {
+                merged.close();
+                throw new BadInputException("merging adapter '" + name + "' into " + ll.base().name()
+                        + " produces NaN or infinite weights; the adapter is broken");
+            }
+            originals.put(ll.base().name() + ".weight", original);
+            model.replace(ll.base().name() + ".weight", merged);
+        }
+        mergedOriginals.put(name, originals);
+    }
+
+    /** Undoes {@link #merge}: the original base weights come back unchanged. */
+    public void unmerge(String name) {
+        Map<String, NDArray> originals = mergedOriginals.remove(name);
+        if (originals == null) {
+            return;
+        }
+        for (Map.Entry<String, NDArray> e : originals.entrySet()) {
+            NDArray merged = model.parameters().get(e.getKey());
+            model.replace(e.getKey(), e.getValue());
+            merged.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- parameters
+
+    /**
+     * The trainable tensors of adapter {@code name} under PEFT's saved names
+     * ({@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}), plus its
+     * {@code modules_to_save} copies ({@code base_model.model.lm_head.weight}).
+     */
+    public Map<String, NDArray> parameters(String name) {
+        requireAdapter(name);
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        for (Map.Entry<String, LoraLinear> e : layers.entrySet()) {
+            LoraWeights w = e.getValue().adapters.get(name);
+            if (w != null) {
+                out.put(PEFT_PREFIX + e.getKey() + ".lora_A.weight", w.a());
+                out.put(PEFT_PREFIX + e.getKey() + ".lora_B.weight", w.b());
+            }
+        }
+        savedModules.get(name).forEach((tensor, value) -> out.put(PEFT_PREFIX + tensor, value));
+        return out;
+    }
+
+    /** Marks adapter {@code name}'s tensors as requiring gradients (everything else stays frozen). */
+    public Map<String, NDArray> trainableParameters(String name) {
+        Map<String, NDArray> p = parameters(name);
+        p.values().forEach(a -> a.setRequiresGradient(true));
+        return p;
+    }
+
+    /** Number of trainable values of adapter {@code name}. */
+    public long parameterCount(String name) {
+        return parameters(name).values().stream().mapToLong(a -> a.getShape().size()).sum();
+    }
+
+    public LoraConfig config(String name) {
+        requireAdapter(name);
+        return configs.get(name);
+    }
+
+    public List<String> adapterNames() {
+        return new ArrayList<>(configs.keySet());
+    }
+
+    /** The LoRA wrapper of the projection at {@code path}, or null. */
+    public LoraLinear layer(String path) {
+        return layers.get(path);
+    }
+
+    public Llama model() {
+        return model;
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+
+    private void requireAdapter(String name) {
+        if (!configs.containsKey(name)) {
+            throw new BadInputException("no adapter named '" + name + "' (have: " + String.join(", ", configs.keySet()) + ")");
+        }
+    }
+
+    /** Detaches every adapter from the model and frees their tensors; the base model is left as it was. */
+    @Override
+    public void close() {
+        for (String name : new ArrayList<>(mergedOriginals.keySet())) {
+            unmerge(name);
+        }
+        disabled = true;
+        applyModules();
+        for (LoraLinear ll : layers.values()) {
+            ll.base().setAdapter(null);
+        }
+        manager.close();
+    }
+}

@@ -1,0 +1,2 @@
+/** AdamW with decoupled weight decay, learning-rate schedules and global-norm gradient clipping. */
+package org.llamawb.finetune.optim;

@@ -1,0 +1,96 @@
+package org.llamawb.finetune.remat;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import java.util.ArrayList;
+import java.util.List;
+import org.llamawb.finetune.sft.CausalLmLoss;
+import org.llamawb.finetune.sft.TokenBatch;
+import org.llamawb.model.DecoderLayer;
+import org.llamawb.model.ForwardContext;
+import org.llamawb.model.Llama;
+
+/**
+ * One micro-batch's forward and backward pass under a {@link Rematerialization} policy. Gradients
+ * accumulate into every tensor that requires them; the caller zeroes them once per optimiser step.
+ * Call inside the step's {@code NDScope}.
+ */
+public final class ForwardBackward {
+    private ForwardBackward() {}
+
+    /**
+     * Runs the pass and returns the summed token loss of this micro-batch (not scaled).
+     *
+     * @param lossScale the backward pass differentiates {@code lossScale · Σ loss}; with
+     *     {@code 1 / (trained tokens of the whole optimiser step)} accumulation equals one large batch
+     * @param seed reseeds dropout before each (re)computed block, so recomputation sees the same masks
+     */
+    public static double run(Llama model, TokenBatch batch, double lossScale, Rematerialization policy, long seed,
+            NDManager m) {
+        NDArray ids = batch.inputIdsArray(m);
+        NDArray pos = batch.positionIdsArray(m);
+        NDArray seg = batch.segmentIdsArray(m);
+        NDArray shifted = CausalLmLoss.shiftedLabels(m, batch.labels());
+        NDArray scale = m.full(new Shape(), (float) lossScale, DataType.FLOAT32);
+        return switch (policy) {
+            case NONE -> none(model, ids, pos, seg, shifted, scale, seed);
+            case FULL -> full(model, ids, pos, seg, shifted, scale, seed);
+            case HYBRID -> HybridBlockBackward.run(model, ids, pos, seg, shifted, scale, seed);
+        };
+    }
+
+    private static double none(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale,
+            long seed) {
+        JniUtils.setSeed(seed);
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray logits = model.forward(ids, pos, seg, true); // [B,T,V]
+            NDArray sum = CausalLmLoss.sum(logits, shifted, true);
+            gc.backward(sum.mul(scale));
+            return sum.getFloat();
+        }
+    }
+
+    /**
+     * Keeps only each block's input; recomputes the block inside the backward pass and injects the
+     * upstream gradient. Exact: the same operations run on the same inputs.
+     */
+    private static double full(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale,
+            long seed) {
+        long t = ids.getShape().get(1);
+        List<DecoderLayer> layers = model.layers();
+        List<NDArray> inputs = new ArrayList<>(layers.size());
+        JniUtils.setGradMode(false);
+        ForwardContext plain = model.context(pos, seg, t, false);
+        NDArray x = model.embed(ids); // [B,T,d], no graph
+        for (DecoderLayer layer : layers) {
+            inputs.add(x);
+            JniUtils.setSeed(seed + layer.index());
+            x = layer.forward(x, plain);
+        }
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            ForwardContext ctx = model.context(pos, seg, t, true);
+            x.setRequiresGradient(true);
+            NDArray sum = CausalLmLoss.sum(model.logits(model.norm().forward(x)), shifted, true);
+            gc.backward(sum.mul(scale));
+            NDArray upstream = x.getGradient(); // d loss / d output of the last block
+            for (int l = layers.size() - 1; l >= 0; l--) {
+                NDArray in = inputs.get(l);
+                in.setRequiresGradient(true);
+                JniUtils.setSeed(seed + l);
+                NDArray out = layers.get(l).forward(in, ctx);
+                JniUtils.backward((PtNDArray) out, (PtNDArray) upstream, false, false);
+                upstream = in.getGradient();
+            }
+            if (model.embedTokens().hasGradient()) {
+                JniUtils.backward((PtNDArray) model.embed(ids), (PtNDArray) upstream, false, false);
+            }
+            return sum.getFloat();
+        }
+    }
+}

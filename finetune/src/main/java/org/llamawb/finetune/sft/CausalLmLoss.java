@@ -1,0 +1,61 @@
+package org.llamawb.finetune.sft;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import org.llamawb.model.Kernels;
+
+/**
+ * The next-token loss of a causal language model, as transformers computes it: the logits at position
+ * {@code t} are scored against the label at {@code t + 1}; positions whose label is {@value #IGNORE}
+ * contribute nothing.
+ *
+ * <p>Returned as a <em>sum</em> over trained tokens, so a caller can divide by the number of trained
+ * tokens in a whole optimiser step (all micro-batches): accumulation then equals one large batch.
+ */
+public final class CausalLmLoss {
+    /** The ignore index of transformers and PyTorch. */
+    public static final int IGNORE = -100;
+
+    private CausalLmLoss() {}
+
+    /**
+     * Labels moved one position left ({@code out[b][t] = labels[b][t+1]}, the last is ignored), as an
+     * int64 {@code [B, T]} array: shifting labels, not logits, avoids copying the {@code [B,T,V]} logits.
+     */
+    public static NDArray shiftedLabels(NDManager m, int[][] labels) {
+        int b = labels.length;
+        int t = labels[0].length;
+        long[] out = new long[b * t];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                out[i * t + j] = j + 1 < t ? labels[i][j + 1] : IGNORE;
+            }
+        }
+        return m.create(out, new Shape(b, t));
+    }
+
+    /** Number of positions that are trained (a label that is not {@value #IGNORE} after the first position). */
+    public static long trainedTokens(int[][] labels) {
+        long n = 0;
+        for (int[] row : labels) {
+            for (int j = 1; j < row.length; j++) {
+                if (row[j] != IGNORE) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    /**
+     * {@code Σ -log p(label | prefix)} over trained positions; a 0-d array.
+     *
+     * @param logits {@code [B, T, V]}
+     * @param shifted {@code [B, T]} from {@link #shiftedLabels}
+     */
+    public static NDArray sum(NDArray logits, NDArray shifted, boolean grad) {
+        long v = logits.getShape().get(2);
+        return Kernels.get().crossEntropySum(logits.reshape(-1, v), shifted.reshape(-1), grad); // [B*T, V] vs [B*T]
+    }
+}

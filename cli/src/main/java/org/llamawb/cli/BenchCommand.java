@@ -1,0 +1,322 @@
+package org.llamawb.cli;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import org.apache.commons.cli.Options;
+import org.llamawb.adapters.LoraConfig;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.adapters.TargetModules;
+import org.llamawb.finetune.optim.AdamW;
+import org.llamawb.finetune.remat.ForwardBackward;
+import org.llamawb.finetune.remat.Rematerialization;
+import org.llamawb.finetune.sft.TokenBatch;
+import org.llamawb.model.Llama;
+import org.llamawb.model.LlamaConfig;
+import org.llamawb.model.RopeScaling;
+import org.llamawb.model.generate.Generator;
+import org.llamawb.model.generate.Sampling;
+
+/**
+ * {@code workbench bench gemm|forward|train|generate}: the measurements behind bench/BENCHMARKS.md,
+ * one JSON line each, with the field names and definitions of the Python peers in bench/peer/.
+ */
+final class BenchCommand implements Command {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public String name() {
+        return "bench";
+    }
+
+    @Override
+    public String summary() {
+        return "measure GEMM GFLOP/s, forward/backward, LoRA training and generation throughput";
+    }
+
+    @Override
+    public int run(List<String> args) throws Exception {
+        Options o = new Options();
+        o.addOption(Flags.opt("dim", "N", "model width (default 288)"));
+        o.addOption(Flags.opt("layers", "N", "decoder layers (default 6)"));
+        o.addOption(Flags.opt("heads", "N", "attention heads (default 6)"));
+        o.addOption(Flags.opt("kv-heads", "N", "key/value heads (default = heads)"));
+        o.addOption(Flags.opt("hidden", "N", "feed-forward width (default 768)"));
+        o.addOption(Flags.opt("vocab", "N", "vocabulary size (default 32000)"));
+        o.addOption(Flags.opt("untied", null, "separate LM head (default: tied, as stories15M)"));
+        o.addOption(Flags.opt("batch", "B", "batch size (default 8)"));
+        o.addOption(Flags.opt("seq", "T", "sequence length (default 256)"));
+        o.addOption(Flags.opt("steps", "N", "timed steps (default 10)"));
+        o.addOption(Flags.opt("warmup", "N", "untimed steps first (default 2)"));
+        o.addOption(Flags.opt("sizes", "LIST", "gemm: matrix sizes, comma-separated (default 1024,2048)"));
+        o.addOption(Flags.opt("peak-gflops", "G", "the GEMM ceiling, for MFU"));
+        o.addOption(Flags.opt("targets", "T", "train: qkvo or all-linear (default qkvo); full = every parameter"));
+        o.addOption(Flags.opt("remat", "P", "train: none, full or hybrid (default none)"));
+        o.addOption(Flags.opt("model", "PATH", "generate: a checkpoint instead of a random model"));
+        o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing)"));
+        o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255)"));
+        Flags f = Flags.parse("bench gemm|forward|train|generate [options]", o, args);
+        if (f == null) {
+            return 0;
+        }
+        if (f.positional().size() != 1) {
+            throw new UsageException("bench: name one measurement: gemm, forward, train or generate");
+        }
+        ObjectNode out = JSON.createObjectNode();
+        out.put("bench", f.positional().get(0));
+        out.put("impl", "java-djl");
+        out.put("threads", Runtime.getRuntime().availableProcessors());
+        try (NDManager m = NDManager.newBaseManager()) {
+            out.put("baseline_rss_mib", peakRssMib());
+            switch (f.positional().get(0)) {
+                case "gemm" -> gemm(f, m, out);
+                case "forward" -> forward(f, m, out);
+                case "train" -> train(f, m, out);
+                case "generate" -> generate(f, m, out);
+                default -> throw new UsageException("bench: unknown measurement '" + f.positional().get(0)
+                        + "' (expected gemm, forward, train or generate)");
+            }
+        }
+        out.put("peak_rss_mib", peakRssMib());
+        System.out.println(JSON.writeValueAsString(out));
+        return 0;
+    }
+
+    static LlamaConfig shape(Flags f, int minPositions) {
+        int dim = f.integer("dim", 288);
+        int heads = f.integer("heads", 6);
+        return new LlamaConfig(f.integer("vocab", 32000), dim, f.integer("hidden", 768), f.integer("layers", 6), heads,
+                f.integer("kv-heads", heads), dim / heads, 10000.0, RopeScaling.NONE, 1e-5, !f.has("untied"), 1,
+                List.of(2), false, false, Math.max(256, minPositions));
+    }
+
+    /** N for MFU: every parameter but the input embedding (a lookup); a tied matrix counts once, as the LM head. */
+    static long matmulParams(LlamaConfig c) {
+        return c.parameterCount() - (c.tieWordEmbeddings() ? 0 : (long) c.vocabSize() * c.hiddenSize());
+    }
+
+    private static void gemm(Flags f, NDManager m, ObjectNode out) {
+        ObjectNode results = out.putObject("results");
+        for (String s : f.string("sizes", "1024,2048").split(",")) {
+            int n = Integer.parseInt(s.trim());
+            NDArray a = m.randomNormal(new Shape(n, n));
+            NDArray b = m.randomNormal(new Shape(n, n));
+            double[] t = time(f.integer("warmup", 2), f.integer("steps", 10), () -> {
+                try (NDScope scope = new NDScope()) {
+                    a.matMul(b).getFloat(0, 0); // getFloat forces completion
+                }
+                return null;
+            });
+            ObjectNode r = stats(results.putObject(String.valueOf(n)), t);
+            r.put("gflops", 2.0 * n * n * n / median(t) / 1e9);
+        }
+    }
+
+    private static void forward(Flags f, NDManager m, ObjectNode out) {
+        int batch = f.integer("batch", 8);
+        int seq = f.integer("seq", 256);
+        LlamaConfig c = shape(f, seq);
+        describe(out, c, batch, seq);
+        try (Llama model = Llama.random(c, 1, 0.02, m)) {
+            NDArray ids = randomIds(m, c, batch, seq, 0);
+            double[] fwd = time(f.integer("warmup", 2), f.integer("steps", 10), () -> {
+                try (NDScope scope = new NDScope()) {
+                    model.forward(ids, null, null, false).getFloat(0, 0, 0);
+                }
+                return null;
+            });
+            model.parameters().values().forEach(p -> p.setRequiresGradient(true));
+            TokenBatch tb = randomBatch(c, batch, seq, 0);
+            double[] fb = time(f.integer("warmup", 2), f.integer("steps", 10), () -> {
+                try (NDScope scope = new NDScope()) {
+                    ForwardBackward.run(model, tb, 1.0 / tb.trainedTokens(), Rematerialization.NONE, 0, m);
+                }
+                model.parameters().values().forEach(p -> ai.djl.pytorch.jni.JniUtils.zeroGrad((ai.djl.pytorch.engine.PtNDArray) p));
+                return null;
+            });
+            double tokens = (double) batch * seq;
+            double peak = f.number("peak-gflops", 0);
+            ObjectNode fo = stats(out.putObject("forward"), fwd);
+            fo.put("tokens_per_s", tokens / median(fwd));
+            mfu(fo, 2.0 * matmulParams(c) * tokens / median(fwd), peak);
+            ObjectNode bo = stats(out.putObject("forward_backward"), fb);
+            bo.put("tokens_per_s", tokens / median(fb));
+            mfu(bo, 6.0 * matmulParams(c) * tokens / median(fb), peak);
+        }
+    }
+
+    private static void train(Flags f, NDManager m, ObjectNode out) {
+        int batch = f.integer("batch", 8);
+        int seq = f.integer("seq", 256);
+        LlamaConfig c = shape(f, seq);
+        describe(out, c, batch, seq);
+        String targets = f.string("targets", "qkvo");
+        Rematerialization remat = Rematerialization.parse(f.string("remat", "none"));
+        out.put("rematerialization", remat.recipeName());
+        try (Llama model = Llama.random(c, 1, 0.02, m)) {
+            Map<String, NDArray> params;
+            LoraModel lora = null;
+            if (targets.equals("full")) {
+                params = model.parameters();
+                params.values().forEach(p -> p.setRequiresGradient(true));
+            } else {
+                lora = new LoraModel(model);
+                TargetModules t = targets.equals("all-linear") ? new TargetModules.AllLinear()
+                        : new TargetModules.Names(List.of("q_proj", "k_proj", "v_proj", "o_proj"));
+                lora.add("default", LoraConfig.of(8, 16, t), 0);
+                params = lora.trainableParameters("default");
+                ObjectNode lo = out.putObject("lora");
+                lo.put("r", 8).put("alpha", 16).put("targets", targets).put("trainable_params", lora.parameterCount("default"));
+            }
+            List<TokenBatch> batches = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                batches.add(randomBatch(c, batch, seq, i));
+            }
+            try (AdamW opt = new AdamW(params, new AdamW.Settings(0.9, 0.999, 1e-8, 0.0), AdamW::decaysByDefault, m)) {
+                double[] lastLoss = new double[1];
+                int[] step = new int[1];
+                double[] t = time(f.integer("warmup", 1), f.integer("steps", 5), () -> {
+                    TokenBatch tb = batches.get(step[0]++ % batches.size());
+                    opt.zeroGradients();
+                    try (NDScope scope = new NDScope()) {
+                        lastLoss[0] = ForwardBackward.run(model, tb, 1.0 / tb.trainedTokens(), remat, step[0], m)
+                                / tb.trainedTokens();
+                    }
+                    opt.step(2e-4);
+                    return null;
+                });
+                double tokens = (double) batch * seq;
+                stats(out.putObject("step"), t);
+                out.put("tokens_per_s", tokens / median(t));
+                double peak = f.number("peak-gflops", 0);
+                mfu(out, 6.0 * matmulParams(c) * tokens / median(t), peak);
+                if (peak > 0) {
+                    out.put("mfu_frozen_base", 4.0 * matmulParams(c) * tokens / median(t) / 1e9 / peak);
+                }
+                out.put("last_loss", lastLoss[0]);
+            }
+            if (lora != null) {
+                lora.close();
+            }
+        }
+    }
+
+    private static void generate(Flags f, NDManager m, ObjectNode out) throws IOException {
+        int n = f.integer("new-tokens", 255);
+        Llama model;
+        if (f.has("model")) {
+            model = ModelLoading.load(Path.of(f.string("model")), m);
+            out.putObject("model").put("path", f.string("model"));
+        } else {
+            LlamaConfig c = shape(f, n + 1);
+            model = Llama.random(c, 1, 0.02, m);
+            describe(out, c, 1, n + 1);
+        }
+        try (model) {
+            out.put("params", model.config().parameterCount());
+            out.put("params_matmul", matmulParams(model.config()));
+            out.put("new_tokens", n);
+            Generator g = new Generator(model);
+            int[][] last = new int[1][];
+            Sampling s = new Sampling(0, 0, 1, 0, n, java.util.Set.of()); // no stop: always n tokens, as min_new_tokens
+            double[] t = time(f.integer("warmup", 1), f.integer("steps", 3), () -> {
+                last[0] = g.generate(new int[] {Math.max(0, model.config().bosTokenId())}, s, id -> { });
+                return null;
+            });
+            stats(out, t);
+            out.put("tokens_per_s", n / median(t));
+            out.put("ids", Arrays.toString(last[0]));
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static void describe(ObjectNode out, LlamaConfig c, int batch, int seq) {
+        ObjectNode mo = out.putObject("model");
+        mo.put("dim", c.hiddenSize()).put("layers", c.numHiddenLayers()).put("heads", c.numAttentionHeads())
+                .put("kv_heads", c.numKeyValueHeads()).put("hidden", c.intermediateSize())
+                .put("vocab", c.vocabSize()).put("tied", c.tieWordEmbeddings());
+        out.put("params", c.parameterCount());
+        out.put("params_matmul", matmulParams(c));
+        out.put("batch", batch);
+        out.put("seq", seq);
+        out.put("tokens_per_step", (long) batch * seq);
+    }
+
+    private static NDArray randomIds(NDManager m, LlamaConfig c, int batch, int seq, long seed) {
+        TokenBatch b = randomBatch(c, batch, seq, seed);
+        return b.inputIdsArray(m);
+    }
+
+    private static TokenBatch randomBatch(LlamaConfig c, int batch, int seq, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[][] ids = new int[batch][seq];
+        for (int[] row : ids) {
+            for (int j = 0; j < seq; j++) {
+                row[j] = r.nextInt(c.vocabSize());
+            }
+        }
+        return new TokenBatch(ids, ids, null, null); // labels = ids, as the Python peers do
+    }
+
+    private static double[] time(int warmup, int steps, Supplier<Void> body) {
+        for (int i = 0; i < warmup; i++) {
+            body.get();
+        }
+        double[] t = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            long start = System.nanoTime();
+            body.get();
+            t[i] = (System.nanoTime() - start) / 1e9;
+        }
+        return t;
+    }
+
+    private static double median(double[] t) {
+        double[] s = t.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static ObjectNode stats(ObjectNode o, double[] t) {
+        o.put("median_s", median(t));
+        o.put("mean_s", Arrays.stream(t).average().orElse(0));
+        o.put("min_s", Arrays.stream(t).min().orElse(0));
+        o.put("n", t.length);
+        return o;
+    }
+
+    private static void mfu(ObjectNode o, double flopsPerSecond, double peakGflops) {
+        if (peakGflops > 0) {
+            o.put("mfu", flopsPerSecond / 1e9 / peakGflops);
+        } else {
+            o.putNull("mfu");
+        }
+    }
+
+    /** Peak resident set size of this process (VmHWM), MiB; what ru_maxrss reports. */
+    static double peakRssMib() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+}

@@ -1,7 +1,9 @@
 package org.llamawb.adapters;
 
 import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.llamawb.model.Linear;
 import org.llamawb.model.LinearAdapter;
@@ -40,6 +42,25 @@ public final class LoraLinear implements LinearAdapter {
             out = out.add(delta.mul(w.scaling()));
         }
         return out;
+    }
+
+    /** The factors applied in a forward pass now (active, not merged, adapters enabled). */
+    public List<LoraWeights> applied() {
+        List<LoraWeights> out = new ArrayList<>();
+        if (owner.isDisabled()) {
+            return out;
+        }
+        adapters.forEach((name, w) -> {
+            if (owner.isActive(name) && !owner.isMerged(name)) {
+                out.add(w);
+            }
+        });
+        return out;
+    }
+
+    /** Whether adapter dropout is applied in the current mode (training with a non-zero probability). */
+    public boolean dropoutActive() {
+        return owner.isTraining() && applied().stream().anyMatch(w -> w.dropout() > 0);
     }
 
     public Linear base() {

@@ -87,7 +87,7 @@ public final class Attention {
     }
 
     /** {@code [B,Hkv,S,D]} to {@code [B,H,S,D]}: each key/value head serves H/Hkv consecutive query heads. */
-    NDArray repeatKv(NDArray kv) {
+    public NDArray repeatKv(NDArray kv) {
         return heads == kvHeads ? kv : kv.repeat(1, heads / kvHeads);
     }
 

@@ -45,13 +45,33 @@ public final class Kernels {
         SILU_MUL("g: Tensor, u: Tensor", "torch.mul(torch.silu(g), u)"),
         /** Summed token cross-entropy of logits {@code [N,V]} against labels {@code [N]}; -100 ignored. */
         CROSS_ENTROPY_SUM("logits: Tensor, labels: Tensor",
-                "torch.nll_loss_nd(torch.log_softmax(logits, -1), labels, None, 2, -100)");
+                "torch.nll_loss_nd(torch.log_softmax(logits, -1), labels, None, 2, -100)"),
+        /** Flash attention forward, causal: {@code (out [B,H,T,D], logsumexp [B,H,T])}. */
+        FLASH_CAUSAL("q: Tensor, k: Tensor, v: Tensor", "Tuple[Tensor, Tensor]",
+                "torch._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0., True)"),
+        /** Flash attention forward with an additive float mask {@code [B,1,T,S]}. */
+        FLASH_MASKED("q: Tensor, k: Tensor, v: Tensor, mask: Tensor", "Tuple[Tensor, Tensor]",
+                "torch._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0., False, attn_mask=mask)"),
+        /** Flash attention backward, causal: {@code (dq, dk, dv)} from the output gradient and the saved statistics. */
+        FLASH_CAUSAL_BACKWARD("g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor",
+                "Tuple[Tensor, Tensor, Tensor]",
+                "torch._scaled_dot_product_flash_attention_for_cpu_backward(g, q, k, v, o, lse, 0., True)"),
+        /** Flash attention backward with an additive float mask. */
+        FLASH_MASKED_BACKWARD("g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor, mask: Tensor",
+                "Tuple[Tensor, Tensor, Tensor]",
+                "torch._scaled_dot_product_flash_attention_for_cpu_backward(g, q, k, v, o, lse, 0., False, attn_mask=mask)");
 
         final String params;
+        final String returns;
         final String body;
 
         Op(String params, String body) {
+            this(params, "Tensor", body);
+        }
+
+        Op(String params, String returns, String body) {
             this.params = params;
+            this.returns = returns;
             this.body = body;
         }
     }
@@ -101,6 +121,27 @@ public final class Kernels {
         return run(Op.CROSS_ENTROPY_SUM, training, logits, labels);
     }
 
+    /**
+     * Flash attention forward that also returns the log-sum-exp of every query row, the only
+     * statistic its backward needs: {@code {out [B,H,T,D], lse [B,H,T]}}. {@code mask} is an additive
+     * float mask {@code [B,1,T,S]}, or null for causal attention. No gradient is recorded.
+     */
+    public NDArray[] flashAttention(NDArray q, NDArray k, NDArray v, NDArray mask) {
+        NDList out = mask == null
+                ? IValueUtils.forward(modules.get(Op.FLASH_CAUSAL), new NDList(q, k, v), false)
+                : IValueUtils.forward(modules.get(Op.FLASH_MASKED), new NDList(q, k, v, mask), false);
+        return new NDArray[] {out.get(0), out.get(1)};
+    }
+
+    /** Gradients {@code {dq, dk, dv}} of flash attention, given the output gradient {@code g} and the forward's out and lse. */
+    public NDArray[] flashAttentionBackward(NDArray g, NDArray q, NDArray k, NDArray v, NDArray out, NDArray lse,
+            NDArray mask) {
+        NDList r = mask == null
+                ? IValueUtils.forward(modules.get(Op.FLASH_CAUSAL_BACKWARD), new NDList(g, q, k, v, out, lse), false)
+                : IValueUtils.forward(modules.get(Op.FLASH_MASKED_BACKWARD), new NDList(g, q, k, v, out, lse, mask), false);
+        return new NDArray[] {r.get(0), r.get(1), r.get(2)};
+    }
+
     private NDArray run(Op op, boolean training, NDArray... inputs) {
         NDList out = IValueUtils.forward(modules.get(op), new NDList(inputs), training);
         return out.singletonOrThrow();
@@ -133,7 +174,7 @@ public final class Kernels {
                 + "  __parameters__ = []\n"
                 + "  __buffers__ = []\n"
                 + "  training : bool\n"
-                + "  def forward(self: __torch__." + cls + ", " + op.params + ") -> Tensor:\n"
+                + "  def forward(self: __torch__." + cls + ", " + op.params + ") -> " + op.returns + ":\n"
                 + "    return " + op.body + "\n";
         try (ZipOutputStream zip = new ZipOutputStream(os)) {
             String dir = "kernel/";

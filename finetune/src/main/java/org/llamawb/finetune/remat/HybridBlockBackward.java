@@ -1,14 +1,238 @@
 package org.llamawb.finetune.remat;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import java.util.ArrayList;
+import java.util.List;
+import org.llamawb.adapters.LoraLinear;
+import org.llamawb.adapters.LoraWeights;
+import org.llamawb.finetune.sft.CausalLmLoss;
+import org.llamawb.model.Attention;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.DecoderLayer;
+import org.llamawb.model.FeedForward;
+import org.llamawb.model.ForwardContext;
+import org.llamawb.model.Kernels;
+import org.llamawb.model.Linear;
 import org.llamawb.model.Llama;
+import org.llamawb.model.RmsNorm;
+import org.llamawb.model.Rope;
 
-/** The LLaMA paper's hybrid rematerialisation with a hand-written block backward (issue 5: in progress). */
+/**
+ * The LLaMA paper's hybrid rematerialisation: the forward pass runs without autograd and keeps, per
+ * block, only what is expensive to recompute — the block input {@code x}, the projections' outputs
+ * {@code q, k} (rotated), {@code v}, the attention output {@code a} with its per-row log-sum-exp, the
+ * residual {@code h}, and the feed-forward projections {@code g, u}. The backward pass is written out
+ * by hand below; RMSNorm, RoPE and SiLU·gate are recomputed, the attention uses libtorch's flash
+ * backward from the saved log-sum-exp. The final norm, LM head and loss use autograd.
+ *
+ * <p>Block, for input {@code x: [B,T,d]} ({@code r(z) = (mean(z²) + ε)^-½} per row):
+ * <pre>
+ *   n1 = x·r(x)·w1                 q,k,v = Lq(n1), Lk(n1), Lv(n1)      q̃,k̃ = rope(q), rope(k)
+ *   a  = softmax(q̃k̃ᵀ/√D + mask)·v  h = x + Lo(a)
+ *   n2 = h·r(h)·w2                 g,u = Lg(n2), Lu(n2)                s = silu(g)·u
+ *   y  = h + Ld(s)
+ * </pre>
+ * Each linear {@code L(z) = z·Wᵀ + b + Σ σ·(z·Aᵀ)·Bᵀ} over its active LoRA factors.
+ */
 final class HybridBlockBackward {
     private HybridBlockBackward() {}
 
+    /** What the forward pass keeps of one block. */
+    private record Saved(NDArray x, NDArray q, NDArray k, NDArray v, NDArray a, NDArray lse, NDArray h, NDArray g,
+            NDArray u) {}
+
     static double run(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale, long seed) {
-        throw new BadInputException("train.rematerialization: hybrid is not available yet (use none or full)");
+        requireSupported(model);
+        long t = ids.getShape().get(1);
+        List<DecoderLayer> layers = model.layers();
+        JniUtils.setGradMode(false);
+        ForwardContext ctx = model.context(pos, seg, t, false);
+        NDArray mask = additiveMask(ctx.mask());
+        List<Saved> saved = new ArrayList<>(layers.size());
+        NDArray x = model.embed(ids); // [B,T,d], no graph
+        for (DecoderLayer layer : layers) {
+            Saved s = forward(model, layer, x, ctx, mask);
+            saved.add(s);
+            x = s.h.add(layer.mlp().downProj().forward(swiglu(s.g, s.u))); // y = h + Ld(s)
+        }
+        double loss;
+        NDArray upstream;
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            x.setRequiresGradient(true);
+            NDArray sum = CausalLmLoss.sum(model.logits(model.norm().forward(x)), shifted, true);
+            gc.backward(sum.mul(scale));
+            loss = sum.getFloat();
+            upstream = x.getGradient(); // dL/dy of the last block
+        }
+        JniUtils.setGradMode(false);
+        for (int l = layers.size() - 1; l >= 0; l--) {
+            upstream = backward(model, layers.get(l), saved.get(l), upstream, ctx, mask);
+        }
+        if (model.embedTokens().hasGradient()) {
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                JniUtils.backward((PtNDArray) model.embed(ids), (PtNDArray) upstream, false, false);
+            }
+        }
+        return loss;
+    }
+
+    private static void requireSupported(Llama model) {
+        for (Linear lin : model.linears()) {
+            if (lin.adapter() instanceof LoraLinear ll && ll.dropoutActive()) {
+                throw new BadInputException("train.rematerialization: hybrid recomputes nothing random, so it cannot "
+                        + "apply adapter dropout (" + lin.name() + "); set adapter.dropout: 0 or use none/full");
+            }
+            if (lin.adapter() != null && !(lin.adapter() instanceof LoraLinear)) {
+                throw new BadInputException("train.rematerialization: hybrid has no hand-written backward for the adapter on "
+                        + lin.name() + "; use none or full");
+            }
+        }
+    }
+
+    /** A boolean mask (true = may attend) as the additive float mask the flash kernel takes; null stays null (causal). */
+    private static NDArray additiveMask(NDArray bool) {
+        if (bool == null) {
+            return null;
+        }
+        // (mask - 1) · MAX: 0 where allowed, the most negative float where not (0·∞ would give NaN)
+        return bool.toType(DataType.FLOAT32, false).sub(1).mul(Float.MAX_VALUE);
+    }
+
+    private static Saved forward(Llama model, DecoderLayer layer, NDArray x, ForwardContext ctx, NDArray mask) {
+        Attention at = layer.selfAttn();
+        Rope rope = model.rope();
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        int hd = at.headDim();
+        NDArray n1 = layer.inputLayernorm().forward(x);
+        NDArray q = rope.apply(at.qProj().forward(n1).reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3), ctx.rope()); // [B,H,T,D]
+        NDArray k = rope.apply(at.kProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3), ctx.rope()); // [B,Hkv,T,D]
+        NDArray v = at.vProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3); // [B,Hkv,T,D]
+        NDArray[] attn = Kernels.get().flashAttention(q, at.repeatKv(k), at.repeatKv(v), mask); // a [B,H,T,D], lse [B,H,T]
+        NDArray af = attn[0].transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd); // [B,T,H*D]
+        NDArray h = x.add(at.oProj().forward(af));
+        NDArray n2 = layer.postAttentionLayernorm().forward(h);
+        FeedForward mlp = layer.mlp();
+        return new Saved(x, q, k, v, attn[0], attn[1], h, mlp.gateProj().forward(n2), mlp.upProj().forward(n2));
+    }
+
+    private static NDArray swiglu(NDArray g, NDArray u) {
+        return g.mul(g.getNDArrayInternal().sigmoid()).mul(u); // silu(g)·u
+    }
+
+    /** Gradient of the block input from {@code dy = dL/dy}; parameter gradients are accumulated on the way. */
+    private static NDArray backward(Llama model, DecoderLayer layer, Saved s, NDArray dy, ForwardContext ctx, NDArray mask) {
+        Attention at = layer.selfAttn();
+        FeedForward mlp = layer.mlp();
+        long b = dy.getShape().get(0);
+        long t = dy.getShape().get(1);
+        int hd = at.headDim();
+
+        // Feed-forward. y = h + Ld(s), s = silu(g)·u, silu(g) = g·σ(g):
+        //   ds = dL/ds from Ld;  du = ds·silu(g);  dg = ds·u·σ(g)·(1 + g·(1 − σ(g)))
+        NDArray sig = s.g.getNDArrayInternal().sigmoid();
+        NDArray silu = s.g.mul(sig);
+        NDArray ds = linearBackward(mlp.downProj(), silu.mul(s.u), dy);
+        NDArray du = ds.mul(silu);
+        NDArray dg = ds.mul(s.u).mul(sig.mul(s.g.mul(sig.neg().add(1)).add(1)));
+        NDArray n2 = layer.postAttentionLayernorm().forward(s.h);
+        NDArray dn2 = linearBackward(mlp.gateProj(), n2, dg).add(linearBackward(mlp.upProj(), n2, du));
+        // h feeds both the residual (dy) and the second norm
+        NDArray dh = dy.add(rmsNormBackward(layer.postAttentionLayernorm(), s.h, dn2));
+
+        // Attention. h = x + Lo(a): da = dL/da from Lo, then the flash backward gives dq̃, dk̃, dv.
+        NDArray af = s.a.transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd); // [B,T,H*D]
+        NDArray da = linearBackward(at.oProj(), af, dh).reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3); // [B,H,T,D]
+        NDArray[] g = Kernels.get().flashAttentionBackward(da, s.q, at.repeatKv(s.k), at.repeatKv(s.v), s.a, s.lse, mask);
+        NDArray dk = sumGroups(g[1], at); // [B,Hkv,T,D]: a key/value head collects the gradients of its query heads
+        NDArray dv = sumGroups(g[2], at);
+        // RoPE is an orthogonal map per position: q̃ = q·cos + swap(q)·sin±, so dq = dq̃·cos + swap(dq̃·sin±)
+        NDArray[] tables = ctx.rope();
+        NDArray dq = ropeBackward(g[0], tables, hd);
+        dk = ropeBackward(dk, tables, hd);
+        NDArray n1 = layer.inputLayernorm().forward(s.x);
+        NDArray dn1 = linearBackward(at.qProj(), n1, dq.transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd))
+                .add(linearBackward(at.kProj(), n1, dk.transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)))
+                .add(linearBackward(at.vProj(), n1, dv.transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)));
+        // x feeds both the residual (dh) and the first norm
+        return dh.add(rmsNormBackward(layer.inputLayernorm(), s.x, dn1));
+    }
+
+    /** {@code [B,H,T,D]} to {@code [B,Hkv,T,D]}: query heads h·g ... h·g+g−1 share key/value head h. */
+    private static NDArray sumGroups(NDArray perQueryHead, Attention at) {
+        if (at.heads() == at.kvHeads()) {
+            return perQueryHead;
+        }
+        long b = perQueryHead.getShape().get(0);
+        long t = perQueryHead.getShape().get(2);
+        int group = at.heads() / at.kvHeads();
+        return perQueryHead.reshape(b, at.kvHeads(), group, t, at.headDim()).sum(new int[] {2}); // [B,Hkv,G,T,D] -> [B,Hkv,T,D]
+    }
+
+    private static NDArray ropeBackward(NDArray dRotated, NDArray[] tables, int headDim) {
+        NDArray scaled = dRotated.mul(tables[1]);
+        int half = headDim / 2;
+        NDArray swapped = scaled.get("..., {}:", half).concat(scaled.get("..., :{}", half), -1);
+        return dRotated.mul(tables[0]).add(swapped);
+    }
+
+    /**
+     * RMSNorm backward. With {@code r = (mean(z²) + ε)^-½}, {@code n = z·r·w} and {@code ĝ = dn·w}:
+     * {@code dz = r·ĝ − z·r³·mean(ĝ·z)} (the second term from {@code ∂r/∂z_j = −r³·z_j/d}) and
+     * {@code dw = Σ_rows dn·z·r}.
+     */
+    private static NDArray rmsNormBackward(RmsNorm norm, NDArray z, NDArray dn) {
+        NDArray r = norm.inverseRms(z); // [B,T,1]
+        NDArray w = norm.weight();
+        if (w.hasGradient()) {
+            accumulate(w, dn.mul(z).mul(r).sum(new int[] {0, 1}));
+        }
+        NDArray gh = dn.mul(w);
+        NDArray r3 = r.mul(r).mul(r);
+        return gh.mul(r).sub(z.mul(r3).mul(gh.mul(z).mean(new int[] {-1}, true)));
+    }
+
+    /**
+     * Backward of {@code L(z) = z·Wᵀ + b + Σ σ·(z·Aᵀ)·Bᵀ} given {@code dOut = dL/dL(z)}:
+     * {@code dz = dOut·W + Σ σ·(dOut·B)·A}; {@code dW = dOutᵀ·z}, {@code db = Σ dOut} when the base is
+     * trained; per LoRA factor with {@code m = z·Aᵀ}: {@code dB = σ·dOutᵀ·m}, {@code dA = σ·(dOut·B)ᵀ·z}.
+     */
+    private static NDArray linearBackward(Linear lin, NDArray z, NDArray dOut) {
+        long in = lin.inFeatures();
+        long out = lin.outFeatures();
+        NDArray dz = dOut.matMul(lin.weight()); // [.., out]·[out, in]
+        NDArray z2 = z.reshape(-1, in); // [N, in]
+        NDArray d2 = dOut.reshape(-1, out); // [N, out]
+        if (lin.weight().hasGradient()) {
+            accumulate(lin.weight(), d2.transpose().matMul(z2)); // [out, in]
+        }
+        if (lin.bias() != null && lin.bias().hasGradient()) {
+            accumulate(lin.bias(), d2.sum(new int[] {0}));
+        }
+        if (lin.adapter() instanceof LoraLinear ll) {
+            for (LoraWeights w : ll.applied()) {
+                float sigma = (float) w.scalingValue();
+                NDArray dm = d2.matMul(w.b()).mul(sigma); // [N, r]
+                if (w.b().hasGradient()) {
+                    NDArray m = z2.matMul(w.a().transpose()); // [N, r]
+                    accumulate(w.b(), d2.transpose().matMul(m).mul(sigma)); // [out, r]
+                }
+                if (w.a().hasGradient()) {
+                    accumulate(w.a(), dm.transpose().matMul(z2)); // [r, in]
+                }
+                dz = dz.add(dm.matMul(w.a()).reshape(dz.getShape()));
+            }
+        }
+        return dz;
+    }
+
+    /** Adds {@code grad} to the gradient of the leaf {@code p}, as autograd's accumulation would. */
+    private static void accumulate(NDArray p, NDArray grad) {
+        JniUtils.backward((PtNDArray) p, (PtNDArray) grad, false, false);
     }
 }

@@ -1,0 +1,135 @@
+package org.llamawb.finetune.remat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.llamawb.adapters.LoraConfig;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.adapters.TargetModules;
+import org.llamawb.finetune.sft.TokenBatch;
+import org.llamawb.model.Llama;
+import org.llamawb.model.LlamaConfig;
+import org.llamawb.model.RopeScaling;
+
+/** `full` and `hybrid` give the gradients of `none` (issue: rematerialisation, item 1). */
+class RematerializationGradientTest {
+    NDManager manager;
+    Llama model;
+
+    @BeforeEach
+    void setUp() {
+        manager = NDManager.newBaseManager();
+        // GQA (4 query heads, 2 key/value heads), biases on, untied head
+        LlamaConfig c = new LlamaConfig(53, 32, 48, 3, 4, 2, 8, 10000.0, RopeScaling.NONE, 1e-5, false, 1,
+                List.of(2), true, true, 64);
+        model = Llama.random(c, 11, 0.3, manager);
+    }
+
+    @AfterEach
+    void tearDown() {
+        model.close();
+        manager.close();
+    }
+
+    static TokenBatch batch(boolean packed) {
+        SplittableRandom r = new SplittableRandom(5);
+        int b = 2;
+        int t = 12;
+        int[][] ids = new int[b][t];
+        int[][] labels = new int[b][t];
+        int[][] pos = packed ? new int[b][t] : null;
+        int[][] seg = packed ? new int[b][t] : null;
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                ids[i][j] = r.nextInt(53);
+                labels[i][j] = j < 3 ? -100 : ids[i][j]; // a masked prompt
+                if (packed) {
+                    int split = 5 + i; // two examples per row
+                    seg[i][j] = j < split ? 0 : 1;
+                    pos[i][j] = j < split ? j : j - split;
+                    if (j == split) {
+                        labels[i][j] = -100; // never predict an example from the previous one
+                    }
+                }
+            }
+        }
+        return new TokenBatch(ids, labels, pos, seg);
+    }
+
+    Map<String, float[]> gradients(Map<String, NDArray> params, Rematerialization policy, TokenBatch b) {
+        for (NDArray p : params.values()) {
+            JniUtils.zeroGrad((PtNDArray) p);
+        }
+        try (NDScope scope = new NDScope()) {
+            ForwardBackward.run(model, b, 1.0 / b.trainedTokens(), policy, 3, manager);
+        }
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            try (NDArray g = e.getValue().getGradient()) {
+                out.put(e.getKey(), g.toFloatArray());
+            }
+        }
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0} training, packed={1}")
+    @CsvSource({"lora,false", "lora,true", "full,false", "full,true"})
+    void fullAndHybridEqualNone(String mode, boolean packed) {
+        Map<String, NDArray> params;
+        LoraModel lora = null;
+        if (mode.equals("lora")) {
+            lora = new LoraModel(model);
+            lora.add("default", LoraConfig.of(4, 8, new TargetModules.AllLinear()), 1);
+            // B starts at zero; make it non-zero so that A's gradients are non-trivial
+            SplittableRandom r = new SplittableRandom(2);
+            lora.parameters("default").forEach((k, v) -> {
+                if (k.contains("lora_B")) {
+                    float[] x = new float[(int) v.size()];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) (r.nextDouble() - 0.5) * 0.4f;
+                    }
+                    v.set(x);
+                }
+            });
+            params = lora.trainableParameters("default");
+        } else {
+            params = model.parameters();
+            params.values().forEach(p -> p.setRequiresGradient(true));
+        }
+        TokenBatch b = batch(packed);
+        Map<String, float[]> none = gradients(params, Rematerialization.NONE, b);
+        for (Rematerialization policy : List.of(Rematerialization.FULL, Rematerialization.HYBRID)) {
+            Map<String, float[]> other = gradients(params, policy, b);
+            assertEquals(none.keySet(), other.keySet());
+            double worst = 0;
+            double scale = 0;
+            for (String k : none.keySet()) {
+                float[] a = none.get(k);
+                float[] c = other.get(k);
+                for (int i = 0; i < a.length; i++) {
+                    worst = Math.max(worst, Math.abs(a[i] - c[i]));
+                    scale = Math.max(scale, Math.abs(a[i]));
+                }
+            }
+            assertTrue(worst <= 1e-5, policy + " differs from none by " + worst);
+            assertTrue(scale > 1e-3, "gradients must be non-trivial");
+        }
+        params.values().forEach(p -> p.setRequiresGradient(false));
+        if (lora != null) {
+            lora.close();
+        }
+    }
+}

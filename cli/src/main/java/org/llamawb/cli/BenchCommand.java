@@ -185,6 +185,7 @@ final class BenchCommand implements Command {
                 batches.add(randomBatch(c, batch, seq, i));
             }
             try (AdamW opt = new AdamW(params, new AdamW.Settings(0.9, 0.999, 1e-8, 0.0), AdamW::decaysByDefault, m)) {
+                out.put("rss_before_steps_mib", currentRssMib());
                 double[] lastLoss = new double[1];
                 int[] step = new int[1];
                 double[] t = time(f.integer("warmup", 1), f.integer("steps", 5), () -> {
@@ -308,9 +309,18 @@ final class BenchCommand implements Command {
 
     /** Peak resident set size of this process (VmHWM), MiB; what ru_maxrss reports. */
     static double peakRssMib() {
+        return statusMib("VmHWM:");
+    }
+
+    /** Resident set size now (VmRSS), MiB. */
+    static double currentRssMib() {
+        return statusMib("VmRSS:");
+    }
+
+    private static double statusMib(String key) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
+                if (line.startsWith(key)) {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
                 }
             }

@@ -16,6 +16,11 @@ public interface WeightSource extends AutoCloseable {
     /** Every tensor name in the checkpoint. */
     Set<String> names();
 
+    /** Whether the checkpoint holds a tensor of this name. */
+    default boolean contains(String name) {
+        return names().contains(name);
+    }
+
     /** Type and shape of a tensor, without reading it; an error naming the tensor when absent. */
     TensorInfo info(String name);
 

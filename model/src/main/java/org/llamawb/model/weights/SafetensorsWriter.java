@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -29,6 +28,7 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -39,8 +39,8 @@ import java.util.regex.Pattern;
  * transformers' {@code save_pretrained} do.
  *
  * <ul>
- *   <li>Every tensor is stored as the writer's {@link StorageType} (F32, F16 or BF16); F16 rounding is
- *       libtorch's, BF16 rounds to nearest even like torch ({@link #toBfloat16}).</li>
+ *   <li>Every tensor is stored as the writer's {@link StorageType} (F32, F16 or BF16); both roundings
+ *       are torch's, round to nearest even ({@link #toFloat16}, {@link #toBfloat16}).</li>
  *   <li>The header is compact JSON with {@code __metadata__ {"format": "pt"}} first, then the tensors in
  *       the order of their data: by dtype size, largest first, then by name (the library's rule), padded
  *       with spaces to a multiple of 8 bytes.</li>
@@ -91,7 +91,6 @@ public final class SafetensorsWriter {
     private final Map<String, Pending> tensors = new LinkedHashMap<>();
     private final Map<String, String> metadata = new TreeMap<>(Map.of("format", "pt"));
     private long maxShardBytes = DEFAULT_MAX_SHARD_BYTES;
-    private NDManager scratch;
 
     /** A writer storing every tensor as {@code dtype} (F32, F16 or BF16). */
     public SafetensorsWriter(StorageType dtype) {
@@ -201,11 +200,7 @@ public final class SafetensorsWriter {
 
     /** Writes every tensor into one file (no sharding). */
     public void writeFile(Path file) throws IOException {
-        try {
-            writeAtomically(file, List.copyOf(tensors.values()));
-        } finally {
-            closeScratch();
-        }
+        writeAtomically(file, List.copyOf(tensors.values()));
     }
 
     /**
@@ -217,32 +212,28 @@ public final class SafetensorsWriter {
         Files.createDirectories(dir);
         List<List<Pending>> shards = shard();
         List<Path> written = new ArrayList<>();
-        try {
-            if (shards.size() == 1) {
-                Path file = dir.resolve(SINGLE_FILE);
-                writeAtomically(file, shards.get(0));
-                written.add(file);
-            } else {
-                Map<String, String> weightMap = new TreeMap<>();
-                long totalSize = 0;
-                long totalParameters = 0;
-                for (int i = 0; i < shards.size(); i++) {
-                    String name = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
-                    for (Pending p : shards.get(i)) {
-                        weightMap.put(p.name, name);
-                        totalParameters += p.elements();
-                        totalSize += p.elements() * dtype.bytes();
-                    }
-                    Path file = dir.resolve(name);
-                    writeAtomically(file, shards.get(i));
-                    written.add(file);
+        if (shards.size() == 1) {
+            Path file = dir.resolve(SINGLE_FILE);
+            writeAtomically(file, shards.get(0));
+            written.add(file);
+        } else {
+            Map<String, String> weightMap = new TreeMap<>();
+            long totalSize = 0;
+            long totalParameters = 0;
+            for (int i = 0; i < shards.size(); i++) {
+                String name = String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", i + 1, shards.size());
+                for (Pending p : shards.get(i)) {
+                    weightMap.put(p.name, name);
+                    totalParameters += p.elements();
+                    totalSize += p.elements() * dtype.bytes();
                 }
-                Path index = dir.resolve(ShardedSafetensors.INDEX_FILE);
-                writeIndex(index, totalParameters, totalSize, weightMap);
-                written.add(index);
+                Path file = dir.resolve(name);
+                writeAtomically(file, shards.get(i));
+                written.add(file);
             }
-        } finally {
-            closeScratch();
+            Path index = dir.resolve(ShardedSafetensors.INDEX_FILE);
+            writeIndex(index, totalParameters, totalSize, weightMap);
+            written.add(index);
         }
         removeStale(dir, written);
         return written;
@@ -403,16 +394,8 @@ public final class SafetensorsWriter {
                 }
             }
             case F16 -> {
-                if (n > 0) {
-                    // libtorch's float -> half conversion, so files equal torch's .to(torch.float16)
-                    NDManager m = scratch();
-                    try (NDArray f = m.create(Arrays.copyOfRange(v, from, to), new Shape(n));
-                            NDArray h = f.toType(DataType.FLOAT16, true)) {
-                        ShortBuffer halves = h.toByteBuffer().order(ByteOrder.nativeOrder()).asShortBuffer();
-                        while (halves.hasRemaining()) {
-                            buf.putShort(halves.get());
-                        }
-                    }
+                for (int i = from; i < to; i++) {
+                    buf.putShort(toFloat16(v[i]));
                 }
             }
             default -> throw new IllegalStateException("unreachable: " + dtype);
@@ -421,28 +404,54 @@ public final class SafetensorsWriter {
     }
 
     /**
-     * float32 → bfloat16 bits, rounding to nearest even as torch does; NaN becomes the quiet NaN 0x7FC0.
+     * float32 → IEEE half bits, rounding to nearest even as torch's {@code c10::detail::fp16_ieee_from_fp32_value}
+     * does (NaN becomes 0x7E00, 65520 and above overflow to infinity, tiny values become subnormals or
+     * zero). Written here because libtorch's CPU kernel reached through DJL encodes NaN as 0x7FFF, so
+     * its files would differ from torch's.
+     */
+    public static short toFloat16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int abs = bits & 0x7FFFFFFF;
+        if (abs > 0x7F800000) {
+            return (short) (sign | 0x7E00);
+        }
+        if (abs >= 0x477FF000) { // at or past the midpoint between 65504 and 65536: infinity
+            return (short) (sign | 0x7C00);
+        }
+        if (abs < 0x38800000) { // below 2^-14, the smallest normal half: a multiple of 2^-24
+            if (abs < 0x33000000) { // below 2^-25: rounds to zero
+                return (short) sign;
+            }
+            int exponent = abs >>> 23;
+            int mantissa = (abs & 0x7FFFFF) | 0x800000;
+            int shift = 126 - exponent; // value / 2^-24 = mantissa * 2^(exponent - 126)
+            int q = mantissa >>> shift;
+            int rest = mantissa & ((1 << shift) - 1);
+            int halfway = 1 << (shift - 1);
+            if (rest > halfway || (rest == halfway && (q & 1) == 1)) {
+                q++;
+            }
+            return (short) (sign | q);
+        }
+        int h = (abs >>> 13) - (112 << 10); // rebias the exponent from 127 to 15, keep 10 mantissa bits
+        int rest = abs & 0x1FFF;
+        if (rest > 0x1000 || (rest == 0x1000 && (h & 1) == 1)) {
+            h++; // a carry into the exponent is the correct next binade
+        }
+        return (short) (sign | h);
+    }
+
+    /**
+     * float32 → bfloat16 bits, rounding to nearest even as torch does. NaN becomes 0xFFFF, as torch's
+     * CPU kernel for tensors writes it (its scalar path writes 0x7FC0; files come from the former).
      */
     public static short toBfloat16(float f) {
         if (Float.isNaN(f)) {
-            return (short) 0x7FC0;
+            return (short) 0xFFFF;
         }
         int bits = Float.floatToRawIntBits(f);
         int roundingBias = 0x7FFF + ((bits >>> 16) & 1);
         return (short) ((bits + roundingBias) >>> 16);
-    }
-
-    private NDManager scratch() {
-        if (scratch == null) {
-            scratch = NDManager.newBaseManager();
-        }
-        return scratch;
-    }
-
-    private void closeScratch() {
-        if (scratch != null) {
-            scratch.close();
-            scratch = null;
-        }
     }
 }

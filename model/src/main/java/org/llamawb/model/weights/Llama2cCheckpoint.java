@@ -32,6 +32,7 @@ public final class Llama2cCheckpoint implements WeightSource {
     static final int MAGIC = 0x616b3432;
     static final int V1_HEADER_BYTES = 256;
     static final int LEGACY_HEADER_BYTES = 7 * Integer.BYTES;
+    private static final String NOT_LLAMA2C = " (not a llama2.c checkpoint?)";
 
     private final MappedFile file;
     private final int version;
@@ -104,15 +105,20 @@ public final class Llama2cCheckpoint implements WeightSource {
         String kind = version == 0 ? "legacy" : "version 1";
         checkParams(path, kind, p, v[5]);
 
-        Llama2cLayout layout;
+        long expected;
         try {
-            layout = Llama2cLayout.of(p, version, headerBytes);
+            expected = Llama2cLayout.fileSize(p, version, headerBytes);
         } catch (ArithmeticException e) {
-            throw new BadInputException(path + ": llama2.c " + kind + " header " + describe(p) + " implies an impossible size");
+            throw new BadInputException(path + ": llama2.c " + kind + " header " + describe(p) + " implies more than "
+                    + Long.MAX_VALUE + " bytes" + NOT_LLAMA2C);
         }
-        if (layout.fileSize() != size) {
+        if (expected != size) {
             throw new BadInputException(path + ": the llama2.c " + kind + " header " + describe(p) + " implies "
-                    + layout.fileSize() + " bytes but the file has " + size + " bytes");
+                    + expected + " bytes but the file has " + size + " bytes");
+        }
+        Llama2cLayout layout = Llama2cLayout.of(p, version, headerBytes);
+        if (layout.fileSize() != expected) {
+            throw new IllegalStateException("llama2.c layout disagrees with its size formula");
         }
         LlamaConfig config;
         try {
@@ -150,17 +156,18 @@ public final class Llama2cCheckpoint implements WeightSource {
         positive(where, "vocab_size", rawVocab == Integer.MIN_VALUE ? -1 : p.vocab());
         positive(where, "seq_len", p.seqLen());
         if (p.heads() % p.kvHeads() != 0) {
-            throw new BadInputException(where + "n_kv_heads (" + p.kvHeads() + ") must divide n_heads (" + p.heads() + ")");
+            throw new BadInputException(where + "n_kv_heads (" + p.kvHeads() + ") must divide n_heads (" + p.heads() + ")"
+                    + NOT_LLAMA2C);
         }
         if (p.dim() % p.heads() != 0 || p.headSize() % 2 != 0) {
             throw new BadInputException(where + "dim (" + p.dim() + ") must split into n_heads (" + p.heads()
-                    + ") heads of even size");
+                    + ") heads of even size" + NOT_LLAMA2C);
         }
     }
 
     private static void positive(String where, String key, int v) {
         if (v <= 0) {
-            throw new BadInputException(where + key + " must be > 0, got " + v + " (not a llama2.c checkpoint?)");
+            throw new BadInputException(where + key + " must be > 0, got " + v + NOT_LLAMA2C);
         }
     }
 

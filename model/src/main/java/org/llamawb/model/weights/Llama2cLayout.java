@@ -55,6 +55,26 @@ final class Llama2cLayout {
         this.offset = headerBytes;
     }
 
+    /**
+     * The size a file must have, computed without listing its tensors (so a header claiming 2^30 layers
+     * costs nothing); {@link ArithmeticException} when it overflows.
+     */
+    static long fileSize(Params p, int version, long headerBytes) {
+        long d = p.dim();
+        long q = (long) p.heads() * p.headSize();
+        long kv = (long) p.kvHeads() * p.headSize();
+        long h = p.hiddenDim();
+        long perLayer = Math.addExact(Math.addExact(2 * d, Math.multiplyExact(2 * q, d)),
+                Math.addExact(Math.multiplyExact(2 * kv, d), Math.multiplyExact(3 * h, d)));
+        long floats = Math.addExact(Math.multiplyExact(p.layers(), perLayer), d);
+        long embeddings = Math.multiplyExact((long) p.vocab(), d);
+        floats = Math.addExact(floats, p.shared() ? embeddings : Math.multiplyExact(2, embeddings));
+        if (version == 0) {
+            floats = Math.addExact(floats, (long) p.seqLen() * (p.headSize() / 2) * 2);
+        }
+        return Math.addExact(headerBytes, Math.multiplyExact(floats, Float.BYTES));
+    }
+
     /** The layout of a file of {@code version} (0 = legacy) whose header takes {@code headerBytes}. */
     static Llama2cLayout of(Params p, int version, long headerBytes) {
         Llama2cLayout l = new Llama2cLayout(headerBytes);

@@ -9,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -187,15 +186,9 @@ public record Checkpoint(Format format, Path location, LlamaConfig config, Weigh
     private static void write(Path dir, LlamaConfig config, SafetensorsWriter w) throws IOException {
         Files.createDirectories(dir);
         w.writeDirectory(dir);
-        // config.json last: a directory is recognised as a checkpoint only once its weights are complete.
+        // config.json last: a fresh directory is recognised as a checkpoint only once its weights are complete.
         byte[] json = (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config.toJson()) + "\n")
                 .getBytes(StandardCharsets.UTF_8);
-        Path tmp = Files.createTempFile(dir, ".config.json.", ".tmp");
-        try {
-            Files.write(tmp, json);
-            Files.move(tmp, dir.resolve("config.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFile.write(dir.resolve("config.json"), json);
     }
 }

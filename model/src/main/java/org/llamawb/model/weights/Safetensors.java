@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -99,8 +98,7 @@ public final class Safetensors implements WeightSource {
 
         Map<String, String> metadata = Map.of();
         List<Map.Entry<String, Entry>> entries = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> field = it.next();
+        for (Map.Entry<String, JsonNode> field : root.properties()) {
             String name = field.getKey();
             if (name.equals("__metadata__")) {
                 metadata = metadata(path, field.getValue());
@@ -145,8 +143,7 @@ public final class Safetensors implements WeightSource {
             throw new BadInputException(path + ": __metadata__ must be an object of strings, got " + node.getNodeType());
         }
         Map<String, String> m = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> f = it.next();
+        for (Map.Entry<String, JsonNode> f : node.properties()) {
             if (!f.getValue().isTextual()) {
                 throw new BadInputException(path + ": __metadata__." + f.getKey() + " must be a string, got " + f.getValue());
             }

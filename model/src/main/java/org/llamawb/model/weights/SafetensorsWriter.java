@@ -15,13 +15,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -276,7 +273,7 @@ public final class SafetensorsWriter {
                 Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER))
                 .withObjectIndenter(new DefaultIndenter("  ", "\n"));
         String text = JSON.writer(printer).writeValueAsString(root) + "\n";
-        writeBytesAtomically(index, text.getBytes(StandardCharsets.UTF_8));
+        AtomicFile.write(index, text.getBytes(StandardCharsets.UTF_8));
     }
 
     private static void removeStale(Path dir, List<Path> written) throws IOException {
@@ -332,51 +329,23 @@ public final class SafetensorsWriter {
         List<Pending> ordered = new ArrayList<>(tensors);
         ordered.sort(Comparator.comparing(p -> p.name.getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned));
         byte[] header = header(ordered);
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-        boolean done = false;
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        AtomicFile.write(file, out -> {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
-            writeFully(out, len);
-            writeFully(out, ByteBuffer.wrap(header));
+            AtomicFile.writeFully(out, len);
+            AtomicFile.writeFully(out, ByteBuffer.wrap(header));
             for (Pending p : ordered) {
                 long expected = p.elements();
                 long[] seen = {0};
                 p.values.forEachChunk(CHUNK, (v, from, to) -> {
                     seen[0] += to - from;
-                    writeFully(out, encode(v, from, to));
+                    AtomicFile.writeFully(out, encode(v, from, to));
                 });
                 if (seen[0] != expected) {
                     throw new IllegalStateException("tensor '" + p.name + "' produced " + seen[0] + " values, expected "
                             + expected + " for shape " + Arrays.toString(p.shape));
                 }
             }
-            out.force(true);
-            done = true;
-        } finally {
-            if (!done) {
-                Files.deleteIfExists(tmp);
-            }
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    private static void writeBytesAtomically(Path file, byte[] bytes) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
-
-    private static void writeFully(FileChannel out, ByteBuffer buf) throws IOException {
-        while (buf.hasRemaining()) {
-            out.write(buf);
-        }
+        });
     }
 
     private ByteBuffer encode(float[] v, int from, int to) {

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,8 +57,7 @@ public final class ShardedSafetensors implements WeightSource {
         Map<String, Safetensors> shardsByFile = new LinkedHashMap<>();
         Map<String, Safetensors> byName = new LinkedHashMap<>();
         try {
-            for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : map.properties()) {
                 String name = e.getKey();
                 if (!e.getValue().isTextual()) {
                     throw new BadInputException(indexFile + ": weight_map." + name + " must be a file name, got " + e.getValue());

@@ -10,7 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.LlamaConfig;
@@ -154,15 +157,17 @@ public record Checkpoint(Format format, Path location, LlamaConfig config, Weigh
 
     /**
      * Writes a Hugging Face checkpoint: {@code config.json} and the tensors of {@code weights} (checked
-     * against the config first) as safetensors of {@code dtype}, sharded above {@code maxShardBytes}, in
-     * transformers' state_dict order. As transformers does, a tied model is written without
-     * {@code lm_head.weight}. Tensors are read one at a time, so this converts a checkpoint of any size.
+     * against the config first) as safetensors of {@code dtype}, sharded above {@code maxShardBytes}. Shards
+     * are filled in the order transformers 5 uses when it saves a loaded model ({@link #SAVE_ORDER}), so
+     * the files equal those of {@code from_pretrained(...).save_pretrained(...)}. As transformers does, a
+     * tied model is written without {@code lm_head.weight}. Tensors are read one at a time, so this
+     * converts a checkpoint of any size.
      */
     public static void writeHuggingFace(Path dir, LlamaConfig config, WeightSource weights, StorageType dtype,
             long maxShardBytes) throws IOException {
         LlamaLayout.validate(weights, config);
         SafetensorsWriter w = new SafetensorsWriter(dtype).maxShardBytes(maxShardBytes);
-        for (String name : LlamaLayout.expected(config).keySet()) {
+        for (String name : savedNames(config)) {
             w.add(name, weights);
         }
         write(dir, config, w);
@@ -177,10 +182,72 @@ public record Checkpoint(Format format, Path location, LlamaConfig config, Weigh
             throw new BadInputException(dir + ": " + p);
         });
         SafetensorsWriter w = new SafetensorsWriter(dtype).maxShardBytes(maxShardBytes);
-        for (String name : LlamaLayout.expected(config).keySet()) {
+        for (String name : savedNames(config)) {
             w.add(name, tensors.get(name));
         }
         write(dir, config, w);
+    }
+
+    /**
+     * transformers' {@code dot_natural_key}: names compared part by part between dots, a part of digits as
+     * a number and before any text, a text part by its letters and then its trailing number
+     * ({@code layers.2} before {@code layers.10}).
+     */
+    public static final Comparator<String> SAVE_ORDER = (a, b) -> {
+        String[] x = a.split("\\.", -1);
+        String[] y = b.split("\\.", -1);
+        for (int i = 0; i < Math.min(x.length, y.length); i++) {
+            int c = comparePart(x[i], y[i]);
+            if (c != 0) {
+                return c;
+            }
+        }
+        return Integer.compare(x.length, y.length);
+    };
+
+    private static int comparePart(String a, String b) {
+        boolean da = !a.isEmpty() && a.chars().allMatch(Checkpoint::isDigit);
+        boolean db = !b.isEmpty() && b.chars().allMatch(Checkpoint::isDigit);
+        if (da != db) {
+            return da ? -1 : 1; // numbers first
+        }
+        if (da) {
+            return compareNumbers(a, b);
+        }
+        int ea = a.length();
+        while (ea > 0 && isDigit(a.charAt(ea - 1))) {
+            ea--;
+        }
+        int eb = b.length();
+        while (eb > 0 && isDigit(b.charAt(eb - 1))) {
+            eb--;
+        }
+        int c = a.substring(0, ea).compareTo(b.substring(0, eb));
+        if (c != 0) {
+            return c;
+        }
+        boolean ta = ea < a.length();
+        boolean tb = eb < b.length();
+        if (ta != tb) {
+            return ta ? 1 : -1; // ("x",) sorts before ("x", n)
+        }
+        return ta ? compareNumbers(a.substring(ea), b.substring(eb)) : 0;
+    }
+
+    private static boolean isDigit(int c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private static int compareNumbers(String a, String b) {
+        String x = a.replaceFirst("^0+(?=.)", "");
+        String y = b.replaceFirst("^0+(?=.)", "");
+        return x.length() != y.length() ? Integer.compare(x.length(), y.length()) : x.compareTo(y);
+    }
+
+    private static List<String> savedNames(LlamaConfig config) {
+        List<String> names = new ArrayList<>(LlamaLayout.expected(config).keySet());
+        names.sort(SAVE_ORDER);
+        return names;
     }
 
     private static void write(Path dir, LlamaConfig config, SafetensorsWriter w) throws IOException {

@@ -10,7 +10,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Random;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -110,6 +114,18 @@ class CheckpointTest {
                 }
             }
         }
+    }
+
+    @Test
+    void saveOrderIsTransformersDotNaturalKey() {
+        // sorted(names, key=transformers.core_model_loading.dot_natural_key) in Python
+        List<String> python = List.of("a", "a.007", "a.9", "a.10", "a.9x", "a.b", "a.b.c", "a.b2", "a.b10", "h10o.x",
+                "h2o.x", "lm_head.weight", "model.embed_tokens.weight", "model.layers.2.mlp.up_proj.weight",
+                "model.layers.10.mlp.up_proj.weight", "model.norm.weight");
+        List<String> shuffled = new ArrayList<>(python);
+        Collections.shuffle(shuffled, new Random(5));
+        shuffled.sort(Checkpoint.SAVE_ORDER);
+        assertEquals(python, shuffled);
     }
 
     @Test

@@ -214,6 +214,19 @@ class SafetensorsTest {
     }
 
     @Test
+    void unalignedTensorsFromOtherWritersDecodeCorrectly() throws Exception {
+        // an F16 tensor of one element puts the F32 tensor after it at an odd-of-4 offset
+        Path odd = Fixtures.rawSafetensors(tmp.resolve("odd.safetensors"),
+                "{\"h\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[0,2]},"
+                        + "\"f\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[2,10]}}",
+                new byte[] {0, 0x3c, 0, 0, (byte) 0x80, 0x3f, 0, 0, 0, 0x40});
+        try (Safetensors st = Safetensors.open(odd); NDManager m = NDManager.newBaseManager()) {
+            assertArrayEquals(new float[] {1f, 2f}, st.load("f", m).toFloatArray());
+            assertArrayEquals(new float[] {1f}, st.load("h", m).toFloatArray());
+        }
+    }
+
+    @Test
     void headerIsPaddedWithSpacesToEightBytes() throws Exception {
         Path f = tmp.resolve("pad.safetensors");
         new SafetensorsWriter(StorageType.F32).add("x", new float[] {1}, 1).writeFile(f);

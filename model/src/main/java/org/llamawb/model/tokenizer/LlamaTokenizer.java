@@ -4,90 +4,250 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.gguf.GgufFile;
 
 /**
  * A LLaMA tokenizer, always run by Hugging Face tokenizers (through DJL) from a {@code tokenizer.json}.
  *
  * <p>Other vocabularies (SentencePiece {@code tokenizer.model}, llama2.c {@code tokenizer.bin}, GGUF)
- * are converted to an equivalent {@code tokenizer.json} first, so there is one tokenizer implementation.
- * Special tokens written in the text (e.g. {@code </s>} in a rendered chat template) encode to their ids.
+ * are converted to an equivalent {@code tokenizer.json} first ({@link LlamaTokenizerJson}), so there is
+ * one tokenizer implementation. Special tokens written in the text (e.g. {@code </s>} in a rendered chat
+ * template) encode to their ids.
  */
 public final class LlamaTokenizer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HuggingFaceTokenizer hf;
     private final String tokenizerJson;
+    private final JsonNode root;
+    private final String source;
     private final String[] pieces;
     private final Map<String, Integer> ids;
     private final int bosId;
     private final int eosId;
+    private final String chatTemplate;
+    private final int modelMaxLength;
+    /** The SentencePiece view when converted from one; rebuilt from the JSON on demand otherwise. */
+    private SpmVocabulary vocabulary;
 
-    private LlamaTokenizer(String tokenizerJson, String source, int bosId, int eosId) {
+    private LlamaTokenizer(String tokenizerJson, String source, String bosToken, String eosToken,
+            SpmVocabulary vocabulary, String chatTemplate, int modelMaxLength) {
         this.tokenizerJson = tokenizerJson;
-        JsonNode root;
+        this.source = source;
+        this.vocabulary = vocabulary;
+        this.chatTemplate = chatTemplate;
+        this.modelMaxLength = modelMaxLength;
         try {
             root = JSON.readTree(tokenizerJson);
         } catch (IOException e) {
-            throw new BadInputException(source + ": not a valid tokenizer.json (" + e.getMessage().lines().findFirst().orElse("") + ")");
+            throw new BadInputException(source + ": not a valid tokenizer.json (" + firstLine(e.getMessage()) + ")");
         }
-        JsonNode vocab = root.path("model").path("vocab");
-        if (!vocab.isObject()) {
+        JsonNode vocab = root == null ? null : root.path("model").path("vocab");
+        if (vocab == null || !vocab.isObject()) {
             throw new BadInputException(source + ": tokenizer.json has no model.vocab object");
         }
         ids = new HashMap<>();
         int max = -1;
         for (var it = vocab.fields(); it.hasNext(); ) {
             var e = it.next();
+            max = Math.max(max, checkedId(e.getValue(), e.getKey()));
             ids.put(e.getKey(), e.getValue().asInt());
-            max = Math.max(max, e.getValue().asInt());
         }
         for (JsonNode t : root.path("added_tokens")) {
-            ids.put(t.path("content").asText(), t.path("id").asInt());
-            max = Math.max(max, t.path("id").asInt());
+            String content = t.path("content").asText();
+            max = Math.max(max, checkedId(t.path("id"), content));
+            ids.put(content, t.path("id").asInt());
         }
         pieces = new String[max + 1];
         ids.forEach((p, i) -> pieces[i] = p);
-        this.bosId = bosId >= 0 ? bosId : ids.getOrDefault("<s>", -1);
-        this.eosId = eosId >= 0 ? eosId : ids.getOrDefault("</s>", -1);
+        this.bosId = bosToken == null ? -1 : ids.getOrDefault(bosToken, -1);
+        this.eosId = eosToken == null ? -1 : ids.getOrDefault(eosToken, -1);
         try {
             // No special tokens are added by DJL: BOS is our decision (see encode), never the post-processor's.
             hf = HuggingFaceTokenizer.newInstance(
                     new ByteArrayInputStream(tokenizerJson.getBytes(StandardCharsets.UTF_8)),
                     Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
         } catch (IOException | RuntimeException e) {
-            throw new BadInputException(source + ": Hugging Face tokenizers rejected it: " + e.getMessage());
+            throw new BadInputException(source + ": Hugging Face tokenizers rejected it: " + firstLine(e.getMessage()));
         }
+    }
+
+    private int checkedId(JsonNode id, String piece) {
+        // A garbage id must not become a huge pieces[] allocation.
+        if (!id.canConvertToInt() || id.asInt() < 0 || id.asInt() > 10_000_000) {
+            throw new BadInputException(source + ": token '" + piece + "' has an invalid id " + id);
+        }
+        return id.asInt();
     }
 
     /** A tokenizer from the text of a {@code tokenizer.json}; {@code source} names it in errors. */
     public static LlamaTokenizer fromJson(String tokenizerJson, String source) {
-        return new LlamaTokenizer(tokenizerJson, source, -1, -1);
+        return new LlamaTokenizer(tokenizerJson, source, "<s>", "</s>", null, null, -1);
     }
 
-    /** Loads {@code tokenizer.json} from a file or a model directory. */
+    /** A tokenizer for a SentencePiece-style vocabulary, converted to {@code tokenizer.json}. */
+    public static LlamaTokenizer fromVocabulary(SpmVocabulary v, String source, String chatTemplate) {
+        return fromVocabulary(v, source, chatTemplate, -1);
+    }
+
+    private static LlamaTokenizer fromVocabulary(SpmVocabulary v, String source, String chatTemplate, int maxLen) {
+        return new LlamaTokenizer(LlamaTokenizerJson.of(v), source,
+                v.bosId() >= 0 ? v.pieces().get(v.bosId()) : null, v.eosId() >= 0 ? v.pieces().get(v.eosId()) : null,
+                v, chatTemplate, maxLen);
+    }
+
+    /**
+     * Loads a tokenizer from a model directory ({@code tokenizer.json}, else {@code tokenizer.model}),
+     * a {@code tokenizer.json} (with the {@code tokenizer_config.json} beside it, when present), a
+     * SentencePiece {@code tokenizer.model}, a llama2.c {@code tokenizer.bin} or a {@code .gguf} file.
+     */
     public static LlamaTokenizer load(Path path) {
-        Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
-        if (!Files.isRegularFile(file)) {
-            throw new BadInputException(file + ": tokenizer not found");
+        if (Files.isDirectory(path)) {
+            for (String name : new String[] {"tokenizer.json", "tokenizer.model"}) {
+                if (Files.isRegularFile(path.resolve(name))) {
+                    return load(path.resolve(name));
+                }
+            }
+            throw new BadInputException(path + ": no tokenizer.json or tokenizer.model in this directory");
         }
-        try {
-            return fromJson(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+        if (!Files.isRegularFile(path)) {
+            throw new BadInputException(path + ": tokenizer not found");
+        }
+        return switch (kind(path)) {
+            case GGUF -> {
+                try (GgufFile f = GgufFile.open(path)) {
+                    long ctx = f.optInteger(f.optString("general.architecture").orElse("llama") + ".context_length")
+                            .orElse(-1);
+                    yield fromVocabulary(GgufVocabulary.read(f), path.toString(),
+                            GgufVocabulary.chatTemplate(f).orElse(null), (int) Math.min(Integer.MAX_VALUE, ctx));
+                }
+            }
+            case JSON -> fromJsonFile(path);
+            case SENTENCEPIECE -> fromVocabulary(SentencePieceModelFile.read(path), path.toString(), null);
+            case LLAMA2C -> fromVocabulary(Llama2cTokenizerFile.read(path), path.toString(), null);
+        };
+    }
+
+    private enum Kind { GGUF, JSON, SENTENCEPIECE, LLAMA2C }
+
+    /** By content where it is unambiguous (GGUF magic, a JSON object), else by extension. */
+    private static Kind kind(Path file) {
+        byte[] head = new byte[4];
+        int n;
+        try (InputStream in = Files.newInputStream(file)) {
+            n = in.readNBytes(head, 0, 4);
         } catch (IOException e) {
-            throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")");
+            throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")", e);
         }
+        if (n == 4 && head[0] == 'G' && head[1] == 'G' && head[2] == 'U' && head[3] == 'F') {
+            return Kind.GGUF;
+        }
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".json") || (n > 0 && head[0] == '{')) {
+            return Kind.JSON;
+        }
+        if (name.endsWith(".model")) {
+            return Kind.SENTENCEPIECE;
+        }
+        if (name.endsWith(".bin")) {
+            return Kind.LLAMA2C;
+        }
+        if (name.endsWith(".gguf")) {
+            throw new BadInputException(file + ": not a GGUF file (magic bytes are not 'GGUF')");
+        }
+        throw new BadInputException(file + ": unknown tokenizer format (expected tokenizer.json, a SentencePiece"
+                + " .model, a llama2.c .bin or a .gguf file)");
+    }
+
+    private static LlamaTokenizer fromJsonFile(Path file) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new BadInputException(file + ": cannot read (" + firstLine(e.getMessage()) + ")", e);
+        }
+        String bos = "<s>";
+        String eos = "</s>";
+        String template = null;
+        int maxLen = -1;
+        Path dir = file.toAbsolutePath().getParent();
+        Path configFile = dir.resolve("tokenizer_config.json");
+        if (Files.isRegularFile(configFile)) {
+            JsonNode c;
+            try {
+                c = JSON.readTree(configFile.toFile());
+            } catch (IOException e) {
+                throw new BadInputException(configFile + ": not valid JSON (" + firstLine(e.getMessage()) + ")");
+            }
+            bos = tokenText(c.get("bos_token"), bos);
+            eos = tokenText(c.get("eos_token"), eos);
+            template = chatTemplateOf(c.get("chat_template"), configFile);
+            JsonNode m = c.get("model_max_length");
+            if (m != null && m.isIntegralNumber() && m.canConvertToInt() && m.asInt() > 0) {
+                maxLen = m.asInt();
+            }
+        }
+        Path jinja = dir.resolve("chat_template.jinja");
+        if (template == null && Files.isRegularFile(jinja)) {
+            try {
+                template = Files.readString(jinja, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new BadInputException(jinja + ": cannot read (" + e.getMessage() + ")", e);
+            }
+        }
+        return new LlamaTokenizer(text, file.toString(), bos, eos, null, template, maxLen);
+    }
+
+    private static String tokenText(JsonNode n, String dflt) {
+        if (n == null) {
+            return dflt;
+        }
+        if (n.isNull()) {
+            return null;
+        }
+        if (n.isTextual()) {
+            return n.asText();
+        }
+        return n.path("content").isTextual() ? n.path("content").asText() : dflt;
+    }
+
+    /** A string, or transformers' list of named templates (the one named "default", else the first). */
+    private static String chatTemplateOf(JsonNode n, Path file) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (n.isTextual()) {
+            return n.asText();
+        }
+        if (n.isArray() && !n.isEmpty()) {
+            for (JsonNode t : n) {
+                if ("default".equals(t.path("name").asText())) {
+                    return t.path("template").asText();
+                }
+            }
+            return n.get(0).path("template").asText();
+        }
+        throw new BadInputException(file + ": chat_template must be a string or a list of {name, template}");
     }
 
     /** Token ids of {@code text}; a BOS id first when {@code addBos}. Never adds EOS. */
     public int[] encode(String text, boolean addBos) {
+        if (addBos && bosId < 0) {
+            throw new IllegalStateException(source + ": this vocabulary has no begin-of-sequence token");
+        }
         Encoding enc = hf.encode(text, false, false);
         long[] raw = enc.getIds();
         int off = addBos ? 1 : 0;
@@ -128,12 +288,41 @@ public final class LlamaTokenizer implements AutoCloseable {
         return pieces.length;
     }
 
+    /** The begin-of-sequence id, -1 when the vocabulary has none. */
     public int bosId() {
         return bosId;
     }
 
+    /** The end-of-sequence id, -1 when the vocabulary has none. */
     public int eosId() {
         return eosId;
+    }
+
+    /** The unknown-token id. */
+    public int unkId() {
+        return vocabulary().unkId();
+    }
+
+    /** The chat template (Jinja) from tokenizer_config.json or GGUF metadata, when there is one. */
+    public Optional<String> chatTemplate() {
+        return Optional.ofNullable(chatTemplate);
+    }
+
+    /** The context length recorded with the tokenizer (tokenizer_config.json, GGUF), when known. */
+    public OptionalInt modelMaxLength() {
+        return modelMaxLength > 0 ? OptionalInt.of(modelMaxLength) : OptionalInt.empty();
+    }
+
+    /**
+     * The SentencePiece view (pieces, scores, types, special ids), e.g. to write a GGUF vocabulary. Exact
+     * when converted from SentencePiece, llama2.c or GGUF; from a {@code tokenizer.json} the scores are
+     * rebuilt from the merge ranks, which orders merges the same way.
+     */
+    public synchronized SpmVocabulary vocabulary() {
+        if (vocabulary == null) {
+            vocabulary = LlamaTokenizerJson.vocabularyOf(root, source).withSpecialIds(bosId, eosId);
+        }
+        return vocabulary;
     }
 
     /** The {@code tokenizer.json} text this tokenizer runs, e.g. to write it into a model directory. */
@@ -141,8 +330,59 @@ public final class LlamaTokenizer implements AutoCloseable {
         return tokenizerJson;
     }
 
+    /** Writes {@code tokenizer.json} and {@code tokenizer_config.json} into {@code dir} (see {@link #save(Path, int)}). */
+    public void save(Path dir) throws IOException {
+        save(dir, modelMaxLength);
+    }
+
+    /**
+     * Writes {@code tokenizer.json} and a {@code tokenizer_config.json} that transformers loads:
+     * special tokens, {@code add_bos_token} true, {@code add_eos_token} false, {@code model_max_length}
+     * (when {@code maxLength > 0}), the chat template when known, {@code tokenizer_class}
+     * {@code LlamaTokenizerFast}.
+     */
+    public void save(Path dir, int maxLength) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson, StandardCharsets.UTF_8);
+        ObjectNode c = JSON.createObjectNode();
+        c.put("add_bos_token", true);
+        c.put("add_eos_token", false);
+        putToken(c, "bos_token", bosId);
+        putToken(c, "eos_token", eosId);
+        int unk = ids.getOrDefault(root.path("model").path("unk_token").asText("<unk>"), -1);
+        putToken(c, "unk_token", unk);
+        c.putNull("pad_token");
+        c.put("clean_up_tokenization_spaces", false);
+        c.put("legacy", true);
+        if (maxLength > 0) {
+            c.put("model_max_length", maxLength);
+        }
+        if (chatTemplate != null) {
+            c.put("chat_template", chatTemplate);
+        }
+        c.put("tokenizer_class", "LlamaTokenizerFast");
+        ObjectNode added = c.putObject("added_tokens_decoder");
+        for (JsonNode t : root.path("added_tokens")) {
+            added.set(t.path("id").asText(), t.deepCopy());
+            ((ObjectNode) added.get(t.path("id").asText())).remove("id");
+        }
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("tokenizer_config.json").toFile(), c);
+    }
+
+    private void putToken(ObjectNode c, String key, int id) {
+        if (id >= 0) {
+            c.put(key, pieces[id]);
+        } else {
+            c.putNull(key);
+        }
+    }
+
     @Override
     public void close() {
         hf.close();
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse("");
     }
 }

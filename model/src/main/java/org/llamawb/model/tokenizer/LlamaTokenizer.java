@@ -338,8 +338,12 @@ public final class LlamaTokenizer implements AutoCloseable {
     /**
      * Writes {@code tokenizer.json} and a {@code tokenizer_config.json} that transformers loads:
      * special tokens, {@code add_bos_token} true, {@code add_eos_token} false, {@code model_max_length}
-     * (when {@code maxLength > 0}), the chat template when known, {@code tokenizer_class}
-     * {@code LlamaTokenizerFast}.
+     * (when {@code maxLength > 0}), the chat template when known.
+     *
+     * <p>{@code tokenizer_class} is {@code PreTrainedTokenizerFast}, which runs {@code tokenizer.json}
+     * as written in transformers 4 and 5 alike. {@code LlamaTokenizerFast} would not: transformers 5
+     * rebuilds its normaliser (a Metaspace that adds no second {@code ▁} before text that starts with a
+     * space), so " Hello" would lose SentencePiece's leading {@code ▁} token (29871).
      */
     public void save(Path dir, int maxLength) throws IOException {
         Files.createDirectories(dir);
@@ -360,7 +364,7 @@ public final class LlamaTokenizer implements AutoCloseable {
         if (chatTemplate != null) {
             c.put("chat_template", chatTemplate);
         }
-        c.put("tokenizer_class", "LlamaTokenizerFast");
+        c.put("tokenizer_class", "PreTrainedTokenizerFast");
         ObjectNode added = c.putObject("added_tokens_decoder");
         for (JsonNode t : root.path("added_tokens")) {
             added.set(t.path("id").asText(), t.deepCopy());

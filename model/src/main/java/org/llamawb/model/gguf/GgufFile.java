@@ -37,7 +37,7 @@ public final class GgufFile implements AutoCloseable {
     private static final int MAX_DIMS = 4;
     private static final long DEFAULT_ALIGNMENT = 32;
     /** Largest window mapped at once: whole blocks up to this many bytes. */
-    static final long WINDOW = 1L << 30;
+    private static final long WINDOW = 1L << 30;
 
     private final Path path;
     private final FileChannel channel;
@@ -419,6 +419,11 @@ public final class GgufFile implements AutoCloseable {
      * An error naming the tensor when its type cannot be dequantised.
      */
     public float[] readFloats(GgufTensorInfo t) {
+        return readFloats(t, WINDOW);
+    }
+
+    /** As {@link #readFloats(GgufTensorInfo)}, mapping at most {@code window} bytes (whole blocks) at once. */
+    float[] readFloats(GgufTensorInfo t, long window) {
         if (!Dequantizer.supports(t.type())) {
             throw bad("tensor '" + t.name() + "' has type " + t.type() + ", which cannot be loaded (supported: "
                     + Dequantizer.SUPPORTED + ")");
@@ -429,12 +434,12 @@ public final class GgufFile implements AutoCloseable {
         }
         float[] out = new float[(int) n];
         long blockBytes = t.type().blockBytes();
-        long blocksPerWindow = WINDOW / blockBytes;
+        long blocksPerWindow = Math.max(1, window / blockBytes);
         long blocks = t.byteSize() / blockBytes;
         for (long b = 0; b < blocks; b += blocksPerWindow) {
             long count = Math.min(blocksPerWindow, blocks - b);
-            ByteBuffer window = map(dataOffset + t.offset() + b * blockBytes, count * blockBytes, t.name());
-            Dequantizer.dequantize(t.type(), window, out, (int) (b * t.type().blockSize()),
+            ByteBuffer chunk = map(dataOffset + t.offset() + b * blockBytes, count * blockBytes, t.name());
+            Dequantizer.dequantize(t.type(), chunk, out, (int) (b * t.type().blockSize()),
                     (int) (count * t.type().blockSize()));
         }
         return out;

@@ -298,9 +298,9 @@ public final class LlamaTokenizer implements AutoCloseable {
         return eosId;
     }
 
-    /** The unknown-token id. */
+    /** The unknown-token id ({@code model.unk_token}), -1 when there is none. */
     public int unkId() {
-        return vocabulary().unkId();
+        return ids.getOrDefault(root.path("model").path("unk_token").asText("<unk>"), -1);
     }
 
     /** The chat template (Jinja) from tokenizer_config.json or GGUF metadata, when there is one. */
@@ -353,8 +353,7 @@ public final class LlamaTokenizer implements AutoCloseable {
         c.put("add_eos_token", false);
         putToken(c, "bos_token", bosId);
         putToken(c, "eos_token", eosId);
-        int unk = ids.getOrDefault(root.path("model").path("unk_token").asText("<unk>"), -1);
-        putToken(c, "unk_token", unk);
+        putToken(c, "unk_token", unkId());
         c.putNull("pad_token");
         c.put("clean_up_tokenization_spaces", false);
         c.put("legacy", true);

@@ -14,6 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import org.llamawb.model.weights.Checkpoint;
+import org.llamawb.model.weights.LlamaLayout;
+import org.llamawb.model.weights.WeightSource;
 
 /**
  * A LLaMA decoder-only language model (Touvron et al., 2023): token embedding, a stack of
@@ -90,6 +93,21 @@ public final class Llama implements AutoCloseable {
     }
 
     /**
+     * Loads every tensor of a checkpoint (already validated against its configuration) into a new
+     * sub-manager of {@code parent}. F32 safetensors stay memory-mapped (zero copy); the checkpoint is
+     * closed with the model.
+     */
+    public static Llama load(Checkpoint checkpoint, NDManager parent) {
+        NDManager m = parent.newSubManager();
+        Map<String, NDArray> t = new LinkedHashMap<>();
+        WeightSource w = checkpoint.weights();
+        for (String name : LlamaLayout.expected(checkpoint.config()).keySet()) {
+            t.put(name, w.load(name, m));
+        }
+        return of(checkpoint.config(), m, t, checkpoint);
+    }
+
+    /**
      * A randomly initialised model as transformers initialises one: linear and embedding weights
      * from N(0, std²), norms at one, biases at zero. Deterministic for a seed.
      */
@@ -97,7 +115,7 @@ public final class Llama implements AutoCloseable {
         NDManager m = parent.newSubManager();
         SplittableRandom rng = new SplittableRandom(seed);
         Map<String, NDArray> t = new LinkedHashMap<>();
-        for (Map.Entry<String, long[]> e : expectedShapes(config).entrySet()) {
+        for (Map.Entry<String, long[]> e : LlamaLayout.expected(config).entrySet()) {
             String name = e.getKey();
             Shape shape = new Shape(e.getValue());
             NDArray a;
@@ -122,44 +140,6 @@ public final class Llama implements AutoCloseable {
         double u1 = r.nextDouble();
         double u2 = r.nextDouble();
         return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
-    }
-
-    /** Hugging Face tensor names and shapes this configuration needs, in checkpoint order. */
-    public static Map<String, long[]> expectedShapes(LlamaConfig c) {
-        Map<String, long[]> s = new LinkedHashMap<>();
-        long d = c.hiddenSize();
-        long q = (long) c.numAttentionHeads() * c.headDim();
-        long kv = (long) c.numKeyValueHeads() * c.headDim();
-        long inter = c.intermediateSize();
-        s.put("model.embed_tokens.weight", new long[] {c.vocabSize(), d});
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            s.put(p + "input_layernorm.weight", new long[] {d});
-            s.put(p + "self_attn.q_proj.weight", new long[] {q, d});
-            s.put(p + "self_attn.k_proj.weight", new long[] {kv, d});
-            s.put(p + "self_attn.v_proj.weight", new long[] {kv, d});
-            s.put(p + "self_attn.o_proj.weight", new long[] {d, q});
-            if (c.attentionBias()) {
-                s.put(p + "self_attn.q_proj.bias", new long[] {q});
-                s.put(p + "self_attn.k_proj.bias", new long[] {kv});
-                s.put(p + "self_attn.v_proj.bias", new long[] {kv});
-                s.put(p + "self_attn.o_proj.bias", new long[] {d});
-            }
-            s.put(p + "post_attention_layernorm.weight", new long[] {d});
-            s.put(p + "mlp.gate_proj.weight", new long[] {inter, d});
-            s.put(p + "mlp.up_proj.weight", new long[] {inter, d});
-            s.put(p + "mlp.down_proj.weight", new long[] {d, inter});
-            if (c.mlpBias()) {
-                s.put(p + "mlp.gate_proj.bias", new long[] {inter});
-                s.put(p + "mlp.up_proj.bias", new long[] {inter});
-                s.put(p + "mlp.down_proj.bias", new long[] {d});
-            }
-        }
-        s.put("model.norm.weight", new long[] {d});
-        if (!c.tieWordEmbeddings()) {
-            s.put("lm_head.weight", new long[] {c.vocabSize(), d});
-        }
-        return s;
     }
 
     // ---------------------------------------------------------------- forward passes

@@ -110,6 +110,33 @@ public final class LlamaTokenizer implements AutoCloseable {
     }
 
     /**
+     * The tokenizer that goes with a checkpoint: {@code explicit} when given; else the Hugging Face
+     * directory's own, the GGUF file's vocabulary, or for a llama2.c checkpoint a {@code tokenizer.bin},
+     * {@code tok<vocab>.bin}, {@code tokenizer.model} or {@code tok<vocab>.model} beside it.
+     */
+    public static LlamaTokenizer forCheckpoint(org.llamawb.model.weights.Checkpoint c, Path explicit) {
+        if (explicit != null) {
+            return load(explicit);
+        }
+        switch (c.format()) {
+            case HUGGING_FACE:
+                return load(c.directory());
+            case GGUF:
+                return load(c.location());
+            default:
+                int v = c.config().vocabSize();
+                for (String name : new String[] {"tokenizer.bin", "tok" + v + ".bin", "tokenizer.model", "tok" + v + ".model"}) {
+                    Path p = c.directory().resolve(name);
+                    if (Files.isRegularFile(p)) {
+                        return load(p);
+                    }
+                }
+                throw new BadInputException(c.location() + ": no tokenizer beside this llama2.c checkpoint (looked for "
+                        + "tokenizer.bin, tok" + v + ".bin, tokenizer.model); pass --tokenizer");
+        }
+    }
+
+    /**
      * Loads a tokenizer from a model directory ({@code tokenizer.json}, else {@code tokenizer.model}),
      * a {@code tokenizer.json} (with the {@code tokenizer_config.json} beside it, when present), a
      * SentencePiece {@code tokenizer.model}, a llama2.c {@code tokenizer.bin} or a {@code .gguf} file.

@@ -1,5 +1,7 @@
 package org.llamawb.model.weights;
 
+import org.llamawb.model.gguf.GgufWeights;
+
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -52,7 +54,7 @@ public record Checkpoint(Format format, Path location, LlamaConfig config, Weigh
 
     /**
      * Opens a Hugging Face directory (or its {@code config.json} / {@code model.safetensors}), a llama2.c
-     * {@code .bin} file or (later) a GGUF file, and checks the tensors against the configuration.
+     * {@code .bin} file or a GGUF file (dequantised to float32), and checks the tensors against the configuration.
      */
     public static Checkpoint open(Path path) {
         if (Files.isDirectory(path)) {
@@ -65,8 +67,8 @@ public record Checkpoint(Format format, Path location, LlamaConfig config, Weigh
         Path parent = path.toAbsolutePath().getParent();
         byte[] magic = firstBytes(path, 4);
         if (name.endsWith(".gguf") || startsWith(magic, "GGUF")) {
-            throw new BadInputException(path + ": GGUF checkpoints are not yet supported here "
-                    + "(use a Hugging Face directory or a llama2.c .bin file)");
+            GgufWeights g = GgufWeights.open(path);
+            return validated(new Checkpoint(Format.GGUF, path, g.config(), g, parent));
         }
         if (name.equals("config.json") || name.endsWith(".safetensors") || name.equals(ShardedSafetensors.INDEX_FILE)) {
             if (Files.isRegularFile(parent.resolve("config.json"))) {

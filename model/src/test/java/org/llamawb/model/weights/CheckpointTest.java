@@ -59,9 +59,17 @@ class CheckpointTest {
     }
 
     @Test
-    void otherFilesGetOneLineSayingWhatWasExpected() throws Exception {
+    void opensGgufFilesUnderHuggingFaceNames() {
         Path gguf = TestData.require("models/llama2-tiny-random-gguf/llama-2-tiny-random.gguf");
-        assertBad(() -> Checkpoint.open(gguf), "llama-2-tiny-random.gguf", "GGUF checkpoints are not yet supported");
+        try (Checkpoint c = Checkpoint.open(gguf)) {
+            assertEquals(Checkpoint.Format.GGUF, c.format());
+            assertEquals(32000, c.config().vocabSize());
+            assertTrue(c.weights().names().contains("model.layers.0.self_attn.q_proj.weight"));
+        }
+    }
+
+    @Test
+    void otherFilesGetOneLineSayingWhatWasExpected() throws Exception {
         Path txt = Files.writeString(tmp.resolve("notes.txt"), "hello");
         assertBad(() -> Checkpoint.open(txt), "notes.txt", "unrecognised model file (expected a Hugging Face model directory");
         Path zip = Files.write(tmp.resolve("model.pt"), new byte[] {'P', 'K', 3, 4, 0, 0});

@@ -1,0 +1,260 @@
+package org.llamawb.adapters;
+
+import ai.djl.ndarray.NDArray;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.llamawb.model.BadInputException;
+import org.llamawb.model.Linear;
+import org.llamawb.model.ModelDirectory;
+import org.llamawb.model.weights.Safetensors;
+import org.llamawb.model.weights.SafetensorsWriter;
+import org.llamawb.model.weights.StorageType;
+import org.llamawb.model.weights.TensorInfo;
+
+/**
+ * PEFT's on-disk adapter: {@code adapter_config.json} plus {@code adapter_model.safetensors} with
+ * tensors named {@code base_model.model.<module>.lora_A.weight} {@code [r, in]} and
+ * {@code ...lora_B.weight} {@code [out, r]} (and {@code base_model.model.<module>.weight} for
+ * {@code modules_to_save}), in float32. Python PEFT, vLLM and llama.cpp's converter read this.
+ */
+public final class PeftAdapterFormat {
+    public static final String CONFIG_FILE = "adapter_config.json";
+    public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private PeftAdapterFormat() {}
+
+    /**
+     * Writes adapter {@code name} into {@code dir} (created, or replaced atomically when it exists and
+     * holds an adapter).
+     *
+     * @param baseModel what {@code base_model_name_or_path} says (a path or hub id of the base model)
+     */
+    public static void write(LoraModel lora, String name, Path dir, String baseModel) {
+        LoraConfig c = lora.config(name);
+        Path abs = dir.toAbsolutePath();
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        try {
+            ModelDirectory.deleteTree(tmp);
+            Files.createDirectories(tmp);
+            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(CONFIG_FILE).toFile(), configJson(c, baseModel));
+            SafetensorsWriter w = new SafetensorsWriter(StorageType.F32);
+            lora.parameters(name).forEach(w::add);
+            w.writeFile(tmp.resolve(WEIGHTS_FILE));
+            if (Files.exists(abs)) {
+                if (!Files.isRegularFile(abs.resolve(CONFIG_FILE)) && Files.list(abs).findAny().isPresent()) {
+                    throw new BadInputException(dir + ": exists and is not an adapter directory; refusing to replace it");
+                }
+                Path old = abs.resolveSibling("." + abs.getFileName() + ".old-" + ProcessHandle.current().pid());
+                Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+                ModelDirectory.deleteTree(old);
+            } else {
+                Files.createDirectories(abs.getParent());
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (IOException e) {
+            ModelDirectory.deleteTree(tmp);
+            throw new UncheckedIOException("cannot write adapter " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code adapter_config.json} as PEFT writes it (the keys every PEFT version since 0.9 reads). */
+    static ObjectNode configJson(LoraConfig c, String baseModel) {
+        ObjectNode o = JSON.createObjectNode();
+        ObjectNode alpha = o.putObject("alpha_pattern");
+        c.alphaPattern().forEach(alpha::put);
+        o.putNull("auto_mapping");
+        o.put("base_model_name_or_path", baseModel);
+        o.put("bias", "none");
+        o.put("fan_in_fan_out", false);
+        o.put("inference_mode", true);
+        o.put("init_lora_weights", true);
+        o.putNull("layer_replication");
+        o.putNull("layers_pattern");
+        if (c.layersToTransform().isEmpty()) {
+            o.putNull("layers_to_transform");
+        } else {
+            ArrayNode l = o.putArray("layers_to_transform");
+            c.layersToTransform().forEach(l::add);
+        }
+        o.putObject("loftq_config");
+        o.put("lora_alpha", c.alpha());
+        o.put("lora_dropout", c.dropout());
+        o.putNull("megatron_config");
+        o.put("megatron_core", "megatron.core");
+        if (c.modulesToSave().isEmpty()) {
+            o.putNull("modules_to_save");
+        } else {
+            ArrayNode l = o.putArray("modules_to_save");
+            c.modulesToSave().forEach(l::add);
+        }
+        o.put("peft_type", "LORA");
+        o.put("r", c.r());
+        ObjectNode rank = o.putObject("rank_pattern");
+        c.rankPattern().forEach(rank::put);
+        o.putNull("revision");
+        if (c.targetModules() instanceof TargetModules.Regex r) {
+            o.put("target_modules", r.pattern());
+        } else {
+            // PEFT expands all-linear to the concrete names when it saves
+            List<String> names = c.targetModules() instanceof TargetModules.Names n ? n.names()
+                    : List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+            ArrayNode l = o.putArray("target_modules");
+            names.forEach(l::add);
+        }
+        o.put("task_type", "CAUSAL_LM");
+        o.put("use_dora", false);
+        o.put("use_rslora", c.useRslora());
+        return o;
+    }
+
+    /** Reads {@code adapter_config.json} of an adapter directory. */
+    public static LoraConfig readConfig(Path dir) {
+        Path file = dir.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException(dir + ": not a PEFT adapter directory (no " + CONFIG_FILE + ")");
+        }
+        JsonNode j;
+        try {
+            j = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new BadInputException(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        try {
+            return parseConfig(j);
+        } catch (BadInputException e) {
+            throw new BadInputException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    static LoraConfig parseConfig(JsonNode j) {
+        String type = j.path("peft_type").asText("LORA");
+        if (!type.equals("LORA")) {
+            throw new BadInputException("peft_type: '" + type + "' is not supported (expected LORA)");
+        }
+        if (j.path("use_dora").asBoolean(false)) {
+            throw new BadInputException("use_dora: DoRA adapters are not supported (expected use_dora false)");
+        }
+        if (!j.path("bias").asText("none").equals("none")) {
+            throw new BadInputException("bias: '" + j.path("bias").asText() + "' is not supported (expected none)");
+        }
+        if (j.path("fan_in_fan_out").asBoolean(false)) {
+            throw new BadInputException("fan_in_fan_out: true is for GPT-2 style Conv1D layers, not LLaMA");
+        }
+        if (!j.hasNonNull("r")) {
+            throw new BadInputException("missing required key 'r'");
+        }
+        JsonNode targets = j.get("target_modules");
+        if (targets == null || targets.isNull()) {
+            throw new BadInputException("missing required key 'target_modules'");
+        }
+        Object t = targets.isArray() ? toStrings(targets) : targets.asText();
+        List<Integer> layers = new ArrayList<>();
+        JsonNode ltt = j.get("layers_to_transform");
+        if (ltt != null && ltt.isIntegralNumber()) {
+            layers.add(ltt.asInt());
+        } else if (ltt != null && ltt.isArray()) {
+            ltt.forEach(n -> layers.add(n.asInt()));
+        }
+        Map<String, Integer> rank = new LinkedHashMap<>();
+        j.path("rank_pattern").fields().forEachRemaining(e -> rank.put(e.getKey(), e.getValue().asInt()));
+        Map<String, Double> alpha = new LinkedHashMap<>();
+        j.path("alpha_pattern").fields().forEachRemaining(e -> alpha.put(e.getKey(), e.getValue().asDouble()));
+        List<String> save = j.hasNonNull("modules_to_save") ? toStrings(j.get("modules_to_save")) : List.of();
+        return new LoraConfig(j.get("r").asInt(), j.path("lora_alpha").asDouble(8), j.path("lora_dropout").asDouble(0),
+                j.path("use_rslora").asBoolean(false), TargetModules.parse(t), layers, rank, alpha, save);
+    }
+
+    private static List<String> toStrings(JsonNode a) {
+        List<String> out = new ArrayList<>();
+        a.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    /**
+     * Loads the adapter in {@code dir} onto {@code lora}'s model as adapter {@code name} (active).
+     * Every tensor must belong to a targeted module with the shape the config and the base imply.
+     */
+    public static LoraConfig read(LoraModel lora, String name, Path dir) {
+        LoraConfig config = readConfig(dir);
+        Path file = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException(dir + ": no " + WEIGHTS_FILE + " (adapter_model.bin is not supported; "
+                    + "save with safe_serialization=True)");
+        }
+        try (Safetensors st = Safetensors.open(file)) {
+            Map<String, String> byCanonical = new LinkedHashMap<>();
+            for (String raw : st.names()) {
+                byCanonical.put(canonical(raw, name), raw);
+            }
+            Set<String> used = new HashSet<>();
+            lora.addWith(name, config, (path, shapeA, shapeB) -> new NDArray[] {
+                tensor(st, byCanonical, used, LoraModel.PEFT_PREFIX + path + ".lora_A.weight", shapeA, file, lora),
+                tensor(st, byCanonical, used, LoraModel.PEFT_PREFIX + path + ".lora_B.weight", shapeB, file, lora)});
+            for (String module : config.modulesToSave()) {
+                String key = LoraModel.PEFT_PREFIX + LoraModel.moduleTensor(module);
+                NDArray current = lora.parameters(name).get(key);
+                NDArray loaded = tensor(st, byCanonical, used, key, current.getShape().getShape(), file, lora);
+                current.set(loaded.toFloatArray());
+                loaded.close();
+            }
+            for (String canonicalName : byCanonical.keySet()) {
+                if (!used.contains(canonicalName)) {
+                    throw new BadInputException(file + ": tensor '" + byCanonical.get(canonicalName)
+                            + "' belongs to no module this adapter targets in the base model");
+                }
+            }
+        }
+        return config;
+    }
+
+    /** PEFT may keep the adapter name in keys ({@code lora_A.default.weight}); we compare without it. */
+    private static String canonical(String key, String name) {
+        return key.replace(".lora_A." + name + ".", ".lora_A.").replace(".lora_B." + name + ".", ".lora_B.")
+                .replace(".lora_A.default.", ".lora_A.").replace(".lora_B.default.", ".lora_B.");
+    }
+
+    private static NDArray tensor(Safetensors st, Map<String, String> byCanonical, Set<String> used, String key,
+            long[] shape, Path file, LoraModel lora) {
+        String raw = byCanonical.get(key);
+        if (raw == null) {
+            throw new BadInputException(file + ": missing tensor '" + key + "' (the config targets this module)");
+        }
+        TensorInfo info = st.info(raw);
+        if (!java.util.Arrays.equals(info.shape(), shape)) {
+            throw new BadInputException(file + ": tensor '" + raw + "': expected shape " + java.util.Arrays.toString(shape)
+                    + " for this base model but found " + info.shapeString());
+        }
+        used.add(key);
+        NDArray a = st.load(raw, lora.manager());
+        // a private copy: the file mapping closes with this reader, and training updates the factors in place
+        NDArray copy = a.duplicate();
+        a.close();
+        return copy;
+    }
+
+    /** The projections of {@code model} an adapter directory would target (for messages and listings). */
+    static List<String> targeted(List<Linear> linears, LoraConfig c) {
+        List<String> out = new ArrayList<>();
+        for (Linear l : linears) {
+            if (c.targets(l.name(), Integer.parseInt(l.name().split("\\.")[2]))) {
+                out.add(l.name());
+            }
+        }
+        return out;
+    }
+}

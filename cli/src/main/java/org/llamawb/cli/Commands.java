@@ -7,6 +7,10 @@ final class Commands {
     private Commands() {}
 
     static List<Command> all() {
-        return List.of(new BenchCommand());
+        List<Command> all = new java.util.ArrayList<>();
+        all.add(new GenerateCommand());
+        all.addAll(ModelCommands.all());
+        all.add(new BenchCommand());
+        return List.copyOf(all);
     }
 }

@@ -165,7 +165,8 @@ public final class Llama implements AutoCloseable {
                 segmentIds == null ? null : Masks.causalWithinSegments(segmentIds), true, grad, null);
         NDArray x = embed(inputIds);
         for (DecoderLayer layer : layers) {
-            x = layer.forward(x, ctx);
+            NDArray in = x;
+            x = Scoped.keep(() -> layer.forward(in, ctx)); // the block's temporaries go now, not at the step's end
         }
         return norm.forward(x);
     }
@@ -205,7 +206,8 @@ public final class Llama implements AutoCloseable {
         ForwardContext ctx = new ForwardContext(rope.tables(null, start, t), mask, causal, false, cache);
         NDArray x = embed(ids);
         for (DecoderLayer layer : layers) {
-            x = layer.forward(x, ctx);
+            NDArray in = x;
+            x = Scoped.keep(() -> layer.forward(in, ctx));
         }
         cache.advance(t);
         NDArray last = x.get(new NDIndex(":, -1, :")); // [B, d]
@@ -220,7 +222,8 @@ public final class Llama implements AutoCloseable {
         ForwardContext ctx = new ForwardContext(rope.tables(null, start, t), mask, start == 0 && t > 1, false, cache);
         NDArray x = embed(ids);
         for (DecoderLayer layer : layers) {
-            x = layer.forward(x, ctx);
+            NDArray in = x;
+            x = Scoped.keep(() -> layer.forward(in, ctx));
         }
         cache.advance(t);
         return logits(norm.forward(x));

@@ -15,6 +15,7 @@ import org.llamawb.finetune.sft.TokenBatch;
 import org.llamawb.model.DecoderLayer;
 import org.llamawb.model.ForwardContext;
 import org.llamawb.model.Llama;
+import org.llamawb.model.Scoped;
 
 /**
  * One micro-batch's forward and backward pass under a {@link Rematerialization} policy. Gradients
@@ -49,8 +50,8 @@ public final class ForwardBackward {
             long seed) {
         JniUtils.setSeed(seed);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray logits = model.forward(ids, pos, seg, true); // [B,T,V]
-            NDArray sum = CausalLmLoss.sum(logits, shifted, true);
+            // logits [B,T,V] are freed as soon as the loss exists; autograd keeps only the log-softmax
+            NDArray sum = Scoped.keep(() -> CausalLmLoss.sum(model.forward(ids, pos, seg, true), shifted, true));
             gc.backward(sum.mul(scale));
             return sum.getFloat();
         }
@@ -70,27 +71,37 @@ public final class ForwardBackward {
         NDArray x = model.embed(ids); // [B,T,d], no graph
         for (DecoderLayer layer : layers) {
             inputs.add(x);
+            NDArray in = x;
             JniUtils.setSeed(seed + layer.index());
-            x = layer.forward(x, plain);
+            x = Scoped.keep(() -> layer.forward(in, plain));
         }
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             ForwardContext ctx = model.context(pos, seg, t, true);
-            x.setRequiresGradient(true);
-            NDArray sum = CausalLmLoss.sum(model.logits(model.norm().forward(x)), shifted, true);
-            gc.backward(sum.mul(scale));
-            NDArray upstream = x.getGradient(); // d loss / d output of the last block
+            NDArray last = x;
+            last.setRequiresGradient(true);
+            double loss = ChunkedHead.lossAndBackward(model, last, shifted, scale, gc);
+            NDArray upstream = last.getGradient(); // d loss / d output of the last block
+            last.close();
             for (int l = layers.size() - 1; l >= 0; l--) {
                 NDArray in = inputs.get(l);
-                in.setRequiresGradient(true);
+                NDArray up = upstream;
+                DecoderLayer layer = layers.get(l);
                 JniUtils.setSeed(seed + l);
-                NDArray out = layers.get(l).forward(in, ctx);
-                JniUtils.backward((PtNDArray) out, (PtNDArray) upstream, false, false);
-                upstream = in.getGradient();
+                upstream = Scoped.keep(() -> {
+                    in.setRequiresGradient(true);
+                    NDArray out = layer.forward(in, ctx);
+                    JniUtils.backward((PtNDArray) out, (PtNDArray) up, false, false);
+                    return in.getGradient();
+                });
+                up.close();
+                if (l > 0) {
+                    in.close(); // the embedding output (l = 0) may still be needed below
+                }
             }
             if (model.embedTokens().hasGradient()) {
                 JniUtils.backward((PtNDArray) model.embed(ids), (PtNDArray) upstream, false, false);
             }
-            return sum.getFloat();
+            return loss;
         }
     }
 }

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.llamawb.adapters.LoraLinear;
 import org.llamawb.adapters.LoraWeights;
-import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.model.Attention;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.DecoderLayer;
@@ -21,6 +20,7 @@ import org.llamawb.model.Linear;
 import org.llamawb.model.Llama;
 import org.llamawb.model.RmsNorm;
 import org.llamawb.model.Rope;
+import org.llamawb.model.Scoped;
 
 /**
  * The LLaMA paper's hybrid rematerialisation: the forward pass runs without autograd and keeps, per
@@ -28,7 +28,8 @@ import org.llamawb.model.Rope;
  * {@code q, k} (rotated), {@code v}, the attention output {@code a} with its per-row log-sum-exp, the
  * residual {@code h}, and the feed-forward projections {@code g, u}. The backward pass is written out
  * by hand below; RMSNorm, RoPE and SiLU·gate are recomputed, the attention uses libtorch's flash
- * backward from the saved log-sum-exp. The final norm, LM head and loss use autograd.
+ * backward from the saved log-sum-exp. The final norm, LM head and loss use autograd, slice by slice
+ * ({@link ChunkedHead}).
  *
  * <p>Block, for input {@code x: [B,T,d]} ({@code r(z) = (mean(z²) + ε)^-½} per row):
  * <pre>
@@ -44,7 +45,17 @@ final class HybridBlockBackward {
 
     /** What the forward pass keeps of one block. */
     private record Saved(NDArray x, NDArray q, NDArray k, NDArray v, NDArray a, NDArray lse, NDArray h, NDArray g,
-            NDArray u) {}
+            NDArray u) {
+        /** Frees the block's saved activations once its backward is done. */
+        void close(boolean withInput) {
+            for (NDArray t : new NDArray[] {q, k, v, a, lse, h, g, u}) {
+                t.close();
+            }
+            if (withInput) {
+                x.close();
+            }
+        }
+    }
 
     static double run(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale, long seed) {
         requireSupported(model);
@@ -56,22 +67,32 @@ final class HybridBlockBackward {
         List<Saved> saved = new ArrayList<>(layers.size());
         NDArray x = model.embed(ids); // [B,T,d], no graph
         for (DecoderLayer layer : layers) {
-            Saved s = forward(model, layer, x, ctx, mask);
-            saved.add(s);
-            x = s.h.add(layer.mlp().downProj().forward(swiglu(s.g, s.u))); // y = h + Ld(s)
+            NDArray in = x;
+            NDArray[] kept = Scoped.keepAll(() -> {
+                Saved s = forward(model, layer, in, ctx, mask);
+                NDArray y = s.h.add(layer.mlp().downProj().forward(swiglu(s.g, s.u))); // y = h + Ld(s)
+                return new NDArray[] {s.x, s.q, s.k, s.v, s.a, s.lse, s.h, s.g, s.u, y};
+            });
+            saved.add(new Saved(kept[0], kept[1], kept[2], kept[3], kept[4], kept[5], kept[6], kept[7], kept[8]));
+            x = kept[9];
         }
         double loss;
         NDArray upstream;
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            x.setRequiresGradient(true);
-            NDArray sum = CausalLmLoss.sum(model.logits(model.norm().forward(x)), shifted, true);
-            gc.backward(sum.mul(scale));
-            loss = sum.getFloat();
-            upstream = x.getGradient(); // dL/dy of the last block
+            NDArray last = x;
+            last.setRequiresGradient(true);
+            loss = ChunkedHead.lossAndBackward(model, last, shifted, scale, gc);
+            upstream = last.getGradient(); // dL/dy of the last block
+            last.close();
         }
         JniUtils.setGradMode(false);
         for (int l = layers.size() - 1; l >= 0; l--) {
-            upstream = backward(model, layers.get(l), saved.get(l), upstream, ctx, mask);
+            NDArray up = upstream;
+            Saved s = saved.get(l);
+            DecoderLayer layer = layers.get(l);
+            upstream = Scoped.keep(() -> backward(model, layer, s, up, ctx, mask));
+            up.close();
+            s.close(l > 0); // the embedding output (layer 0's input) may still be needed below
         }
         if (model.embedTokens().hasGradient()) {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {

@@ -110,9 +110,7 @@ public final class MetricPlot {
         double[] xr = padded(xmin, xmax, 0);
         double[] yr = padded(ymin, ymax, 0.05);
         double[] xt = ticks(xr[0], xr[1], 8);
-        double[] yt = ticks(yr[0], yr[1], 6);
-        xr = new double[] {Math.min(xr[0], xt[0]), Math.max(xr[1], xt[xt.length - 1])};
-        yr = new double[] {Math.min(yr[0], yt[0]), Math.max(yr[1], yt[yt.length - 1])};
+        double[] yt = ticks(yr[0], yr[1], 7);
 
         // Legend width decides the plot area's right edge.
         g.setFont(tickFont);
@@ -242,7 +240,7 @@ public final class MetricPlot {
         return new double[] {lo - pad, hi + pad};
     }
 
-    /** Tick positions covering [lo, hi] at a step of 1, 2 or 5 times a power of ten, about {@code target} of them. */
+    /** Tick positions within [lo, hi] at a step of 1, 2 or 5 times a power of ten, about {@code target} of them. */
     static double[] ticks(double lo, double hi, int target) {
         double raw = (hi - lo) / Math.max(1, target);
         double mag = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -253,8 +251,8 @@ public final class MetricPlot {
                 break;
             }
         }
-        double first = Math.floor(lo / step) * step;
-        double last = Math.ceil(hi / step) * step;
+        double first = Math.ceil(lo / step - 1e-9) * step;
+        double last = Math.floor(hi / step + 1e-9) * step;
         int n = (int) Math.round((last - first) / step) + 1;
         double[] t = new double[n];
         for (int k = 0; k < n; k++) {

@@ -1,5 +1,6 @@
 package org.llamawb.cli;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /** The registry of sub-commands, in the order the help lists them. */
@@ -7,9 +8,12 @@ final class Commands {
     private Commands() {}
 
     static List<Command> all() {
-        List<Command> all = new java.util.ArrayList<>();
+        List<Command> all = new ArrayList<>();
         all.add(new GenerateCommand());
         all.addAll(ModelCommands.all());
+        all.add(new RunsListCommand());
+        all.add(new RunsCompareCommand());
+        all.add(new RunsSyncCommand());
         all.add(new BenchCommand());
         return List.copyOf(all);
     }

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.llamawb.model.BadInputException;
+import org.llamawb.tracking.TrackingException;
 
 /**
  * The {@code workbench} command: dispatches to a sub-command and turns user errors into one line and
@@ -55,7 +56,7 @@ public final class Workbench {
         List<String> rest = new ArrayList<>(Arrays.asList(args).subList(consumed, args.length));
         try {
             return command.run(rest);
-        } catch (UsageException | BadInputException e) {
+        } catch (UsageException | BadInputException | TrackingException e) {
             err.println("error: " + e.getMessage());
             return 2;
         } catch (Exception e) {

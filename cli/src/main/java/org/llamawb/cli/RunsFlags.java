@@ -26,13 +26,14 @@ final class RunsFlags {
         options.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         String[] words = usage.split(" ");
         String command = words[0] + " " + words[1];
+        // Before parsing, so that help works without the required flags.
+        if (args.contains("--help") || args.contains("-h")) {
+            PrintWriter w = new PrintWriter(out, true);
+            new HelpFormatter().printHelp(w, 100, "workbench " + usage, null, options, 2, 4, null);
+            return null;
+        }
         try {
             CommandLine line = new DefaultParser().parse(options, args.toArray(String[]::new));
-            if (line.hasOption("help")) {
-                PrintWriter w = new PrintWriter(out, true);
-                new HelpFormatter().printHelp(w, 100, "workbench " + usage, null, options, 2, 4, null);
-                return null;
-            }
             if (!line.getArgList().isEmpty()) {
                 throw new UsageException("unexpected argument '" + line.getArgList().get(0) + "' (workbench " + command
                         + " --help)");

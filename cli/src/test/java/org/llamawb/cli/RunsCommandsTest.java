@@ -51,6 +51,13 @@ class RunsCommandsTest {
     }
 
     @Test
+    void helpNeedsNoRequiredFlags() {
+        assertEquals(0, run("runs", "compare", "--help"));
+        assertTrue(out().startsWith("usage: workbench runs compare --experiment E"), out());
+        assertTrue(out().contains("--plot <PNG>"), out());
+    }
+
+    @Test
     void aMalformedTrackingUriIsOneLine() {
         assertEquals(2, run("runs", "list", "--tracking-uri", "file:///tmp/mlruns"));
         assertTrue(err().startsWith("error: --tracking-uri: 'file:///tmp/mlruns' is not an MLflow server URI"), err());

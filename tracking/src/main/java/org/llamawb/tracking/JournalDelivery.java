@@ -139,7 +139,7 @@ final class JournalDelivery {
             try {
                 server.getRun(runId);
             } catch (MlflowCallException e) {
-                if (e.kind() != MlflowCallException.Kind.REJECTED) {
+                if (e.status() != 404 && !e.errorCode().equals("RESOURCE_DOES_NOT_EXIST")) {
                     throw e;
                 }
                 LOG.warn("MLflow run {} recorded in {} is gone from {}; sending the journal again",
@@ -313,7 +313,10 @@ final class JournalDelivery {
         }
         List<Path> all;
         try (Stream<Path> walk = Files.walk(local)) {
-            all = walk.filter(Files::isRegularFile).sorted().toList();
+            // Never the run's own tracking files (a journal still being written), except staged copies.
+            all = walk.filter(Files::isRegularFile)
+                    .filter(f -> !f.startsWith(files.dir()) || f.startsWith(files.staged()))
+                    .sorted().toList();
         } catch (IOException e) {
             throw new MlflowCallException(MlflowCallException.Kind.REJECTED, 0, "",
                     "cannot list artifact directory " + local + ": " + e.getMessage(), e);

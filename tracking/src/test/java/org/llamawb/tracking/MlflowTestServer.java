@@ -65,11 +65,13 @@ final class MlflowTestServer {
         /** Starts the server and waits until it answers /health (at most 120 s). */
         OwnServer start() throws IOException, InterruptedException {
             Files.createDirectories(store);
-            process = new ProcessBuilder(List.of(exe.toString(), "server", "--host", "127.0.0.1", "--port",
+            ProcessBuilder pb = new ProcessBuilder(List.of(exe.toString(), "server", "--host", "127.0.0.1", "--port",
                     Integer.toString(port), "--workers", "1",
                     "--backend-store-uri", "sqlite:///" + store.resolve("mlflow.db").toAbsolutePath(),
-                    "--artifacts-destination", store.resolve("artifacts").toAbsolutePath().toString()))
-                    .redirectErrorStream(true)
+                    "--artifacts-destination", store.resolve("artifacts").toAbsolutePath().toString()));
+            // No background job runner: it is not needed and its processes outlive a kill -9 for a while.
+            pb.environment().put("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false");
+            process = pb.redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(store.resolve("server.log").toFile()))
                     .start();
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();

@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.Linear;
 import org.llamawb.model.Llama;
@@ -111,6 +113,56 @@ public final class LoraModel implements AutoCloseable {
         configs.put(name, config);
         active.add(name);
         applyModules();
+    }
+
+    /**
+     * Adds adapter {@code name} whose update is exactly {@code Σ wᵢ·ΔWᵢ} of existing adapters (PEFT's
+     * {@code add_weighted_adapter} with {@code combination_type="cat"}): the factors are stacked,
+     * {@code A = [w₁s₁A₁; w₂s₂A₂; ...]}, {@code B = [B₁ B₂ ...]}, rank {@code Σ rᵢ}, scaling 1.
+     * Modules targeted by only some of the adapters get only their terms.
+     */
+    public void addWeighted(String name, List<String> sources, List<Double> weights) {
+        if (sources.isEmpty() || sources.size() != weights.size()) {
+            throw new BadInputException("a weighted adapter needs one weight per adapter (got " + sources.size()
+                    + " adapters and " + weights.size() + " weights)");
+        }
+        sources.forEach(this::requireAdapter);
+        if (configs.containsKey(name)) {
+            throw new BadInputException("adapter '" + name + "' already exists");
+        }
+        Map<String, NDArray[]> stacked = new LinkedHashMap<>();
+        for (Map.Entry<String, LoraLinear> e : layers.entrySet()) {
+            List<NDArray> as = new ArrayList<>();
+            List<NDArray> bs = new ArrayList<>();
+            for (int i = 0; i < sources.size(); i++) {
+                LoraWeights w = e.getValue().adapters.get(sources.get(i));
+                if (w != null) {
+                    as.add(w.a().mul((float) (weights.get(i) * w.scalingValue())));
+                    bs.add(w.b());
+                }
+            }
+            if (!as.isEmpty()) {
+                NDArray a = as.size() == 1 ? as.get(0) : NDArrays.concat(new NDList(as), 0);
+                NDArray b = bs.size() == 1 ? bs.get(0).duplicate() : NDArrays.concat(new NDList(bs), 1);
+                stacked.put(e.getKey(), new NDArray[] {a, b});
+            }
+        }
+        Map<String, Integer> ranks = new LinkedHashMap<>();
+        stacked.forEach((path, ab) -> ranks.put(path.replaceFirst("^model\\.", ""), (int) ab[0].getShape().get(0)));
+        Map<String, Double> alphas = new LinkedHashMap<>();
+        ranks.forEach((k, r) -> alphas.put(k, (double) r)); // scaling = alpha / r = 1
+        int r = ranks.values().stream().findFirst().orElse(configs.get(sources.get(0)).r());
+        List<String> kinds = stacked.keySet().stream().map(p -> p.substring(p.lastIndexOf('.') + 1)).distinct().toList();
+        LoraConfig combined = new LoraConfig(r, r, 0, false, new TargetModules.Names(kinds), List.of(), ranks, alphas,
+                List.of());
+        addWith(name, combined, (path, shapeA, shapeB) -> {
+            NDArray[] ab = stacked.get(path);
+            if (ab == null) {
+                // targeted by name in another layer only: a zero update of rank shapeA[0]
+                return new NDArray[] {manager.zeros(new Shape(shapeA), DataType.FLOAT32), manager.zeros(new Shape(shapeB), DataType.FLOAT32)};
+            }
+            return ab;
+        });
     }
 
     /** The Hugging Face tensor behind a {@code modules_to_save} entry. */

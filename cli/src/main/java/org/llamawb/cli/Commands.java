@@ -10,6 +10,8 @@ final class Commands {
     static List<Command> all() {
         List<Command> all = new ArrayList<>();
         all.add(new GenerateCommand());
+        all.add(new MergeCommand());
+        all.add(new ExportCommand());
         all.addAll(ModelCommands.all());
         all.add(new RunsListCommand());
         all.add(new RunsCompareCommand());

@@ -30,10 +30,30 @@ final class ModelLoading {
 
     /** Model, tokenizer ({@code tokenizer} overrides the one found beside the model) and generation defaults. */
     static Loaded open(Path path, Path tokenizer, String attention, NDManager manager) {
+        return open(path, tokenizer, attention, manager, true);
+    }
+
+    /**
+     * As {@link #open(Path, Path, String, NDManager)}; with {@code tokenizerRequired} false a model without
+     * a tokenizer loads with a null tokenizer (commands that only move weights around).
+     */
+    static Loaded open(Path path, Path tokenizer, String attention, NDManager manager, boolean tokenizerRequired) {
         Checkpoint c = Checkpoint.open(path);
-        LlamaTokenizer tok;
+        LlamaTokenizer tok = null;
         try {
             tok = LlamaTokenizer.forCheckpoint(c, tokenizer);
+            if (tok.vocabSize() > c.config().vocabSize()) {
+                int n = tok.vocabSize();
+                tok.close();
+                throw new org.llamawb.model.BadInputException((tokenizer == null ? "the tokenizer beside " + path : tokenizer)
+                        + " has " + n + " tokens but the model's vocab_size is " + c.config().vocabSize());
+            }
+        } catch (org.llamawb.model.BadInputException e) {
+            if (tokenizerRequired || tokenizer != null || tok != null) {
+                c.close();
+                throw e;
+            }
+            System.err.println("note: " + e.getMessage() + "; continuing without a tokenizer");
         } catch (RuntimeException e) {
             c.close();
             throw e;

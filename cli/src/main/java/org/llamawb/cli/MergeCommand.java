@@ -1,0 +1,89 @@
+package org.llamawb.cli;
+
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.commons.cli.Options;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.adapters.PeftAdapterFormat;
+import org.llamawb.model.ModelDirectory;
+
+/**
+ * {@code workbench merge}: folds one adapter, or a weighted sum of several, into the base weights and
+ * writes a Hugging Face checkpoint that transformers, vLLM and this workbench load without PEFT.
+ */
+final class MergeCommand implements Command {
+    @Override
+    public String name() {
+        return "merge";
+    }
+
+    @Override
+    public String summary() {
+        return "merge LoRA adapters into the base model and write a Hugging Face checkpoint";
+    }
+
+    @Override
+    public int run(List<String> args) throws Exception {
+        Options o = new Options();
+        o.addOption(Flags.required("model", "M", "the base model (Hugging Face directory, llama2.c .bin or .gguf)"));
+        o.addOption(Flags.opt("tokenizer", "T", "its tokenizer when not beside it"));
+        o.addOption(org.apache.commons.cli.Option.builder().longOpt("adapter").hasArg().argName("DIR").required()
+                .desc("a PEFT adapter directory (repeat for a weighted merge)").build());
+        o.addOption(Flags.opt("weights", "W,...", "one weight per --adapter (default 1 each): W' = W + Σ wᵢ·ΔWᵢ"));
+        o.addOption(Flags.required("out", "DIR", "the merged model directory"));
+        o.addOption(Flags.opt("dtype", "D", "f32 (default), f16 or bf16"));
+        o.addOption(Flags.opt("max-shard-size", "SIZE", "shard above this size (default 5GB)"));
+        Flags f = Flags.parse("merge --model M --adapter A [--adapter B --weights 0.7,0.3] --out DIR [--dtype f32|f16|bf16]",
+                o, args);
+        if (f == null) {
+            return 0;
+        }
+        List<String> adapters = f.strings("adapter");
+        List<Double> weights = new ArrayList<>();
+        if (f.has("weights")) {
+            for (String w : f.string("weights").split(",")) {
+                try {
+                    weights.add(Double.parseDouble(w.trim()));
+                } catch (NumberFormatException e) {
+                    throw new UsageException("--weights: '" + w + "' is not a number");
+                }
+            }
+            if (weights.size() != adapters.size()) {
+                throw new UsageException("--weights: " + weights.size() + " weights for " + adapters.size() + " adapters");
+            }
+        } else {
+            adapters.forEach(a -> weights.add(1.0));
+        }
+        Path out = Path.of(f.string("out"));
+        try (NDManager m = NDManager.newBaseManager();
+                ModelLoading.Loaded l = ModelLoading.open(f.existing("model"),
+                        f.has("tokenizer") ? f.existing("tokenizer") : null, "fused", m, false);
+                LoraModel lora = new LoraModel(l.model())) {
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < adapters.size(); i++) {
+                Path dir = Path.of(adapters.get(i));
+                if (!java.nio.file.Files.isDirectory(dir)) {
+                    throw new UsageException("--adapter: " + dir + " is not a directory");
+                }
+                PeftAdapterFormat.read(lora, "a" + i, dir);
+                names.add("a" + i);
+            }
+            String merged;
+            if (names.size() == 1 && weights.get(0) == 1.0) {
+                merged = names.get(0);
+            } else {
+                lora.addWeighted("merged", names, weights);
+                merged = "merged";
+            }
+            lora.activate(merged);
+            lora.merge(merged);
+            ModelDirectory.write(out, l.model().config(), l.model().parameters(), l.tokenizer(), l.generation(),
+                    ModelCommands.dtype(f.string("dtype", "f32")), ModelCommands.bytes(f.string("max-shard-size", "5GB")));
+            lora.unmerge(merged);
+        }
+        System.out.println("wrote " + out);
+        return 0;
+    }
+}

@@ -1,0 +1,152 @@
+package org.llamawb.finetune.checkpoint;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.llamawb.model.BadInputException;
+import org.llamawb.model.ModelDirectory;
+import org.llamawb.model.weights.Safetensors;
+import org.llamawb.model.weights.SafetensorsWriter;
+import org.llamawb.model.weights.StorageType;
+
+/**
+ * The checkpoints of one run directory: {@code checkpoint-000120/} each, newest kept, older pruned.
+ *
+ * <p>Layout of a checkpoint: {@code adapter/} (PEFT format, written by the caller) or
+ * {@code trainable.safetensors} (full fine-tuning), {@code optimizer.safetensors} (AdamW moments),
+ * {@code trainer_state.json}, {@code recipe.yaml}. It is assembled in {@code .tmp-checkpoint-000120/}
+ * and renamed in one step.
+ */
+public final class CheckpointStore {
+    public static final String PREFIX = "checkpoint-";
+    public static final String STATE_FILE = "trainer_state.json";
+    public static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    public static final String TRAINABLE_FILE = "trainable.safetensors";
+    public static final String RECIPE_FILE = "recipe.yaml";
+    public static final String ADAPTER_DIR = "adapter";
+
+    private final Path runDir;
+    private final int keepLast;
+
+    public CheckpointStore(Path runDir, int keepLast) {
+        this.runDir = runDir;
+        this.keepLast = keepLast;
+    }
+
+    /** What goes into the checkpoint directory besides the state (adapter files, tensors). */
+    @FunctionalInterface
+    public interface Contents {
+        void write(Path dir) throws IOException;
+    }
+
+    /**
+     * Writes checkpoint {@code state.step()} atomically and prunes older ones beyond {@code keepLast}.
+     *
+     * @return the checkpoint directory
+     */
+    public Path save(TrainerState state, Map<String, NDArray> optimizerState, String recipeYaml, Contents contents) {
+        String name = String.format("%s%06d", PREFIX, state.step());
+        Path done = runDir.resolve(name);
+        Path tmp = runDir.resolve(".tmp-" + name);
+        try {
+            Files.createDirectories(runDir);
+            ModelDirectory.deleteTree(tmp);
+            Files.createDirectories(tmp);
+            contents.write(tmp);
+            SafetensorsWriter w = new SafetensorsWriter(StorageType.F32);
+            optimizerState.forEach(w::add);
+            w.writeFile(tmp.resolve(OPTIMIZER_FILE));
+            Files.writeString(tmp.resolve(RECIPE_FILE), recipeYaml, StandardCharsets.UTF_8);
+            state.write(tmp.resolve(STATE_FILE)); // last: a checkpoint without it is never considered
+            if (Files.exists(done)) {
+                ModelDirectory.deleteTree(done);
+            }
+            Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            ModelDirectory.deleteTree(tmp);
+            throw new UncheckedIOException("cannot write checkpoint " + done + ": " + e.getMessage(), e);
+        }
+        prune();
+        return done;
+    }
+
+    /** Complete checkpoints, oldest first (temporary directories of an interrupted write are ignored). */
+    public List<Path> list() {
+        if (!Files.isDirectory(runDir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(runDir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(PREFIX))
+                    .filter(p -> Files.isRegularFile(p.resolve(STATE_FILE)))
+                    .sorted(Comparator.comparing(p -> p.getFileName().toString()))
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The newest complete checkpoint, if any. Leftovers of interrupted writes are removed. */
+    public Optional<Path> latest() {
+        cleanInterrupted();
+        List<Path> all = list();
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    }
+
+    private void cleanInterrupted() {
+        if (!Files.isDirectory(runDir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.list(runDir)) {
+            s.filter(p -> p.getFileName().toString().startsWith(".tmp-" + PREFIX)).forEach(ModelDirectory::deleteTree);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void prune() {
+        List<Path> all = new ArrayList<>(list());
+        while (all.size() > keepLast) {
+            ModelDirectory.deleteTree(all.remove(0));
+        }
+    }
+
+    public static TrainerState readState(Path checkpoint) {
+        Path f = checkpoint.resolve(STATE_FILE);
+        if (!Files.isRegularFile(f)) {
+            throw new BadInputException(checkpoint + ": not a checkpoint (no " + STATE_FILE + ")");
+        }
+        return TrainerState.read(f);
+    }
+
+    /** Reads a safetensors file of a checkpoint into float arrays by name. */
+    public static Map<String, float[]> readTensors(Path file) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        try (Safetensors st = Safetensors.open(file); NDManager m = NDManager.newBaseManager()) {
+            for (String n : st.names()) {
+                try (NDArray a = st.load(n, m)) {
+                    out.put(n, a.toFloatArray());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Writes trainable tensors (full fine-tuning) as a safetensors file in {@code dir}. */
+    public static void writeTrainable(Path dir, Map<String, NDArray> tensors) throws IOException {
+        SafetensorsWriter w = new SafetensorsWriter(StorageType.F32);
+        tensors.forEach(w::add);
+        w.writeFile(dir.resolve(TRAINABLE_FILE));
+    }
+}

@@ -1,0 +1,54 @@
+package org.llamawb.finetune.checkpoint;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.llamawb.model.BadInputException;
+
+/**
+ * Where training stood when a checkpoint was written ({@code trainer_state.json}).
+ *
+ * @param step optimiser steps done
+ * @param epoch epoch of the next micro-batch
+ * @param batch index within that epoch of the next micro-batch
+ * @param seed the run's seed; dropout and data order derive from it and the position, so no RNG
+ *     stream needs saving
+ * @param nonfiniteSkipped steps skipped for a NaN or infinite loss so far
+ * @param nonfiniteInARow how many of the last steps in a row were skipped
+ * @param trainedTokens tokens trained so far
+ * @param losses training loss of every step so far (for resumed curves and plots)
+ * @param bestEvalLoss lowest validation loss so far (NaN when none)
+ */
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record TrainerState(long step, int epoch, long batch, long seed, long nonfiniteSkipped, int nonfiniteInARow,
+        long trainedTokens, List<Double> losses, double bestEvalLoss) {
+
+    static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    public TrainerState {
+        losses = List.copyOf(losses);
+    }
+
+    public static TrainerState start(long seed) {
+        return new TrainerState(0, 0, 0, seed, 0, 0, 0, List.of(), Double.NaN);
+    }
+
+    void write(Path file) throws IOException {
+        JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), this);
+    }
+
+    static TrainerState read(Path file) {
+        try {
+            return JSON.readValue(file.toFile(), TrainerState.class);
+        } catch (IOException e) {
+            throw new BadInputException(file + ": not a readable trainer state (" + e.getMessage().lines().findFirst().orElse("") + ")");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package org.llamawb.datasets.example;
+
+import java.util.Objects;
+
+/** One turn of a dialogue: who says it and the text, exactly as in the file (no trimming). */
+public record Message(Role role, String content) {
+    public Message {
+        Objects.requireNonNull(role, "role");
+        Objects.requireNonNull(content, "content");
+    }
+
+    public static Message system(String content) {
+        return new Message(Role.SYSTEM, content);
+    }
+
+    public static Message user(String content) {
+        return new Message(Role.USER, content);
+    }
+
+    public static Message assistant(String content) {
+        return new Message(Role.ASSISTANT, content);
+    }
+}

@@ -1,0 +1,53 @@
+package org.llamawb.datasets.source;
+
+/**
+ * How to read a file.
+ *
+ * @param format the record format, or null to detect it from the first readable record
+ * @param onError skip bad records (counted) or fail on the first
+ * @param maxRecordBytes the longest JSONL line or JSON string accepted; longer ones are reported
+ *     ("a very long line") without being held in memory
+ * @param keepProblems how many problems {@link ReadCounts#firstProblems()} keeps in full
+ */
+public record ReadOptions(DataFormat format, OnError onError, int maxRecordBytes, int keepProblems) {
+    /** 64 MiB: far above any real dialogue record, far below what would exhaust the heap. */
+    public static final int DEFAULT_MAX_RECORD_BYTES = 64 << 20;
+
+    public ReadOptions {
+        if (onError == null) {
+            throw new IllegalArgumentException("onError is required");
+        }
+        if (maxRecordBytes < 16) {
+            throw new IllegalArgumentException("maxRecordBytes must be >= 16, got " + maxRecordBytes);
+        }
+        if (keepProblems < 0) {
+            throw new IllegalArgumentException("keepProblems must be >= 0, got " + keepProblems);
+        }
+    }
+
+    /** Auto-detected format, skip bad records, default limits. */
+    public static ReadOptions skipping() {
+        return new ReadOptions(null, OnError.SKIP, DEFAULT_MAX_RECORD_BYTES, 100);
+    }
+
+    /** Auto-detected format, fail on the first bad record. */
+    public static ReadOptions failing() {
+        return new ReadOptions(null, OnError.FAIL, DEFAULT_MAX_RECORD_BYTES, 100);
+    }
+
+    public ReadOptions withFormat(DataFormat f) {
+        return new ReadOptions(f, onError, maxRecordBytes, keepProblems);
+    }
+
+    public ReadOptions withOnError(OnError e) {
+        return new ReadOptions(format, e, maxRecordBytes, keepProblems);
+    }
+
+    public ReadOptions withMaxRecordBytes(int n) {
+        return new ReadOptions(format, onError, n, keepProblems);
+    }
+
+    public ReadOptions withKeepProblems(int n) {
+        return new ReadOptions(format, onError, maxRecordBytes, n);
+    }
+}

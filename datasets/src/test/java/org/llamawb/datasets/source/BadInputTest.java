@@ -78,7 +78,7 @@ class BadInputTest {
             assertEquals(f + ":4: empty assistant turn (turn 2)", p.get(2));
             assertEquals(f + ":5: missing assistant turn", p.get(3));
             assertEquals(f + ":6: conversation does not end with an assistant turn (last turn is user)", p.get(4));
-            assertEquals(f + ":9: invalid UTF-8 at byte 50 of the line", p.get(5));
+            assertEquals(f + ":9: invalid UTF-8 at byte 47 of the line", p.get(5));
             assertEquals(f + ":10: line longer than 4096 bytes (the limit on one record)", p.get(6));
         }
     }

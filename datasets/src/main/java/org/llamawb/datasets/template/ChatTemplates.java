@@ -1,0 +1,62 @@
+package org.llamawb.datasets.template;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.llamawb.model.BadInputException;
+
+/**
+ * Chooses a chat template by the name a recipe ({@code data.template}) or the CLI ({@code --template})
+ * gives: a built-in ({@link BuiltinTemplate#names()}), {@code model} for the model's own Jinja
+ * {@code chat_template}, or the path of a {@code .jinja} file.
+ */
+public final class ChatTemplates {
+    /** The name that selects the model's own template. */
+    public static final String MODEL = "model";
+
+    private ChatTemplates() {}
+
+    /**
+     * @param name the template name
+     * @param tokens the tokenizer's BOS/EOS strings (used by built-ins and as Jinja context defaults)
+     * @param modelDir the model or tokenizer location whose {@code tokenizer_config.json} holds the
+     *     {@code chat_template}; may be null when {@code name} is not {@code model}
+     */
+    public static ChatTemplate resolve(String name, SpecialTokens tokens, Path modelDir) {
+        var builtin = BuiltinTemplate.byName(name);
+        if (builtin.isPresent()) {
+            return builtin.get().with(tokens);
+        }
+        if (name.equals(MODEL)) {
+            if (modelDir == null) {
+                throw new BadInputException("template 'model' needs a model directory with a tokenizer_config.json");
+            }
+            TokenizerConfig config = TokenizerConfig.read(modelDir);
+            String source = config.chatTemplate().orElseThrow(() -> new BadInputException(config.source()
+                    + ": no chat_template; name a built-in template instead (one of " + BuiltinTemplate.names() + ")"));
+            return new JinjaChatTemplate(config.source(), source, context(tokens, config.specialTokens()));
+        }
+        if (name.endsWith(".jinja")) {
+            Path file = Path.of(name);
+            try {
+                Map<String, String> special = modelDir == null ? Map.of() : TokenizerConfig.read(modelDir).specialTokens();
+                return new JinjaChatTemplate(name, Files.readString(file, StandardCharsets.UTF_8), context(tokens, special));
+            } catch (IOException e) {
+                throw new BadInputException(name + ": cannot read the chat template (" + e.getMessage() + ")");
+            }
+        }
+        throw new BadInputException("unknown chat template '" + name + "'; expected one of " + BuiltinTemplate.names()
+                + ", " + MODEL + " (the model's chat_template) or a .jinja file");
+    }
+
+    private static Map<String, String> context(SpecialTokens tokens, Map<String, String> fromConfig) {
+        Map<String, String> ctx = new HashMap<>();
+        ctx.put("bos_token", tokens.bos());
+        ctx.put("eos_token", tokens.eos());
+        ctx.putAll(fromConfig);
+        return ctx;
+    }
+}

@@ -23,44 +23,17 @@ import org.llamawb.datasets.example.Role;
  */
 class TemplateFixturesTest {
 
-    static JsonNode fixtures() {
-        try (InputStream in = TemplateFixturesTest.class.getResourceAsStream("/fixtures/chat_templates.json")) {
-            return new ObjectMapper().readTree(in);
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    static List<Message> conversation(JsonNode fx, String name) {
-        List<Message> out = new ArrayList<>();
-        for (JsonNode m : fx.path("conversations").path(name)) {
-            Role role = switch (m.path("role").asText()) {
-                case "system" -> Role.SYSTEM;
-                case "user" -> Role.USER;
-                default -> Role.ASSISTANT;
-            };
-            out.add(new Message(role, m.path("content").asText()));
-        }
-        return out;
-    }
-
-    static JinjaChatTemplate jinja(JsonNode fx, String name) {
-        JsonNode t = fx.path("templates").path(name);
-        return new JinjaChatTemplate(name, t.path("source").asText(),
-                Map.of("bos_token", t.path("bos_token").asText(), "eos_token", t.path("eos_token").asText()));
-    }
-
     private static SpecialTokens tokensFor(BuiltinTemplate t) {
         return t == BuiltinTemplate.LLAMA_3 ? SpecialTokens.LLAMA_3 : SpecialTokens.LLAMA;
     }
 
     @Test
     void fastChatTemplatesRenderExactlyAsFastChat() {
-        JsonNode fx = fixtures();
+        JsonNode fx = TemplateFixtures.fixtures();
         int checked = 0;
         for (JsonNode e : fx.path("fastchat")) {
             BuiltinTemplate t = BuiltinTemplate.byName(e.path("template").asText()).orElseThrow();
-            List<Message> messages = conversation(fx, e.path("conversation").asText());
+            List<Message> messages = TemplateFixtures.conversation(fx, e.path("conversation").asText());
             String text = t.with(SpecialTokens.LLAMA).render(messages, e.path("add_generation_prompt").asBoolean()).text();
             assertEquals(e.path("text").asText(), text, t.wireName() + " / " + e.path("conversation").asText());
             checked++;
@@ -70,7 +43,7 @@ class TemplateFixturesTest {
 
     @Test
     void huggingFaceBuiltinsRenderExactlyAsTheirModelsChatTemplate() {
-        JsonNode fx = fixtures();
+        JsonNode fx = TemplateFixtures.fixtures();
         int checked = 0;
         for (var it = fx.path("builtin_references").fields(); it.hasNext(); ) {
             var ref = it.next();
@@ -83,7 +56,7 @@ class TemplateFixturesTest {
                 if (!e.path("template").asText().equals(jinjaName)) {
                     continue;
                 }
-                List<Message> messages = conversation(fx, e.path("conversation").asText());
+                List<Message> messages = TemplateFixtures.conversation(fx, e.path("conversation").asText());
                 boolean gen = e.path("add_generation_prompt").asBoolean();
                 RenderedChat builtin = t.with(tokensFor(t)).render(messages, gen);
                 assertEquals(e.path("text").asText(), builtin.text(), t.wireName() + " / " + e.path("conversation").asText());
@@ -95,14 +68,14 @@ class TemplateFixturesTest {
 
     @Test
     void jinjaEngineRendersRealChatTemplatesExactlyAsTransformers() {
-        JsonNode fx = fixtures();
+        JsonNode fx = TemplateFixtures.fixtures();
         int rendered = 0;
         int raised = 0;
         for (JsonNode e : fx.path("jinja")) {
             String name = e.path("template").asText();
             String conv = e.path("conversation").asText();
-            JinjaChatTemplate t = jinja(fx, name);
-            List<Message> messages = conversation(fx, conv);
+            JinjaChatTemplate t = TemplateFixtures.jinja(fx, name);
+            List<Message> messages = TemplateFixtures.conversation(fx, conv);
             boolean gen = e.path("add_generation_prompt").asBoolean();
             if (e.has("error")) {
                 TemplateException ex = assertThrows(TemplateException.class, () -> t.renderText(messages, gen), name + " / " + conv);
@@ -119,14 +92,14 @@ class TemplateFixturesTest {
 
     @Test
     void generationBlocksGiveTheSameCharacterSpansAsTransformers() {
-        JsonNode fx = fixtures();
+        JsonNode fx = TemplateFixtures.fixtures();
         int checked = 0;
         for (JsonNode e : fx.path("jinja")) {
             if (!e.has("generation")) {
                 continue;
             }
-            JinjaChatTemplate t = jinja(fx, e.path("template").asText());
-            RenderedChat r = t.render(conversation(fx, e.path("conversation").asText()),
+            JinjaChatTemplate t = TemplateFixtures.jinja(fx, e.path("template").asText());
+            RenderedChat r = t.render(TemplateFixtures.conversation(fx, e.path("conversation").asText()),
                     e.path("add_generation_prompt").asBoolean());
             // transformers counts code points; Java strings count UTF-16 units (an emoji is two).
             String text = e.path("text").asText();
@@ -148,12 +121,12 @@ class TemplateFixturesTest {
      */
     @Test
     void builtinTrainedSpansEqualThePrefixDiffOfTheReferenceTemplate() {
-        JsonNode fx = fixtures();
+        JsonNode fx = TemplateFixtures.fixtures();
         for (String name : new String[] {"llama-2", "llama-3", "chatml"}) {
             BuiltinTemplate t = BuiltinTemplate.byName(name).orElseThrow();
-            JinjaChatTemplate ref = jinja(fx, name);
+            JinjaChatTemplate ref = TemplateFixtures.jinja(fx, name);
             for (String conv : new String[] {"single", "system_two_turns", "whitespace", "unicode_and_braces", "three_turns"}) {
-                List<Message> messages = conversation(fx, conv);
+                List<Message> messages = TemplateFixtures.conversation(fx, conv);
                 RenderedChat a = t.with(tokensFor(t)).render(messages, false);
                 RenderedChat b = ref.render(messages, false);
                 assertEquals(b.text(), a.text(), name + " / " + conv);

@@ -21,6 +21,15 @@ public final class PairDataset {
         return pairs.get(i);
     }
 
+    /** The pairs {@code select} names, in that order (repeats allowed; the pairs themselves are shared). */
+    public PairDataset select(int[] select) {
+        PairDataset out = new PairDataset();
+        for (int i : select) {
+            out.add(pairs.get(i));
+        }
+        return out;
+    }
+
     /** The longer of the pair's two sequences. */
     public int length(int i) {
         return pairs.get(i).length();

@@ -7,7 +7,7 @@ package org.llamawb.datasets.template;
  * <ul>
  *   <li>stepped slices {@code x[a:b:c]} (Qwen's {@code messages[::-1]}) become the filter
  *       {@code x|py_slice(a, b, c)} (empty parts are {@code none});</li>
- *   <li>string-literal escapes Jinjava's lexer lacks ({@code \uXXXX}, {@code \xXX}, {@code \a}, ...)
+ *   <li>string-literal escapes Jinjava's lexer lacks (backslash-u, backslash-x, backslash-a, ...)
  *       become the characters they stand for, and unknown escapes stay a backslash and the character
  *       (Python's rule);</li>
  *   <li>keyword-argument values are parenthesised, so {@code namespace(i=messages|length - 1)} means

@@ -102,7 +102,7 @@ public final class EncodeStats {
         return Collections.unmodifiableList(firstDrops);
     }
 
-    /** Tokens of the kept sequences (for pairs: prompt plus both answers). */
+    /** Tokens of the kept sequences (for pairs: the prompt and the longer answer). */
     public long tokens() {
         return tokens;
     }

@@ -16,6 +16,8 @@ final class Commands {
         all.add(new RunsListCommand());
         all.add(new RunsCompareCommand());
         all.add(new RunsSyncCommand());
+        all.add(new DataInspectCommand());
+        all.add(new DataValidateCommand());
         all.add(new BenchCommand());
         return List.copyOf(all);
     }

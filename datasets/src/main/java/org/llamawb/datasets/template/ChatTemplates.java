@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
 
 /**
  * Chooses a chat template by the name a recipe ({@code data.template}) or the CLI ({@code --template})
@@ -50,6 +51,25 @@ public final class ChatTemplates {
         }
         throw new BadInputException("unknown chat template '" + name + "'; expected one of " + BuiltinTemplate.names()
                 + ", " + MODEL + " (the model's chat_template) or a .jinja file");
+    }
+
+    /**
+     * As {@link #resolve(String, SpecialTokens, Path)} with the tokenizer's own BOS/EOS strings; for
+     * {@code model}, a tokenizer without a {@code tokenizer_config.json} beside it (a GGUF file) gives its
+     * embedded chat template.
+     *
+     * @param tokenizerLocation the model directory or tokenizer file the tokenizer was loaded from
+     */
+    public static ChatTemplate resolve(String name, LlamaTokenizer tokenizer, Path tokenizerLocation) {
+        SpecialTokens tokens = SpecialTokens.of(tokenizer);
+        if (name.equals(MODEL) && tokenizer.chatTemplate().isPresent()) {
+            TokenizerConfig config = tokenizerLocation == null ? null : TokenizerConfig.read(tokenizerLocation);
+            if (config == null || config.chatTemplate().isEmpty()) {
+                return new JinjaChatTemplate(tokenizerLocation + " (chat_template)", tokenizer.chatTemplate().get(),
+                        context(tokens, config == null ? Map.of() : config.specialTokens()));
+            }
+        }
+        return resolve(name, tokens, tokenizerLocation);
     }
 
     private static Map<String, String> context(SpecialTokens tokens, Map<String, String> fromConfig) {

@@ -22,7 +22,8 @@ class DataCommandsTest {
     private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
 
     private int run(String... args) {
-        Workbench w = new Workbench(List.of(new DataInspectCommand(out), new DataValidateCommand(out)));
+        Workbench w = new Workbench(List.of(new DataInspectCommand(out), new DataValidateCommand(out),
+                new DataBenchCommand(out)));
         return w.run(args, err);
     }
 
@@ -86,6 +87,16 @@ class DataCommandsTest {
         assertTrue(o.contains("tokens per example: p50 "), o);
         assertTrue(o.matches("(?s).*tokens: \\d+, trained \\d+ \\(\\d+\\.\\d%\\).*"), o);
         assertEquals(1, o.split("\n--- ", -1).length, "one example shown");
+    }
+
+    @Test
+    void benchPrintsOneJsonLine() {
+        String data = TestData.require("sft/oasst-en100/en_100_tree.jsonl").toString();
+        assertEquals(0, run("data", "bench", "--data", data, "--tokenizer",
+                TestData.require("models/stories260K/tok512.model").toString(), "--template", "vicuna_v1.1",
+                "--max-length", "2048", "--repeats", "1"));
+        assertTrue(out().startsWith("{\"bench\": \"data\", \"impl\": \"java-djl\", \"file\": \"" + data
+                + "\", \"template\": \"vicuna_v1.1\", \"max_length\": 2048, \"examples\": 100,"), out());
     }
 
     @Test

@@ -152,6 +152,57 @@ class DatasetBuilderTest {
         assertEquals(4, DatasetBuilder.sft(keep, tok, vicuna(tok), dir).train().size());
     }
 
+    /**
+     * The real SFT files (and KTO's conversations) go through template and tokenizer with every example accounted for
+     * (the DPO pairs are built in preferencePairsFromShareGptPairs; the 2,312 HH pairs and the 754
+     * OASST pairs are read in RealDataFormatsTest, encoding them here would add seconds).
+     */
+    @Test
+    void everyRealFileBuildsWithEveryExampleAccountedFor() {
+        LlamaTokenizer tok = Tokenizers.llama();
+        ChatTemplate t = vicuna(tok);
+        record Case(String file, String format, long read) {}
+        List<Case> cases = List.of(
+                new Case("sft/fastchat-dummy-conversation/dummy_conversation.json", null, 500),
+                new Case("sft/oasst-en100/en_100_tree.jsonl", null, 100),
+                new Case("sft/oasst-en100/en_100_message.jsonl", null, 100),
+                new Case("sft/llamafactory-demo/alpaca_en_demo.json", null, 999),
+                new Case("sft/llamafactory-demo/identity.json", null, 91),
+                new Case("preference/llamafactory-demo/kto_en_demo.json", null, 300));
+        for (Case c : cases) {
+            DataOptions o = new DataOptions(List.of(new DataSource(TestData.require(c.file()).toString(), c.format(), null)),
+                    null, 4096, null, null, null, null, 0.1, null, null, null);
+            SourceReport s = DatasetBuilder.sft(o, tok, t, null).report().sources().get(0);
+            assertEquals(c.read(), s.reads().examples(), c.file());
+            assertEquals(c.read(), s.encoding().offeredCount() + s.encoding().dropped().getOrDefault(DropReason.DUPLICATE, 0L),
+                    c.file() + ": every example offered to the encoder or dropped as a duplicate");
+            assertEquals(s.encoding().offeredCount(), s.encoding().kept() + s.encoding().droppedTotal()
+                    - s.encoding().dropped().getOrDefault(DropReason.DUPLICATE, 0L), c.file());
+            assertEquals(s.encoding().kept(), s.train() + s.validation(), c.file());
+            assertEquals(0L, s.encoding().dropped().getOrDefault(DropReason.TEMPLATE_ERROR, 0L), c.file());
+            assertTrue(s.train() > 0.7 * c.read(), c.file() + ": " + s.train());
+        }
+    }
+
+    @Test
+    void onErrorFailStopsAtTheFirstBadRecordWithFileAndLine(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("a.jsonl"), """
+                {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+                {"messages": [{"role": "user", "content": "Hi"}]}
+                """);
+        LlamaTokenizer tok = Tokenizers.stories();
+        DataOptions o = new DataOptions(List.of(DataSource.of("a.jsonl")), null, 512, null, null, null, null, null,
+                "fail", null, null);
+        var e = assertThrows(BadInputException.class, () -> DatasetBuilder.sft(o, tok, vicuna(tok), dir));
+        assertEquals(dir.resolve("a.jsonl") + ":2: missing assistant turn", e.getMessage());
+        DataOptions skip = new DataOptions(List.of(DataSource.of("a.jsonl")), null, 512, null, null, null, null, null,
+                "skip", null, null);
+        PreparedData<TokenizedDataset> d = DatasetBuilder.sft(skip, tok, vicuna(tok), dir);
+        assertEquals(1, d.train().size());
+        assertEquals(1, d.report().skippedRecords());
+        assertEquals(dir.resolve("a.jsonl") + ":2: missing assistant turn", d.report().firstProblems(5).get(0).toString());
+    }
+
     @Test
     void preferencePairsFromShareGptPairs() {
         LlamaTokenizer tok = Tokenizers.llama();

@@ -9,6 +9,7 @@ final class Commands {
 
     static List<Command> all() {
         List<Command> all = new ArrayList<>();
+        all.add(new FinetuneCommand());
         all.add(new GenerateCommand());
         all.add(new MergeCommand());
         all.add(new ExportCommand());

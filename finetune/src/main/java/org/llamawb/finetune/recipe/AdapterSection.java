@@ -51,8 +51,9 @@ public record AdapterSection(
         rankPattern = rankPattern == null ? Map.of() : Map.copyOf(rankPattern);
         alphaPattern = alphaPattern == null ? Map.of() : Map.copyOf(alphaPattern);
         name = name == null ? "default" : name;
-        if (isLora()) {
-            loraConfig(); // validates r, alpha, dropout, targets
+        if (type.equals("lora")) {
+            // the fields are assigned only after this constructor body: validate from the parameters
+            config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern);
         }
     }
 
@@ -62,6 +63,12 @@ public record AdapterSection(
 
     /** The adapter as the adapters module takes it. */
     public LoraConfig loraConfig() {
+        return config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern);
+    }
+
+    private static LoraConfig config(int r, double alpha, double dropout, boolean useRslora, Object targetModules,
+            List<Integer> layersToTransform, List<String> modulesToSave, Map<String, Integer> rankPattern,
+            Map<String, Double> alphaPattern) {
         try {
             return new LoraConfig(r, alpha, dropout, useRslora, TargetModules.parse(targetModules), layersToTransform,
                     rankPattern, alphaPattern, modulesToSave);

@@ -10,14 +10,17 @@ import org.llamawb.model.BadInputException;
  * @param maxBatches at most this many validation micro-batches per evaluation (0 = the whole split)
  * @param samplePrompts prompts to generate from at the end (written to samples.jsonl)
  * @param sampleMaxNewTokens tokens per sample
+ * @param onStart also evaluate before the first step (the "before" of a before/after comparison)
  */
-public record EvalSection(Integer everySteps, Integer maxBatches, List<String> samplePrompts, Integer sampleMaxNewTokens) {
+public record EvalSection(Integer everySteps, Integer maxBatches, List<String> samplePrompts, Integer sampleMaxNewTokens,
+        Boolean onStart) {
 
     static EvalSection defaults() {
-        return new EvalSection(null, null, null, null);
+        return new EvalSection(null, null, null, null, null);
     }
 
     public EvalSection {
+        onStart = onStart == null || onStart;
         everySteps = everySteps == null ? 0 : everySteps;
         maxBatches = maxBatches == null ? 0 : maxBatches;
         samplePrompts = samplePrompts == null ? List.of() : List.copyOf(samplePrompts);

@@ -1,6 +1,7 @@
 package org.llamawb.finetune.recipe;
 
 import java.util.Locale;
+import org.llamawb.datasets.mix.DataOptions;
 import org.llamawb.model.BadInputException;
 
 /**
@@ -13,7 +14,7 @@ public record Recipe(
         String method,
         ModelSection model,
         AdapterSection adapter,
-        DataSection data,
+        DataOptions data,
         TrainSection train,
         EvalSection eval,
         TrackingSection tracking,

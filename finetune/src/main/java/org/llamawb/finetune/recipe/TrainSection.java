@@ -93,7 +93,7 @@ public record TrainSection(
         }
         LrSchedule.parse(lrSchedule);
         Rematerialization.parse(rematerialization);
-        adamSettings();
+        new AdamW.Settings(adamBeta1, adamBeta2, adamEpsilon, weightDecay); // validates
     }
 
     public LrSchedule schedule() {

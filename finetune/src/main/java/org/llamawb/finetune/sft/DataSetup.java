@@ -1,0 +1,33 @@
+package org.llamawb.finetune.sft;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.llamawb.datasets.batch.Batch;
+import org.llamawb.datasets.example.Message;
+import org.llamawb.datasets.mix.DataOptions;
+import org.llamawb.datasets.template.ChatTemplate;
+import org.llamawb.datasets.template.ChatTemplates;
+import org.llamawb.datasets.tokenize.EncodeOptions;
+import org.llamawb.datasets.tokenize.ExampleEncoder;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
+import org.llamawb.model.weights.Checkpoint;
+
+/** The glue between the datasets module and the training loops. */
+final class DataSetup {
+    private DataSetup() {}
+
+    /** The recipe's chat template; {@code model} takes the checkpoint's own. */
+    static ChatTemplate template(DataOptions data, LlamaTokenizer tokenizer, Checkpoint ck) {
+        Path location = ck.format() == Checkpoint.Format.GGUF ? ck.location() : ck.directory();
+        return ChatTemplates.resolve(data.template(), tokenizer, location);
+    }
+
+    static TokenBatch tokenBatch(Batch b) {
+        return new TokenBatch(b.inputIds(), b.labels(), b.positionIds(), b.segmentIds());
+    }
+
+    /** A single user turn rendered up to the assistant's answer. */
+    static int[] promptIds(ChatTemplate template, LlamaTokenizer tokenizer, String prompt) {
+        return new ExampleEncoder(tokenizer, template, EncodeOptions.of(1 << 20)).promptIds(List.of(Message.user(prompt)));
+    }
+}

@@ -1,0 +1,89 @@
+package org.llamawb.finetune.recipe;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.llamawb.adapters.TargetModules;
+import org.llamawb.model.BadInputException;
+
+class RecipeLoaderTest {
+    @TempDir
+    Path tmp;
+
+    static final String MINIMAL = """
+            model:
+              path: some/model
+            data:
+              sources:
+                - path: data.json
+            """;
+
+    Path write(String yaml) throws Exception {
+        return Files.writeString(tmp.resolve("r.yaml"), yaml);
+    }
+
+    String error(String yaml, String... sets) throws Exception {
+        Path f = write(yaml);
+        return assertThrows(BadInputException.class, () -> RecipeLoader.load(f, Recipe.class, List.of(sets))).getMessage();
+    }
+
+    @Test
+    void defaultsFillAMinimalRecipe() throws Exception {
+        Recipe r = RecipeLoader.load(write(MINIMAL), Recipe.class, List.of());
+        assertEquals("sft", r.method());
+        assertEquals("none", r.adapter().type());
+        assertEquals(2e-4, r.train().learningRate());
+        assertEquals("cosine", r.train().lrSchedule());
+        assertEquals("vicuna_v1.1", r.data().template());
+        assertEquals("runs/latest", r.output().dir());
+    }
+
+    @Test
+    void unknownKeyNamesItAndTheClosestValidKey() throws Exception {
+        String m = error(MINIMAL + "train:\n  learning_rat: 1e-4\n");
+        assertTrue(m.contains("r.yaml") && m.contains("unknown key 'train.learning_rat'")
+                && m.contains("did you mean 'learning_rate'"), m);
+        assertEquals(1, m.lines().count(), "one line");
+    }
+
+    @Test
+    void setOverridesAnyKeyWithYamlValues() throws Exception {
+        Recipe r = RecipeLoader.load(write(MINIMAL), Recipe.class, List.of("train.learning_rate=1e-3", "adapter.type=lora",
+                "adapter.target_modules=[q_proj, v_proj]", "adapter.r=4", "data.packing=true", "output.dir=elsewhere"));
+        assertEquals(1e-3, r.train().learningRate());
+        assertEquals(4, r.adapter().r());
+        assertEquals(new TargetModules.Names(List.of("q_proj", "v_proj")), r.adapter().loraConfig().targetModules());
+        assertTrue(r.data().packing());
+        assertEquals("elsewhere", r.output().dir());
+        String m = error(MINIMAL, "train.warmup=3");
+        assertTrue(m.contains("unknown key 'train.warmup'") && m.contains("warmup_steps"), m);
+    }
+
+    @Test
+    void wrongValuesAndMissingSectionsAreOneLineNamingTheKey() throws Exception {
+        assertTrue(error(MINIMAL + "train:\n  micro_batch_size: lots\n").contains("train.micro_batch_size"));
+        assertTrue(error(MINIMAL + "train:\n  micro_batch_size: 0\n").contains("train.micro_batch_size must be > 0"));
+        assertTrue(error(MINIMAL + "train:\n  rematerialization: some\n").contains("train.rematerialization: unknown policy 'some'"));
+        assertTrue(error(MINIMAL + "adapter:\n  target_modules: [q_proj, x_proj]\n").contains("unknown module 'x_proj'"));
+        assertTrue(error("data:\n  sources: [{path: a.json}]\n").contains("missing required section 'model'"));
+        assertTrue(error(MINIMAL + "method: dpo\n").contains("method: 'dpo' is not available"));
+        assertTrue(error("model: [\n").contains("not valid YAML"));
+    }
+
+    @Test
+    void theResolvedRecipeRoundTripsThroughYamlAndFlattens() throws Exception {
+        Recipe r = RecipeLoader.load(write(MINIMAL), Recipe.class, List.of("adapter.type=lora", "train.seed=7"));
+        Path again = Files.writeString(tmp.resolve("resolved.yaml"), RecipeLoader.toYaml(r));
+        assertEquals(r, RecipeLoader.load(again, Recipe.class, List.of()));
+        Map<String, String> flat = RecipeLoader.flatten(r);
+        assertEquals("7", flat.get("train.seed"));
+        assertEquals("lora", flat.get("adapter.type"));
+    }
+}

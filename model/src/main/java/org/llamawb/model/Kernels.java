@@ -82,6 +82,9 @@ public final class Kernels {
     private final Map<Op, PtSymbolBlock> modules = new EnumMap<>(Op.class);
 
     private Kernels() {
+        // The profiling graph executor re-specialises a TorchScript graph for every new input shape
+        // (every batch length); for one-op kernels that costs seconds and buys nothing.
+        JniUtils.setGraphExecutorOptimize(false);
         manager = NDManager.newBaseManager();
         for (Op op : Op.values()) {
             modules.put(op, load(op));

@@ -104,21 +104,34 @@ public final class CheckpointStore {
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
     }
 
+    /** Removes what an interrupted write ({@code .tmp-}) or prune ({@code .old-}) left behind. */
     private void cleanInterrupted() {
         if (!Files.isDirectory(runDir)) {
             return;
         }
         try (Stream<Path> s = Files.list(runDir)) {
-            s.filter(p -> p.getFileName().toString().startsWith(".tmp-" + PREFIX)).forEach(ModelDirectory::deleteTree);
+            s.filter(p -> p.getFileName().toString().startsWith(".tmp-" + PREFIX)
+                    || p.getFileName().toString().startsWith(".old-" + PREFIX)).forEach(ModelDirectory::deleteTree);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
+    /**
+     * Deletes checkpoints beyond the newest {@code keepLast}. Each is first renamed out of the way in one
+     * step, so a kill during deletion never leaves a partial {@code checkpoint-*} directory.
+     */
     private void prune() {
         List<Path> all = new ArrayList<>(list());
         while (all.size() > keepLast) {
-            ModelDirectory.deleteTree(all.remove(0));
+            Path old = all.remove(0);
+            Path doomed = old.resolveSibling(".old-" + old.getFileName());
+            try {
+                Files.move(old, doomed, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot remove old checkpoint " + old, e);
+            }
+            ModelDirectory.deleteTree(doomed);
         }
     }
 

@@ -195,6 +195,8 @@ def main():
         "tasks": score_cases(lm),
         "edge_requests": edge_requests(lm),
         "perplexity": {"file": "models/stories260K/runc-greedy-256.txt",
+                       "token_ids": lm.tok_encode(story, add_special_tokens=False),
+                       "words": len(re.split(r"\s+", story)),
                        "runs": [rolling(lm, story, 64), rolling(lm, story, lm.max_length)]},
         "masked_loss": masked_loss(model, tok),
         "generation": greedy(model, tok),

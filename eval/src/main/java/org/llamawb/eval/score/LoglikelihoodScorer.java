@@ -3,7 +3,6 @@ package org.llamawb.eval.score;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.nio.IntBuffer;
 import java.util.ArrayList;
@@ -13,8 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.llamawb.model.BadInputException;
-import org.llamawb.model.DecoderLayer;
-import org.llamawb.model.ForwardContext;
 import org.llamawb.model.Llama;
 import org.llamawb.model.Masks;
 
@@ -124,31 +121,14 @@ public final class LoglikelihoodScorer {
                 }
             }
         }
-        float[] logprobs;
-        long[] argmax;
+        TokenLogprobs.Result res;
         try (NDScope scope = new NDScope()) {
-            NDArray ids = m.create(tokens, new Shape(b, width));
-            ForwardContext ctx;
-            if (shared) {
-                NDArray pos = m.create(positions, new Shape(b, width));
-                NDArray mask = treeMask(m.create(segments, new Shape(b, width)));
-                ctx = new ForwardContext(model.rope().tables(pos, 0, width), mask, false, false, null);
-            } else {
-                // one request per row, right-padded: plain causal attention is exact for the real tokens
-                ctx = new ForwardContext(model.rope().tables(null, 0, width), null, true, false, null);
-            }
-            NDArray x = model.embed(ids); // [B, T, d]
-            for (DecoderLayer layer : model.layers()) {
-                x = layer.forward(x, ctx);
-            }
-            long d = x.getShape().get(2);
-            NDArray h = model.norm().forward(x).reshape(b * (long) width, d); // [B*T, d]
-            NDArray picked = h.get(new NDIndex("{}", m.create(slots))); // [N, d]
-            NDArray logits = model.logits(picked); // [N, V]
-            NDArray logp = logits.logSoftmax(-1);
-            logprobs = logp.gather(m.create(targets, new Shape(predictions, 1)), 1).toFloatArray(); // [N, 1]
-            argmax = logits.argMax(1).toLongArray(); // [N]
+            // without shared rows every row is one right-padded request: plain causal attention is exact
+            NDArray mask = shared ? treeMask(m.create(segments, new Shape(b, width))) : null;
+            res = TokenLogprobs.compute(model, m, tokens, b, width, positions, mask, slots, targets);
         }
+        float[] logprobs = res.logprobs();
+        long[] argmax = res.argmax();
         tokensThroughModel += (long) b * width;
         k = 0;
         for (PackedRow row : batch) {

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.llamawb.model.BadInputException;
 
@@ -52,16 +53,16 @@ public final class StrictYaml {
         try {
             return YAML.readValue(text, type);
         } catch (UnrecognizedPropertyException e) {
-            throw new BadInputException(source + ": " + line(e.getLocation()) + "unknown key '" + path(e) + "' in " + what
+            throw new BadInputException(source + ": " + line(text, e) + "unknown key '" + path(e) + "' in " + what
                     + " (expected one of: " + names(e.getKnownPropertyIds()) + ")");
         } catch (JsonMappingException e) {
             BadInputException cause = badInput(e);
             if (cause != null) {
                 String at = e.getPath().isEmpty() ? "" : "key '" + path(e) + "': ";
-                throw new BadInputException(source + ": " + line(e.getLocation()) + at + cause.getMessage());
+                throw new BadInputException(source + ": " + line(text, e) + at + cause.getMessage());
             }
             String key = e.getPath().isEmpty() ? what : "key '" + path(e) + "'";
-            throw new BadInputException(source + ": " + line(e.getLocation()) + key + ": " + firstLine(e.getOriginalMessage()));
+            throw new BadInputException(source + ": " + line(text, e) + key + ": " + firstLine(e.getOriginalMessage()));
         } catch (JsonProcessingException e) {
             throw new BadInputException(source + ": " + line(e.getLocation()) + "not valid YAML ("
                     + firstLine(e.getOriginalMessage()) + ")");
@@ -81,6 +82,23 @@ public final class StrictYaml {
         return e.getPath().stream()
                 .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
                 .collect(Collectors.joining(".")).replace(".[", "[");
+    }
+
+    /**
+     * The line of the offending key: Jackson reports where the parser stopped (often the line after), so the
+     * first line that starts with the top-level key is preferred.
+     */
+    private static String line(String text, JsonMappingException e) {
+        if (!e.getPath().isEmpty() && e.getPath().get(0).getFieldName() != null) {
+            Pattern key = Pattern.compile("^" + Pattern.quote(e.getPath().get(0).getFieldName()) + "\\s*:");
+            String[] lines = text.split("\n", -1);
+            for (int i = 0; i < lines.length; i++) {
+                if (key.matcher(lines[i]).find()) {
+                    return "line " + (i + 1) + ": ";
+                }
+            }
+        }
+        return line(e.getLocation());
     }
 
     private static String line(JsonLocation loc) {

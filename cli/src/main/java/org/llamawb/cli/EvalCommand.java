@@ -124,6 +124,10 @@ final class EvalCommand implements Command {
         if ((recipe.experiment() != null || recipe.trackingUri() != null) && tracker == EvalTracker.NONE) {
             err.println("note: MLflow logging is not wired into eval yet (tracking module); results stay in the output folder");
         }
+        String adapter = recipe.adapter() != null ? recipe.adapter() : recipe.compareAdapter();
+        if (adapter != null && adapters == AdapterLoader.UNAVAILABLE) {
+            adapters.attach(null, Path.of(adapter)); // fails with its one-line reason before any work is done
+        }
         List<Task> tasks = new ArrayList<>();
         for (Task t : catalog.resolveAll(recipe.tasks())) {
             tasks.add(t.requireData());

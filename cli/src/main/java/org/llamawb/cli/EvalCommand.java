@@ -193,6 +193,7 @@ final class EvalCommand implements Command {
             n.put("examples", t.examples());
             n.put("seconds", t.seconds());
             n.put("examples_per_s", t.examplesPerSecond());
+            n.put("token_slots", t.tokenSlots());
             for (Metric m : t.metrics().values()) {
                 n.put(m.name(), m.value());
             }

@@ -3,7 +3,7 @@ package org.llamawb.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
-import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -11,12 +11,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.DefaultParser;
-import org.apache.commons.cli.HelpFormatter;
-import org.apache.commons.cli.Option;
+import java.util.function.Function;
 import org.apache.commons.cli.Options;
-import org.apache.commons.cli.ParseException;
 import org.llamawb.eval.EvalModel;
 import org.llamawb.eval.metrics.Metric;
 import org.llamawb.eval.report.Comparison;
@@ -28,8 +24,11 @@ import org.llamawb.eval.run.EvalRecipe;
 import org.llamawb.eval.run.EvalSettings;
 import org.llamawb.eval.run.EvalTracker;
 import org.llamawb.eval.run.Evaluator;
+import org.llamawb.eval.run.MlflowEvalTracker;
 import org.llamawb.eval.task.Task;
+import org.llamawb.eval.task.StrictYaml;
 import org.llamawb.eval.task.TaskCatalog;
+import org.llamawb.tracking.TrackingSettings;
 
 /**
  * {@code workbench eval (RECIPE.yaml | --model M --tasks T,...) [flags]}: runs evaluation tasks, prints the
@@ -39,17 +38,19 @@ import org.llamawb.eval.task.TaskCatalog;
  */
 final class EvalCommand implements Command {
     private final AdapterLoader adapters;
-    private final EvalTracker tracker;
+    private final Function<EvalRecipe, EvalTracker> trackers;
     private final PrintStream out;
     private final PrintStream err;
 
+    /** PEFT adapters through {@link AdapterAttachment}; every variant tracked (journal, MLflow when a URI is set). */
     EvalCommand() {
-        this(AdapterLoader.UNAVAILABLE, EvalTracker.NONE, System.out, System.err);
+        this(AdapterAttachment::attach, r -> new MlflowEvalTracker(
+                TrackingSettings.resolve(r.trackingUri(), null, r.experiment())), System.out, System.err);
     }
 
-    EvalCommand(AdapterLoader adapters, EvalTracker tracker, PrintStream out, PrintStream err) {
+    EvalCommand(AdapterLoader adapters, Function<EvalRecipe, EvalTracker> trackers, PrintStream out, PrintStream err) {
         this.adapters = adapters;
-        this.tracker = tracker;
+        this.trackers = trackers;
         this.out = out;
         this.err = err;
     }
@@ -66,67 +67,56 @@ final class EvalCommand implements Command {
 
     private static Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("model").hasArg().argName("M").desc("Hugging Face directory or llama2.c .bin").build());
-        o.addOption(Option.builder().longOpt("tokenizer").hasArg().argName("FILE").desc("tokenizer.json (default: beside the model)").build());
-        o.addOption(Option.builder().longOpt("adapter").hasArg().argName("DIR").desc("evaluate base + this PEFT adapter").build());
-        o.addOption(Option.builder().longOpt("compare-adapter").hasArg().argName("DIR").desc("evaluate base and base + adapter, and compare").build());
-        o.addOption(Option.builder().longOpt("tasks").hasArg().argName("T,...").desc("task names (recipes/eval/tasks) or YAML paths").build());
-        o.addOption(Option.builder().longOpt("limit").hasArg().argName("N").desc("first N examples per task (0 = all)").build());
-        o.addOption(Option.builder().longOpt("shots").hasArg().argName("K").desc("shots per example for every task").build());
-        o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR").desc("output folder (default runs/eval/TIMESTAMP)").build());
-        o.addOption(Option.builder().longOpt("batch-tokens").hasArg().argName("N").desc("token slots per forward pass (default 8192)").build());
-        o.addOption(Option.builder().longOpt("packing").hasArg().argName("tree|none").desc("share a question's context (tree, default) or not").build());
-        o.addOption(Option.builder().longOpt("max-length").hasArg().argName("N").desc("scoring window (default: the model's)").build());
-        o.addOption(Option.builder().longOpt("add-bos").hasArg().argName("true|false").desc("force BOS on or off (default: the tokenizer's)").build());
-        o.addOption(Option.builder().longOpt("task-dir").hasArg().argName("DIR").desc("where task names are looked up (default recipes/eval/tasks)").build());
-        o.addOption(Option.builder().longOpt("experiment").hasArg().argName("NAME").desc("MLflow experiment").build());
-        o.addOption(Option.builder().longOpt("tracking-uri").hasArg().argName("URI").desc("MLflow tracking URI").build());
-        o.addOption(Option.builder().longOpt("bench").desc("warm up untimed first, then print one JSON line of timings").build());
-        o.addOption(Option.builder().longOpt("list-tasks").desc("list the tasks of --task-dir and exit").build());
-        o.addOption(Option.builder("h").longOpt("help").desc("this help").build());
+        o.addOption(Flags.opt("model", "M", "Hugging Face directory, llama2.c .bin or .gguf"));
+        o.addOption(Flags.opt("tokenizer", "T", "tokenizer when not beside the model (tokenizer.json/.model/.bin)"));
+        o.addOption(Flags.opt("adapter", "DIR", "evaluate base + this PEFT adapter"));
+        o.addOption(Flags.opt("compare-adapter", "DIR", "evaluate base and base + this adapter, and compare"));
+        o.addOption(Flags.opt("tasks", "T,...", "task names (recipes/eval/tasks/NAME.yaml) or task YAML paths"));
+        o.addOption(Flags.opt("limit", "N", "first N examples per task (default 0 = all)"));
+        o.addOption(Flags.opt("shots", "K", "shots per example for every task (default: each task's)"));
+        o.addOption(Flags.opt("out", "DIR", "output folder (default runs/eval/TIMESTAMP)"));
+        o.addOption(Flags.opt("batch-tokens", "N", "token slots per forward pass (default 8192)"));
+        o.addOption(Flags.opt("packing", "tree|none", "run a question's shared context once (tree, default) or per choice"));
+        o.addOption(Flags.opt("max-length", "N", "scoring window (default: the model's max_position_embeddings)"));
+        o.addOption(Flags.opt("add-bos", "true|false", "force BOS on or off (default: what the tokenizer does)"));
+        o.addOption(Flags.opt("task-dir", "DIR", "where task names are looked up (default recipes/eval/tasks)"));
+        o.addOption(Flags.opt("experiment", "NAME", "MLflow experiment (default workbench)"));
+        o.addOption(Flags.opt("tracking-uri", "URI", "MLflow server (default: MLFLOW_TRACKING_URI; else journal only)"));
+        o.addOption(Flags.opt("set", "KEY=VALUE", "override a recipe key (repeatable), e.g. --set limit=50"));
+        o.addOption(Flags.opt("bench", null, "untimed warm-up first, then print one JSON line of timings"));
+        o.addOption(Flags.opt("list-tasks", null, "list the tasks of --task-dir and exit"));
         return o;
     }
 
     @Override
+    @SuppressWarnings("try") // the adapter handle is held open for the evaluation, not used
     public int run(List<String> args) throws Exception {
-        Options options = options();
-        CommandLine cl;
-        try {
-            cl = new DefaultParser().parse(options, args.toArray(new String[0]));
-        } catch (ParseException e) {
-            throw new UsageException(e.getMessage() + "; run 'workbench eval --help'");
-        }
-        if (cl.hasOption("help")) {
-            HelpFormatter f = new HelpFormatter();
-            PrintWriter w = new PrintWriter(out);
-            f.printHelp(w, 100, "workbench eval (RECIPE.yaml | --model M --tasks T,...) [options]", "", options, 2, 2,
-                    "Flags override the recipe's keys of the same name.");
-            w.flush();
+        Flags cl = Flags.parse("eval (RECIPE.yaml | --model M --tasks T,...) [options; flags override recipe keys]",
+                options(), args);
+        if (cl == null) {
             return 0;
         }
         Path cwd = Path.of("").toAbsolutePath();
-        TaskCatalog catalog = new TaskCatalog(Path.of(cl.getOptionValue("task-dir", "recipes/eval/tasks")), cwd);
-        if (cl.hasOption("list-tasks")) {
+        TaskCatalog catalog = new TaskCatalog(Path.of(cl.string("task-dir", "recipes/eval/tasks")), cwd);
+        if (cl.has("list-tasks")) {
             catalog.names().forEach(out::println);
             return 0;
         }
-        if (cl.getArgList().size() > 1) {
-            throw new UsageException("at most one recipe file, got " + cl.getArgList());
+        if (cl.positional().size() > 1) {
+            throw new UsageException("at most one recipe file, got " + cl.positional());
         }
-        EvalRecipe recipe = cl.getArgList().isEmpty() ? EvalRecipe.empty() : EvalRecipe.read(Path.of(cl.getArgList().get(0)));
-        recipe = merge(recipe, cl);
+        EvalRecipe recipe = cl.positional().isEmpty() ? EvalRecipe.empty() : EvalRecipe.read(Path.of(cl.positional().get(0)));
+        recipe = merge(StrictYaml.override(recipe, EvalRecipe.class, "eval recipe", cl.strings("set")), cl);
         if (recipe.model() == null) {
             throw new UsageException("no model: give --model or a recipe with 'model'");
         }
         if (recipe.tasks() == null) {
             throw new UsageException("no tasks: give --tasks (e.g. --tasks arc_easy,piqa) or a recipe with 'tasks'");
         }
-        if ((recipe.experiment() != null || recipe.trackingUri() != null) && tracker == EvalTracker.NONE) {
-            err.println("note: MLflow logging is not wired into eval yet (tracking module); results stay in the output folder");
-        }
         String adapter = recipe.adapter() != null ? recipe.adapter() : recipe.compareAdapter();
-        if (adapter != null && adapters == AdapterLoader.UNAVAILABLE) {
-            adapters.attach(null, Path.of(adapter)); // fails with its one-line reason before any work is done
+        if (adapter != null && !Files.isDirectory(Path.of(adapter))) {
+            throw new UsageException("--" + (recipe.adapter() != null ? "adapter" : "compare-adapter") + ": " + adapter
+                    + " is not a directory (expected a PEFT adapter: adapter_config.json + adapter_model.safetensors)");
         }
         List<Task> tasks = new ArrayList<>();
         for (Task t : catalog.resolveAll(recipe.tasks())) {
@@ -143,10 +133,10 @@ final class EvalCommand implements Command {
             if (recipe.addBos() != null) {
                 model = model.withAddBos(recipe.addBos());
             }
-            if (cl.hasOption("bench")) {
+            if (cl.has("bench")) {
                 warmUp(model, tasks.get(0), settings);
             }
-            Evaluator evaluator = new Evaluator(settings, tracker, err);
+            Evaluator evaluator = new Evaluator(settings, trackers.apply(recipe), err);
             if (recipe.compareAdapter() != null) {
                 Comparison c = evaluator.compare(model, adapters, Path.of(recipe.compareAdapter()), tasks, outDir);
                 out.print(ResultsTable.text(c));
@@ -174,8 +164,8 @@ final class EvalCommand implements Command {
                 "warm-up", null, null);
     }
 
-    private void benchLine(CommandLine cl, EvalReport r) {
-        if (!cl.hasOption("bench")) {
+    private void benchLine(Flags cl, EvalReport r) {
+        if (!cl.has("bench")) {
             return;
         }
         ObjectMapper json = new ObjectMapper();
@@ -206,33 +196,22 @@ final class EvalCommand implements Command {
         out.println(line.toString());
     }
 
-    private static EvalRecipe merge(EvalRecipe r, CommandLine cl) {
+    private static EvalRecipe merge(EvalRecipe r, Flags cl) {
         return new EvalRecipe(
-                cl.getOptionValue("model", r.model()),
-                cl.getOptionValue("tokenizer", r.tokenizer()),
-                cl.hasOption("compare-adapter") ? null : cl.getOptionValue("adapter", r.adapter()),
-                cl.hasOption("adapter") ? null : cl.getOptionValue("compare-adapter", r.compareAdapter()),
-                cl.hasOption("tasks") ? Arrays.stream(cl.getOptionValue("tasks").split(",")).map(String::trim).toList() : r.tasks(),
-                intFlag(cl, "limit", r.limit()),
-                intFlag(cl, "shots", r.shots()),
-                intFlag(cl, "batch-tokens", r.batchTokens()),
-                cl.getOptionValue("packing", r.packing()),
-                intFlag(cl, "max-length", r.maxLength()),
-                cl.hasOption("add-bos") ? Boolean.valueOf(boolFlag(cl.getOptionValue("add-bos"))) : r.addBos(),
-                cl.getOptionValue("out", r.out()),
-                cl.getOptionValue("experiment", r.experiment()),
-                cl.getOptionValue("tracking-uri", r.trackingUri()));
-    }
-
-    private static Integer intFlag(CommandLine cl, String name, Integer fallback) {
-        if (!cl.hasOption(name)) {
-            return fallback;
-        }
-        try {
-            return Integer.parseInt(cl.getOptionValue(name));
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " must be an integer, got '" + cl.getOptionValue(name) + "'");
-        }
+                cl.string("model", r.model()),
+                cl.string("tokenizer", r.tokenizer()),
+                cl.has("compare-adapter") ? null : cl.string("adapter", r.adapter()),
+                cl.has("adapter") ? null : cl.string("compare-adapter", r.compareAdapter()),
+                cl.has("tasks") ? Arrays.stream(cl.string("tasks").split(",")).map(String::trim).toList() : r.tasks(),
+                cl.has("limit") ? Integer.valueOf(cl.integer("limit", 0)) : r.limit(),
+                cl.has("shots") ? Integer.valueOf(cl.integer("shots", 0)) : r.shots(),
+                cl.has("batch-tokens") ? Integer.valueOf(cl.integer("batch-tokens", 0)) : r.batchTokens(),
+                cl.string("packing", r.packing()),
+                cl.has("max-length") ? Integer.valueOf(cl.integer("max-length", 0)) : r.maxLength(),
+                cl.has("add-bos") ? Boolean.valueOf(boolFlag(cl.string("add-bos"))) : r.addBos(),
+                cl.string("out", r.out()),
+                cl.string("experiment", r.experiment()),
+                cl.string("tracking-uri", r.trackingUri()));
     }
 
     private static boolean boolFlag(String v) {

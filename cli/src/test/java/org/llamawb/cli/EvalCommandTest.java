@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
@@ -17,13 +17,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.llamawb.eval.run.AdapterLoader;
 import org.llamawb.eval.run.EvalTracker;
-import org.llamawb.model.BadInputException;
+import org.llamawb.adapters.LoraConfig;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.adapters.PeftAdapterFormat;
+import org.llamawb.adapters.TargetModules;
+import org.llamawb.model.Llama;
 import org.llamawb.model.TestData;
-import org.llamawb.model.tokenizer.LlamaTokenizer;
+import org.llamawb.model.weights.Checkpoint;
 
 /** {@code workbench eval} end to end on stories260K, and its one-line user errors. */
 class EvalCommandTest {
@@ -35,8 +41,13 @@ class EvalCommandTest {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
+    /** Fails the test if an adapter is attached where none should be. */
+    private static final AdapterLoader NO_ADAPTERS = (model, path) -> {
+        throw new AssertionError("no adapter expected, got " + path);
+    };
+
     private int run(AdapterLoader adapters, String... args) {
-        EvalCommand cmd = new EvalCommand(adapters, EvalTracker.NONE, new PrintStream(out, true, StandardCharsets.UTF_8),
+        EvalCommand cmd = new EvalCommand(adapters, r -> EvalTracker.NONE, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         List<String> all = new ArrayList<>(List.of("eval"));
         all.addAll(Arrays.asList(args));
@@ -47,17 +58,9 @@ class EvalCommandTest {
         return err.toString(StandardCharsets.UTF_8);
     }
 
-    /** tok512.model through the model module's converter, else LLAMAWB_REF_TOKENIZER (see eval's Stories260K). */
+    /** stories260K's SentencePiece vocabulary (converted by the model module). */
     private static Path tokenizer() {
-        Path spm = TestData.require("models/stories260K/tok512.model");
-        try {
-            LlamaTokenizer.load(spm).close();
-            return spm;
-        } catch (BadInputException notYet) {
-            String ref = System.getenv("LLAMAWB_REF_TOKENIZER");
-            assumeTrue(ref != null && Files.isRegularFile(Path.of(ref)), "no tokenizer for stories260K on this branch");
-            return Path.of(ref);
-        }
+        return TestData.require("models/stories260K/tok512.model");
     }
 
     /** A copa task reading the shared data by absolute path (the test's working directory is cli/). */
@@ -72,7 +75,7 @@ class EvalCommandTest {
     void evaluatesWritesReportAndPrintsTheTable() throws Exception {
         Path model = TestData.require("models/stories260K/stories260K.bin");
         Path outDir = tmp.resolve("out");
-        int code = run(AdapterLoader.UNAVAILABLE, "--model", model.toString(), "--tokenizer", tokenizer().toString(),
+        int code = run(NO_ADAPTERS, "--model", model.toString(), "--tokenizer", tokenizer().toString(),
                 "--task-dir", taskDir().toString(), "--tasks", "copa", "--limit", "6", "--out", outDir.toString(), "--bench");
         assertEquals(0, code, err());
         JsonNode results = JSON.readTree(outDir.resolve("results.json").toFile());
@@ -97,62 +100,82 @@ class EvalCommandTest {
         assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, Arrays.copyOf(png, 4));
     }
 
+    /** A PEFT LoRA adapter for stories260K with non-zero B (PEFT initialises B to zero: no effect). */
+    private Path peftAdapter(Path stories) {
+        Path dir = tmp.resolve("adapter");
+        try (NDManager m = NDManager.newBaseManager();
+                Llama model = Llama.load(Checkpoint.open(stories), m);
+                LoraModel lora = new LoraModel(model)) {
+            lora.add("default", LoraConfig.of(4, 8, new TargetModules.AllLinear()), 3);
+            SplittableRandom r = new SplittableRandom(4);
+            for (Map.Entry<String, NDArray> e : lora.parameters("default").entrySet()) {
+                if (e.getKey().contains("lora_B")) {
+                    float[] v = new float[(int) e.getValue().size()];
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = (float) (r.nextDouble() - 0.5) * 0.5f;
+                    }
+                    e.getValue().set(v);
+                }
+            }
+            PeftAdapterFormat.write(lora, "default", dir, stories.toString());
+        }
+        return dir;
+    }
+
     @Test
-    void comparesBaseAndAdapterOnTheSameTasks() throws Exception {
+    void comparesBaseAndPeftAdapterOnTheSameTasks() throws Exception {
         Path model = TestData.require("models/stories260K/stories260K.bin");
+        Path adapter = peftAdapter(model);
         Path outDir = tmp.resolve("cmp");
-        // a stand-in adapter: halves the final norm while attached, restores it when closed
-        AdapterLoader halveNorm = (llama, path) -> {
-            NDArray original = llama.norm().weight();
-            NDArray halved = original.div(original.getManager().full(original.getShape(), 2f));
-            ai.djl.ndarray.NDScope.unregister(halved);
-            llama.replace("model.norm.weight", halved);
-            return () -> llama.replace("model.norm.weight", original);
-        };
-        int code = run(halveNorm, "--model", model.toString(), "--tokenizer", tokenizer().toString(), "--task-dir",
-                taskDir().toString(), "--tasks", "copa", "--limit", "6", "--out", outDir.toString(),
-                "--compare-adapter", tmp.resolve("adapter").toString());
+        int code = run(AdapterAttachment::attach, "--model", model.toString(), "--tokenizer", tokenizer().toString(),
+                "--task-dir", taskDir().toString(), "--tasks", "copa", "--limit", "6", "--out", outDir.toString(),
+                "--compare-adapter", adapter.toString());
         assertEquals(0, code, err());
         JsonNode c = JSON.readTree(outDir.resolve("comparison.json").toFile());
         JsonNode base = c.path("base").path("results").path("copa");
         JsonNode adapted = c.path("adapted").path("results").path("copa");
         assertEquals(adapted.path("acc").asDouble() - base.path("acc").asDouble(), c.path("delta").path("copa").path("acc").asDouble(), 1e-12);
-        assertTrue(Files.isRegularFile(outDir.resolve("base/results.json")));
-        assertTrue(Files.isRegularFile(outDir.resolve("adapter/samples/copa.jsonl")));
+        assertEquals(adapter.toString(), c.path("adapted").path("adapter").asText());
         assertTrue(Files.readString(outDir.resolve("comparison.md")).contains("| copa"));
-        // the adapter changed the scores, and the base is the base again afterwards
+        assertTrue(Files.isRegularFile(outDir.resolve("charts/copa.png")));
+        // the adapter changed every log-likelihood; the base run equals a plain run of the base model
         List<String> b = Files.readAllLines(outDir.resolve("base/samples/copa.jsonl"));
-        assertNotEquals(b, Files.readAllLines(outDir.resolve("adapter/samples/copa.jsonl")));
+        List<String> a = Files.readAllLines(outDir.resolve("adapter/samples/copa.jsonl"));
+        for (int i = 0; i < b.size(); i++) {
+            assertNotEquals(JSON.readTree(b.get(i)).path("loglikelihoods"), JSON.readTree(a.get(i)).path("loglikelihoods"));
+        }
+        Path plain = tmp.resolve("plain");
+        assertEquals(0, run(NO_ADAPTERS, "--model", model.toString(), "--tokenizer", tokenizer().toString(), "--task-dir",
+                taskDir().toString(), "--tasks", "copa", "--limit", "6", "--out", plain.toString()), err());
+        assertEquals(b, Files.readAllLines(plain.resolve("samples/copa.jsonl")));
     }
 
     @Test
     void userErrorsAreOneLineWithExitCodeTwo() throws Exception {
-        assertEquals(2, run(AdapterLoader.UNAVAILABLE, "--tasks", "copa"));
+        assertEquals(2, run(NO_ADAPTERS, "--tasks", "copa"));
         assertTrue(err().startsWith("error: no model"), err());
         err.reset();
-        assertEquals(2, run(AdapterLoader.UNAVAILABLE, "--model", "m", "--tasks", "copa", "--limit", "ten"));
-        assertEquals("error: --limit must be an integer, got 'ten'", err().strip());
+        assertEquals(2, run(NO_ADAPTERS, "--model", "m", "--tasks", "copa", "--limit", "ten"));
+        assertEquals("error: --limit expects an integer, got 'ten'", err().strip());
         err.reset();
-        assertEquals(2, run(AdapterLoader.UNAVAILABLE, "--model", "m", "--task-dir", taskDir().toString(), "--tasks", "cope"));
+        assertEquals(2, run(NO_ADAPTERS, "--model", "m", "--task-dir", taskDir().toString(), "--tasks", "cope"));
         assertTrue(err().strip().startsWith("error: unknown task 'cope'") && err().contains("available: copa"), err());
         err.reset();
         Path recipe = tmp.resolve("r.yaml");
         Files.writeString(recipe, "tasks: [copa]\nlimt: 3\n");
-        assertEquals(2, run(AdapterLoader.UNAVAILABLE, recipe.toString()));
+        assertEquals(2, run(NO_ADAPTERS, recipe.toString()));
         assertTrue(err().strip().startsWith("error: " + recipe + ": line 2: unknown key 'limt'"), err());
         err.reset();
-        assertEquals(2, run(AdapterLoader.UNAVAILABLE, "--model", TestData.require("models/stories260K/stories260K.bin").toString(),
+        assertEquals(2, run(NO_ADAPTERS, "--model", TestData.require("models/stories260K/stories260K.bin").toString(),
                 "--task-dir", taskDir().toString(), "--tasks", "copa", "--adapter", "some/adapter"));
-        assertTrue(err().contains("cannot load adapters yet"), err());
+        assertTrue(err().startsWith("error: --adapter: some/adapter is not a directory"), err());
         assertEquals(1, err().strip().lines().count(), err());
     }
 
     @Test
     void helpAndTaskListing() {
-        assertEquals(0, run(AdapterLoader.UNAVAILABLE, "--help"));
-        assertTrue(out.toString(StandardCharsets.UTF_8).contains("--compare-adapter"));
-        out.reset();
-        assertEquals(0, run(AdapterLoader.UNAVAILABLE, "--list-tasks", "--task-dir", "../recipes/eval/tasks"));
+        assertEquals(0, run(NO_ADAPTERS, "--help"));
+        assertEquals(0, run(NO_ADAPTERS, "--list-tasks", "--task-dir", "../recipes/eval/tasks"));
         assertTrue(out.toString(StandardCharsets.UTF_8).lines().toList().containsAll(List.of("arc_easy", "winogrande", "mt_bench")));
     }
 }

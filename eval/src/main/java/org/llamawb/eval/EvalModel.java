@@ -2,15 +2,18 @@ package org.llamawb.eval;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import org.llamawb.eval.score.RequestEncoder;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.Llama;
+import org.llamawb.model.generate.GenerationDefaults;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.model.weights.Checkpoint;
+import org.llamawb.model.weights.LlamaLayout;
 
 /**
  * The model under evaluation: weights, tokenizer, and the two tokenisation facts scoring depends on
@@ -21,43 +24,66 @@ import org.llamawb.model.weights.Checkpoint;
  * @param name how reports and MLflow name it (the path the user gave)
  * @param addBos whether the tokenizer's default encoding adds BOS, as Hugging Face's would
  * @param maxLength the scoring window, {@code max_position_embeddings} unless overridden
+ * @param stopIds token ids that end generation (the model's generation defaults)
  */
-public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, boolean addBos, int maxLength)
-        implements AutoCloseable {
+public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, boolean addBos, int maxLength,
+        Set<Integer> stopIds) implements AutoCloseable {
 
     public EvalModel {
         if (maxLength < 2) {
             throw new BadInputException("max_length must be at least 2, got " + maxLength);
         }
-    }
-
-    /** A model over an existing network and tokenizer, with the tokenizer's own BOS default. */
-    public static EvalModel of(Llama llama, LlamaTokenizer tokenizer, String name) {
-        return new EvalModel(llama, tokenizer, name, RequestEncoder.tokenizerAddsBos(tokenizer),
-                llama.config().maxPositionEmbeddings());
+        stopIds = Set.copyOf(stopIds);
     }
 
     /**
-     * Loads a checkpoint (Hugging Face directory or llama2.c file) and its tokenizer: {@code tokenizer} when
-     * given, else the {@code tokenizer.json} beside the weights.
+     * A model over an existing network and tokenizer, with the tokenizer's own BOS default; generation stops
+     * at the configuration's EOS ids and the tokenizer's EOS.
+     */
+    public static EvalModel of(Llama llama, LlamaTokenizer tokenizer, String name) {
+        Set<Integer> stops = new LinkedHashSet<>(llama.config().eosTokenIds());
+        if (tokenizer.eosId() >= 0) {
+            stops.add(tokenizer.eosId());
+        }
+        return new EvalModel(llama, tokenizer, name, RequestEncoder.tokenizerAddsBos(tokenizer),
+                llama.config().maxPositionEmbeddings(), stops);
+    }
+
+    /**
+     * Loads a checkpoint (Hugging Face directory, llama2.c file or GGUF) and its tokenizer: {@code tokenizer}
+     * when given, else the one beside the weights ({@code LlamaTokenizer.forCheckpoint}).
      */
     public static EvalModel load(Path model, Path tokenizer) {
-        Llama llama = loadLlama(model);
+        Checkpoint c = Checkpoint.open(model);
+        LlamaTokenizer tok;
         try {
-            return of(llama, loadTokenizer(model, tokenizer), model.toString());
+            tok = LlamaTokenizer.forCheckpoint(c, tokenizer);
         } catch (RuntimeException e) {
-            llama.close();
+            c.close();
+            throw e;
+        }
+        try {
+            Set<Integer> stops = GenerationDefaults.of(c).stopIds();
+            Llama llama = loadLlama(c);
+            EvalModel m = of(llama, tok, model.toString());
+            return new EvalModel(llama, tok, m.name(), m.addBos(), m.maxLength(), stops);
+        } catch (RuntimeException e) {
+            tok.close();
             throw e;
         }
     }
 
-    /** The network of a checkpoint, every tensor read into a manager the model owns. */
+    /** The network of a checkpoint file or directory. */
     public static Llama loadLlama(Path path) {
-        Checkpoint c = Checkpoint.open(path);
+        return loadLlama(Checkpoint.open(path));
+    }
+
+    /** The network of an open checkpoint, every tensor read into a manager the model owns (closed with it). */
+    static Llama loadLlama(Checkpoint c) {
         NDManager manager = NDManager.newBaseManager();
         try {
             Map<String, NDArray> tensors = new LinkedHashMap<>();
-            for (String name : Llama.expectedShapes(c.config()).keySet()) {
+            for (String name : LlamaLayout.expected(c.config()).keySet()) {
                 tensors.put(name, c.weights().load(name, manager));
             }
             return Llama.of(c.config(), manager, tensors, c);
@@ -68,26 +94,14 @@ public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, bool
         }
     }
 
-    private static LlamaTokenizer loadTokenizer(Path model, Path tokenizer) {
-        if (tokenizer != null) {
-            return LlamaTokenizer.load(tokenizer);
-        }
-        Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
-        Path json = dir.resolve("tokenizer.json");
-        if (Files.isRegularFile(json)) {
-            return LlamaTokenizer.load(json);
-        }
-        throw new BadInputException(model + ": no tokenizer.json beside the model; name one with --tokenizer");
-    }
-
     /** The same model scored with another window (e.g. {@code --max-length}). */
     public EvalModel withMaxLength(int n) {
-        return new EvalModel(llama, tokenizer, name, addBos, n);
+        return new EvalModel(llama, tokenizer, name, addBos, n, stopIds);
     }
 
     /** The same model with BOS forced on or off ({@code --add-bos}). */
     public EvalModel withAddBos(boolean b) {
-        return new EvalModel(llama, tokenizer, name, b, maxLength);
+        return new EvalModel(llama, tokenizer, name, b, maxLength, stopIds);
     }
 
     public RequestEncoder encoder() {

@@ -36,7 +36,7 @@ public final class ExactMatchTaskRunner {
         RequestBuilder builder = new RequestBuilder(spec, task.data().toString(), examples);
         AnswerExtractor extractor = new AnswerExtractor(spec.extract());
         TextGenerator generator = new TextGenerator(model.llama(), model.tokenizer(), model.maxLength());
-        Set<Integer> eos = model.tokenizer().eosId() >= 0 ? Set.of(model.tokenizer().eosId()) : Set.of();
+        Set<Integer> eos = model.stopIds();
         double[] correct = new double[n];
         List<Sample> samples = new ArrayList<>();
         for (int i = 0; i < n; i++) {

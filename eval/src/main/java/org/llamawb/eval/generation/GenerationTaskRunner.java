@@ -38,7 +38,7 @@ public final class GenerationTaskRunner {
         List<TaskExample> questions = ExampleReader.read(task);
         int n = limit > 0 ? Math.min(limit, questions.size()) : questions.size();
         TextGenerator generator = new TextGenerator(model.llama(), model.tokenizer(), model.maxLength());
-        Set<Integer> eos = model.tokenizer().eosId() >= 0 ? Set.of(model.tokenizer().eosId()) : Set.of();
+        Set<Integer> eos = model.stopIds();
         List<Answer> answers = new ArrayList<>();
         long newTokens = 0;
         int turnsDone = 0;

@@ -4,16 +4,21 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -66,6 +71,45 @@ public final class StrictYaml {
         } catch (JsonProcessingException e) {
             throw new BadInputException(source + ": " + line(e.getLocation()) + "not valid YAML ("
                     + firstLine(e.getOriginalMessage()) + ")");
+        }
+    }
+
+    /**
+     * Applies {@code key=value} overrides ({@code --set}) to a bound record: each value is read as YAML (so
+     * {@code limit=5}, {@code tasks=[copa,piqa]}, {@code add_bos=false}), the key must exist, and the result
+     * is validated again as a whole.
+     */
+    public static <T> T override(T value, Class<T> type, String what, List<String> sets) {
+        if (sets.isEmpty()) {
+            return value;
+        }
+        ObjectNode tree = YAML.valueToTree(value);
+        for (String s : sets) {
+            int eq = s.indexOf('=');
+            if (eq <= 0) {
+                throw new BadInputException("--set " + s + ": expected key=value");
+            }
+            String key = s.substring(0, eq).trim();
+            if (!tree.has(key)) {
+                List<String> keys = new ArrayList<>();
+                tree.fieldNames().forEachRemaining(keys::add);
+                throw new BadInputException("--set " + s + ": unknown key '" + key + "' in " + what + " (expected one of: "
+                        + String.join(", ", new TreeSet<>(keys)) + ")");
+            }
+            JsonNode v;
+            try {
+                v = s.length() == eq + 1 ? NullNode.getInstance() : YAML.readTree(s.substring(eq + 1));
+            } catch (JsonProcessingException e) {
+                throw new BadInputException("--set " + s + ": not a YAML value (" + firstLine(e.getOriginalMessage()) + ")");
+            }
+            tree.set(key, v == null || v.isMissingNode() ? NullNode.getInstance() : v);
+        }
+        try {
+            return YAML.treeToValue(tree, type);
+        } catch (JsonProcessingException e) {
+            BadInputException cause = badInput(e);
+            String at = e instanceof JsonMappingException m && !m.getPath().isEmpty() ? "key '" + path(m) + "': " : "";
+            throw new BadInputException("--set: " + at + (cause != null ? cause.getMessage() : firstLine(e.getOriginalMessage())));
         }
     }
 

@@ -30,6 +30,14 @@ class RequestEncoderTest {
     }
 
     @Test
+    void llamaTokenizersAddBosByDefaultAsHuggingFace() {
+        try (LlamaTokenizer tok = Stories260K.tokenizer()) {
+            assertTrue(RequestEncoder.tokenizerAddsBos(tok));
+            assertEquals(1, new RequestEncoder(tok, true).prefixTokenId());
+        }
+    }
+
+    @Test
     void pythonWhitespaceIsMovedToTheContinuation() {
         assertTrue(RequestEncoder.isPythonSpace(' '));
         assertTrue(RequestEncoder.isPythonSpace('\n'));

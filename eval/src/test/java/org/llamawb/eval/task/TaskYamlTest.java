@@ -109,6 +109,26 @@ class TaskYamlTest {
         assertTrue(e.getMessage().contains("exclude each other"), e.getMessage());
     }
 
+    @Test
+    void setOverridesRecipeKeysStrictly() {
+        EvalRecipe r = StrictYaml.parse("tasks: [copa]\nlimit: 3\n", "r.yaml", EvalRecipe.class, "eval recipe");
+        EvalRecipe o = StrictYaml.override(r, EvalRecipe.class, "eval recipe",
+                List.of("limit=50", "tasks=[piqa, boolq]", "add_bos=false", "model=/m"));
+        assertEquals(50, o.limit());
+        assertEquals(List.of("piqa", "boolq"), o.tasks());
+        assertEquals(false, o.addBos());
+        assertEquals("/m", o.model());
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> StrictYaml.override(r, EvalRecipe.class, "eval recipe", List.of("limt=5")));
+        assertTrue(e.getMessage().startsWith("--set limt=5: unknown key 'limt' in eval recipe (expected one of: "), e.getMessage());
+        e = assertThrows(BadInputException.class,
+                () -> StrictYaml.override(r, EvalRecipe.class, "eval recipe", List.of("packing=flat")));
+        assertTrue(e.getMessage().contains("packing must be tree or none, got 'flat'"), e.getMessage());
+        e = assertThrows(BadInputException.class,
+                () -> StrictYaml.override(r, EvalRecipe.class, "eval recipe", List.of("limit=many")));
+        assertTrue(e.getMessage().startsWith("--set: key 'limit'"), e.getMessage());
+    }
+
     private static void assertMessage(String yaml, String expected) {
         BadInputException e = assertThrows(BadInputException.class, () -> parse(yaml));
         assertTrue(e.getMessage().startsWith("t.yaml: ") && e.getMessage().contains(expected), e.getMessage());

@@ -7,7 +7,7 @@ import java.util.Set;
 import org.llamawb.eval.EvalModel;
 import org.llamawb.eval.metrics.Metric;
 import org.llamawb.eval.report.TaskResult;
-import org.llamawb.eval.run.TaskRun;
+import org.llamawb.eval.report.TaskRun;
 import org.llamawb.eval.task.ExampleReader;
 import org.llamawb.eval.task.Question;
 import org.llamawb.eval.task.RequestBuilder;

@@ -20,7 +20,9 @@ import org.llamawb.eval.report.MarkdownReport;
 import org.llamawb.eval.report.MetricChart;
 import org.llamawb.eval.report.ReportJson;
 import org.llamawb.eval.report.TaskResult;
+import org.llamawb.eval.report.TaskRun;
 import org.llamawb.eval.task.Task;
+import org.llamawb.eval.task.TaskKind;
 
 /**
  * Runs tasks on a model and writes what they produced. Output folder layout:
@@ -53,9 +55,9 @@ public final class Evaluator {
             TaskRun run = runOne(task, model);
             TaskResult r = run.result();
             if (outDir != null && !run.records().isEmpty()) {
-                String rel = (r.kind() == org.llamawb.eval.task.TaskKind.GENERATION ? "answers/" : "samples/") + r.task() + ".jsonl";
+                String rel = (r.kind() == TaskKind.GENERATION ? "answers/" : "samples/") + r.task() + ".jsonl";
                 ReportJson.writeLines(run.records(), outDir.resolve(rel));
-                r = r.withArtifact(r.kind() == org.llamawb.eval.task.TaskKind.GENERATION ? "answers" : "samples", rel);
+                r = r.withArtifact(r.kind() == TaskKind.GENERATION ? "answers" : "samples", rel);
             }
             log.printf(Locale.ROOT, "%s: %d examples in %.1f s (%.1f examples/s) %s%n", r.task(), r.examples(), r.seconds(),
                     r.examplesPerSecond(), headline(r));

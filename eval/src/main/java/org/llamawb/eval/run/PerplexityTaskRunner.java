@@ -12,6 +12,7 @@ import org.llamawb.eval.EvalModel;
 import org.llamawb.eval.metrics.Metric;
 import org.llamawb.eval.perplexity.RollingWindows;
 import org.llamawb.eval.report.TaskResult;
+import org.llamawb.eval.report.TaskRun;
 import org.llamawb.eval.score.EncodedRequest;
 import org.llamawb.eval.score.Loglikelihood;
 import org.llamawb.eval.score.LoglikelihoodScorer;

@@ -15,7 +15,7 @@ import org.llamawb.eval.EvalModel;
 import org.llamawb.eval.LmEvalFixture;
 import org.llamawb.eval.Repo;
 import org.llamawb.eval.Stories260K;
-import org.llamawb.eval.run.TaskRun;
+import org.llamawb.eval.report.TaskRun;
 import org.llamawb.eval.task.Task;
 import org.llamawb.eval.task.TaskKind;
 import org.llamawb.eval.task.TaskSpec;

@@ -14,6 +14,7 @@ import org.llamawb.eval.Stories260K;
 import org.llamawb.eval.metrics.Aggregates;
 import org.llamawb.eval.metrics.Metric;
 import org.llamawb.eval.report.TaskResult;
+import org.llamawb.eval.report.TaskRun;
 import org.llamawb.eval.score.EncodedRequest;
 import org.llamawb.eval.score.Loglikelihood;
 import org.llamawb.eval.score.LoglikelihoodScorer;

@@ -1,7 +1,6 @@
-package org.llamawb.eval.run;
+package org.llamawb.eval.report;
 
 import java.util.List;
-import org.llamawb.eval.report.TaskResult;
 
 /**
  * A runner's output: the aggregate result and one record per example (written as JSONL beside the report).

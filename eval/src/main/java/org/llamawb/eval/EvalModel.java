@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import org.llamawb.datasets.template.ChatTemplate;
+import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.eval.score.RequestEncoder;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.Llama;
@@ -25,9 +27,11 @@ import org.llamawb.model.weights.LlamaLayout;
  * @param addBos whether the tokenizer's default encoding adds BOS, as Hugging Face's would
  * @param maxLength the scoring window, {@code max_position_embeddings} unless overridden
  * @param stopIds token ids that end generation (the model's generation defaults)
+ * @param tokenizerLocation where the tokenizer came from (its {@code tokenizer_config.json} holds the model's
+ *     chat template), or null
  */
 public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, boolean addBos, int maxLength,
-        Set<Integer> stopIds) implements AutoCloseable {
+        Set<Integer> stopIds, Path tokenizerLocation) implements AutoCloseable {
 
     public EvalModel {
         if (maxLength < 2) {
@@ -46,7 +50,7 @@ public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, bool
             stops.add(tokenizer.eosId());
         }
         return new EvalModel(llama, tokenizer, name, RequestEncoder.tokenizerAddsBos(tokenizer),
-                llama.config().maxPositionEmbeddings(), stops);
+                llama.config().maxPositionEmbeddings(), stops, null);
     }
 
     /**
@@ -66,7 +70,8 @@ public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, bool
             Set<Integer> stops = GenerationDefaults.of(c).stopIds();
             Llama llama = loadLlama(c);
             EvalModel m = of(llama, tok, model.toString());
-            return new EvalModel(llama, tok, m.name(), m.addBos(), m.maxLength(), stops);
+            Path location = tokenizer != null ? tokenizer : c.format() == Checkpoint.Format.HUGGING_FACE ? c.directory() : c.location();
+            return new EvalModel(llama, tok, m.name(), m.addBos(), m.maxLength(), stops, location);
         } catch (RuntimeException e) {
             tok.close();
             throw e;
@@ -96,12 +101,21 @@ public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, bool
 
     /** The same model scored with another window (e.g. {@code --max-length}). */
     public EvalModel withMaxLength(int n) {
-        return new EvalModel(llama, tokenizer, name, addBos, n, stopIds);
+        return new EvalModel(llama, tokenizer, name, addBos, n, stopIds, tokenizerLocation);
     }
 
     /** The same model with BOS forced on or off ({@code --add-bos}). */
     public EvalModel withAddBos(boolean b) {
-        return new EvalModel(llama, tokenizer, name, b, maxLength, stopIds);
+        return new EvalModel(llama, tokenizer, name, b, maxLength, stopIds, tokenizerLocation);
+    }
+
+    /**
+     * A chat template by name, from the datasets module: a built-in ({@code vicuna_v1.1}, {@code llama-2},
+     * {@code chatml}, {@code none}, ...), {@code model} (this model's own {@code chat_template}) or a
+     * {@code .jinja} file.
+     */
+    public ChatTemplate chatTemplate(String name) {
+        return ChatTemplates.resolve(name, tokenizer, tokenizerLocation);
     }
 
     public RequestEncoder encoder() {

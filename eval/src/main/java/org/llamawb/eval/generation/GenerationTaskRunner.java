@@ -5,7 +5,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import org.llamawb.datasets.example.Message;
+import org.llamawb.datasets.template.TemplateException;
+import org.llamawb.datasets.tokenize.EncodeOptions;
+import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.eval.EvalModel;
 import org.llamawb.eval.metrics.Metric;
 import org.llamawb.eval.report.TaskResult;
@@ -14,11 +17,13 @@ import org.llamawb.eval.task.ExampleReader;
 import org.llamawb.eval.task.Task;
 import org.llamawb.eval.task.TaskExample;
 import org.llamawb.eval.task.TaskSpec;
+import org.llamawb.model.BadInputException;
 import org.llamawb.model.generate.Sampling;
 
 /**
  * Answers MT-bench / Vicuna-bench questions turn by turn: each turn is appended to the conversation, the
- * conversation is rendered with the chat template and the model's answer becomes the next assistant turn.
+ * conversation is rendered with the chat template (the datasets module's, with its generation prompt) and the
+ * model's answer becomes the next assistant turn.
  * The records are FastChat's model-answer JSONL ({@code question_id, answer_id, model_id,
  * choices: [{index, turns}], tstamp}), ready for its LLM judge.
  */
@@ -34,35 +39,38 @@ public final class GenerationTaskRunner {
     public static TaskRun run(Task task, EvalModel model, int limit) {
         long start = System.nanoTime();
         TaskSpec spec = task.spec();
-        ChatTemplate template = ChatTemplates.named(spec.template());
         List<TaskExample> questions = ExampleReader.read(task);
         int n = limit > 0 ? Math.min(limit, questions.size()) : questions.size();
         TextGenerator generator = new TextGenerator(model.llama(), model.tokenizer(), model.maxLength());
-        Set<Integer> eos = model.stopIds();
         List<Answer> answers = new ArrayList<>();
         long newTokens = 0;
         int turnsDone = 0;
-        for (int q = 0; q < n; q++) {
-            TaskExample.Turns ex = (TaskExample.Turns) questions.get(q);
-            List<ChatMessage> conversation = new ArrayList<>();
-            List<String> turns = new ArrayList<>();
-            for (String turn : ex.turns()) {
-                conversation.add(ChatMessage.user(turn));
-                String prompt = template.render(conversation, spec.system());
-                int[] ids = model.encoder().encodeDefault(prompt);
-                Sampling sampling = new Sampling(spec.temperature(), 0, 1.0, spec.seed() + q, spec.maxNewTokens(), eos);
-                TextGenerator.Generation g = generator.generate(ids, sampling, spec.stop());
-                String answer = g.text().strip();
-                turns.add(answer);
-                conversation.add(ChatMessage.assistant(answer));
-                newTokens += g.tokens().length;
-                turnsDone++;
+        try (ExampleEncoder chat = new ExampleEncoder(model.tokenizer(), model.chatTemplate(spec.template()),
+                EncodeOptions.of(Integer.MAX_VALUE))) {
+            for (int q = 0; q < n; q++) {
+                TaskExample.Turns ex = (TaskExample.Turns) questions.get(q);
+                List<Message> conversation = new ArrayList<>();
+                if (spec.system() != null) {
+                    conversation.add(Message.system(spec.system()));
+                }
+                List<String> turns = new ArrayList<>();
+                for (String turn : ex.turns()) {
+                    conversation.add(Message.user(turn));
+                    Sampling sampling = new Sampling(spec.temperature(), 0, 1.0, spec.seed() + q, spec.maxNewTokens(),
+                            model.stopIds());
+                    TextGenerator.Generation g = generator.generate(prompt(chat, conversation, task, ex), sampling, spec.stop());
+                    String answer = g.text().strip();
+                    turns.add(answer);
+                    conversation.add(Message.assistant(answer));
+                    newTokens += g.tokens().length;
+                    turnsDone++;
+                }
+                Map<String, Object> choice = new LinkedHashMap<>();
+                choice.put("index", 0);
+                choice.put("turns", turns);
+                answers.add(new Answer(questionId(ex.questionId()), task.name() + "-" + ex.questionId(), model.name(),
+                        List.of(choice), System.currentTimeMillis() / 1000.0));
             }
-            Map<String, Object> choice = new LinkedHashMap<>();
-            choice.put("index", 0);
-            choice.put("turns", turns);
-            answers.add(new Answer(questionId(ex.questionId()), task.name() + "-" + ex.questionId(), model.name(),
-                    List.of(choice), System.currentTimeMillis() / 1000.0));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         List<Metric> metrics = List.of(
@@ -70,6 +78,16 @@ public final class GenerationTaskRunner {
                 Metric.of("tokens_per_second", seconds > 0 ? newTokens / seconds : 0));
         return new TaskRun(new TaskResult(task.name(), spec.kind(), n, 0, TaskResult.metricMap(metrics), seconds, 0,
                 Map.of()), answers);
+    }
+
+    /** The token ids of the conversation so far plus the template's generation prompt. */
+    private static int[] prompt(ExampleEncoder chat, List<Message> conversation, Task task, TaskExample.Turns ex) {
+        try {
+            return chat.promptIds(conversation);
+        } catch (TemplateException e) {
+            throw new BadInputException(task.data() + ":" + ex.line() + ": chat template " + task.spec().template() + ": "
+                    + e.getMessage());
+        }
     }
 
     private static Object questionId(String id) {

@@ -105,6 +105,7 @@ public final class Evaluator {
             case MULTIPLE_CHOICE, PARTIAL_CHOICE, COMPLETION -> ChoiceTaskRunner.run(task, model,
                     settings.scoring(model.maxLength()), limit);
             case PERPLEXITY -> PerplexityTaskRunner.run(task, model, settings.scoring(model.maxLength()), limit);
+            case DIALOGUE_LOSS -> DialogueLossTaskRunner.run(task, model, settings.scoring(model.maxLength()), limit);
             case GENERATION -> GenerationTaskRunner.run(task, model, limit);
             case EXACT_MATCH -> ExactMatchTaskRunner.run(task, model, limit);
         };

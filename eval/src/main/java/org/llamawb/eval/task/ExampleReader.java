@@ -29,8 +29,8 @@ public final class ExampleReader {
 
     public static List<TaskExample> read(Task task) {
         TaskKind kind = task.spec().kind();
-        if (kind == TaskKind.PERPLEXITY) {
-            throw new IllegalArgumentException("perplexity tasks read raw text, not examples");
+        if (kind == TaskKind.PERPLEXITY || kind == TaskKind.DIALOGUE_LOSS) {
+            throw new IllegalArgumentException(kind.yamlName() + " tasks read their files themselves");
         }
         Path file = task.requireData().data();
         List<TaskExample> out = new ArrayList<>();
@@ -104,7 +104,7 @@ public final class ExampleReader {
                 yield new TaskExample.Turns(line, id.asText(), cat != null && cat.isTextual() ? cat.asText() : "",
                         strings(n, "turns", at, 1));
             }
-            case PERPLEXITY -> throw new IllegalStateException();
+            case PERPLEXITY, DIALOGUE_LOSS -> throw new IllegalStateException();
         };
     }
 

@@ -19,6 +19,11 @@ public enum TaskKind {
     COMPLETION("completion"),
     /** A raw text file: mean loss per token and perplexity over rolling windows. */
     PERPLEXITY("perplexity"),
+    /**
+     * A dialogue set in any format the datasets module reads (ShareGPT, OpenAI, Alpaca, OASST, ...): mean loss
+     * over the assistant tokens only, through a chat template ({@code eval_loss}, perplexity).
+     */
+    DIALOGUE_LOSS("dialogue_loss"),
     /** {question_id, category, turns[]}: MT-bench / Vicuna-bench answers through a chat template, to JSONL. */
     GENERATION("generation"),
     /** {query, answer | answers[]}: generate, extract the answer with a regex, compare exactly. */

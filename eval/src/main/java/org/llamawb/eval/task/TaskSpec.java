@@ -29,10 +29,12 @@ import org.llamawb.model.BadInputException;
  * @param extract exact_match: regex applied to the generated text; group 1 if it has groups, else the match
  * @param maxNewTokens exact_match, generation: tokens generated per answer
  * @param stop exact_match, generation: generation stops before any of these strings
- * @param template generation: chat template name (see {@code generation.ChatTemplates})
+ * @param template generation, dialogue_loss: chat template (the datasets module's: a built-in such as
+ *     {@code vicuna_v1.1}, {@code llama-2}, {@code chatml}, {@code none}; {@code model}; or a .jinja file)
  * @param system generation: system prompt replacing the template's default
  * @param temperature exact_match, generation: 0 for greedy decoding
- * @param maxLength perplexity: window in tokens (default the model's)
+ * @param maxLength perplexity: window in tokens; dialogue_loss: longer conversations are cut (default the model's)
+ * @param format dialogue_loss: the data format (sharegpt, openai, alpaca, oasst, ...); detected when absent
  */
 public record TaskSpec(
         @JsonProperty("name") String name,
@@ -51,7 +53,8 @@ public record TaskSpec(
         @JsonProperty("template") String template,
         @JsonProperty("system") String system,
         @JsonProperty("temperature") Double temperature,
-        @JsonProperty("max_length") Integer maxLength) {
+        @JsonProperty("max_length") Integer maxLength,
+        @JsonProperty("format") String format) {
 
     public static final long DEFAULT_SEED = 1234;
 
@@ -65,7 +68,7 @@ public record TaskSpec(
         required("name", name);
         if (kind == null) {
             throw new BadInputException("key 'kind' is required (multiple_choice, partial_choice, completion, perplexity,"
-                    + " generation or exact_match)");
+                    + " dialogue_loss, generation or exact_match)");
         }
         required("file", file);
         Map<String, Object> given = new LinkedHashMap<>();
@@ -82,12 +85,13 @@ public record TaskSpec(
         given.put("system", system);
         given.put("temperature", temperature);
         given.put("max_length", maxLength);
+        given.put("format", format);
         for (Map.Entry<String, Object> e : given.entrySet()) {
             if (e.getValue() != null && !applies(e.getKey(), kind)) {
                 throw new BadInputException("key '" + e.getKey() + "' does not apply to kind " + kind.yamlName());
             }
         }
-        if (kind != TaskKind.PERPLEXITY && kind != TaskKind.GENERATION && prompt == null) {
+        if (usesPrompt(kind) && prompt == null) {
             prompt = kind == TaskKind.PARTIAL_CHOICE || kind == TaskKind.COMPLETION ? "{context}" : "{query}";
         }
         if (WITH_SHOTS.contains(kind)) {
@@ -128,7 +132,7 @@ public record TaskSpec(
                 throw new BadInputException("key 'temperature' must be >= 0, got " + temperature);
             }
         }
-        if (kind == TaskKind.GENERATION) {
+        if (kind == TaskKind.GENERATION || kind == TaskKind.DIALOGUE_LOSS) {
             template = template == null ? "vicuna_v1.1" : template;
         }
         if (maxLength != null && maxLength < 2) {
@@ -138,15 +142,21 @@ public record TaskSpec(
 
     private static boolean applies(String key, TaskKind kind) {
         return switch (key) {
-            case "prompt" -> kind != TaskKind.PERPLEXITY && kind != TaskKind.GENERATION;
+            case "prompt" -> usesPrompt(kind);
             case "target_delimiter", "fewshot_delimiter", "shots" -> WITH_SHOTS.contains(kind);
             case "seed" -> WITH_SHOTS.contains(kind) || GENERATING.contains(kind);
             case "answer_field", "extract" -> kind == TaskKind.EXACT_MATCH;
             case "max_new_tokens", "stop", "temperature" -> GENERATING.contains(kind);
-            case "template", "system" -> kind == TaskKind.GENERATION;
-            case "max_length" -> kind == TaskKind.PERPLEXITY;
+            case "template" -> kind == TaskKind.GENERATION || kind == TaskKind.DIALOGUE_LOSS;
+            case "system" -> kind == TaskKind.GENERATION;
+            case "max_length" -> kind == TaskKind.PERPLEXITY || kind == TaskKind.DIALOGUE_LOSS;
+            case "format" -> kind == TaskKind.DIALOGUE_LOSS;
             default -> throw new IllegalArgumentException(key);
         };
+    }
+
+    private static boolean usesPrompt(TaskKind kind) {
+        return kind != TaskKind.PERPLEXITY && kind != TaskKind.GENERATION && kind != TaskKind.DIALOGUE_LOSS;
     }
 
     private static void required(String key, String value) {
@@ -166,13 +176,13 @@ public record TaskSpec(
             return this;
         }
         return new TaskSpec(name, kind, file, description, prompt, targetDelimiter, fewshotDelimiter, n, seed,
-                answerField, extract, maxNewTokens, stop, template, system, temperature, maxLength);
+                answerField, extract, maxNewTokens, stop, template, system, temperature, maxLength, format);
     }
 
     /** The YAML keys, for messages and docs. */
     public static List<String> keys() {
         return new ArrayList<>(List.of("name", "kind", "file", "description", "prompt", "target_delimiter",
                 "fewshot_delimiter", "shots", "seed", "answer_field", "extract", "max_new_tokens", "stop", "template",
-                "system", "temperature", "max_length"));
+                "system", "temperature", "max_length", "format"));
     }
 }

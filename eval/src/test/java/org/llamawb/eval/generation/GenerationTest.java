@@ -3,7 +3,6 @@ package org.llamawb.eval.generation;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,7 +18,6 @@ import org.llamawb.eval.report.TaskRun;
 import org.llamawb.eval.task.Task;
 import org.llamawb.eval.task.TaskKind;
 import org.llamawb.eval.task.TaskSpec;
-import org.llamawb.model.BadInputException;
 import org.llamawb.model.Llama;
 import org.llamawb.model.generate.Generator;
 import org.llamawb.model.generate.Sampling;
@@ -58,7 +56,7 @@ class GenerationTest {
     void exactMatchExtractsAndCompares() {
         EvalModel m = Stories260K.evalModel();
         TaskSpec spec = new TaskSpec("names", TaskKind.EXACT_MATCH, "src/test/resources/tasks/story_names.jsonl", null,
-                null, null, null, null, null, null, "^\\s*(\\w+)", 4, List.of("."), null, null, null, null);
+                null, null, null, null, null, null, "^\\s*(\\w+)", 4, List.of("."), null, null, null, null, null);
         TaskRun run = ExactMatchTaskRunner.run(Task.of(spec, "test", Path.of("")), m, 0);
         List<?> samples = run.records();
         ExactMatchTaskRunner.Sample lily = (ExactMatchTaskRunner.Sample) samples.get(0);
@@ -86,7 +84,7 @@ class GenerationTest {
         Task task = Repo.catalog().resolve("mt_bench").withShots(0);
         TaskSpec s = task.spec();
         TaskSpec small = new TaskSpec(s.name(), s.kind(), s.file(), null, null, null, null, null, s.seed(), null, null, 8,
-                s.stop(), "plain", null, 0.0, null);
+                s.stop(), "none", null, 0.0, null, null);
         TaskRun run = GenerationTaskRunner.run(Task.of(small, "test", Repo.root()), m, 2);
         assertEquals(2, run.records().size());
         GenerationTaskRunner.Answer a = (GenerationTaskRunner.Answer) run.records().get(0);
@@ -96,17 +94,5 @@ class GenerationTest {
         assertEquals(2, turns.size());
         assertFalse(turns.get(0).isEmpty());
         assertTrue(run.result().metrics().get("new_tokens_per_turn").value() <= 8);
-    }
-
-    @Test
-    void templatesRenderFastChatsFormats() {
-        List<ChatMessage> two = List.of(ChatMessage.user("Hi"), ChatMessage.assistant("Hello."), ChatMessage.user("Bye"));
-        assertEquals(ChatTemplates.VICUNA_SYSTEM + " USER: Hi ASSISTANT: Hello.</s>USER: Bye ASSISTANT:",
-                ChatTemplates.named("vicuna_v1.1").render(two, null));
-        assertEquals("<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello. </s><s>[INST] Bye [/INST]",
-                ChatTemplates.named("llama-2").render(two, "Be brief."));
-        assertEquals("User: Hi\nAssistant: Hello.\nUser: Bye\nAssistant:", ChatTemplates.named("plain").render(two, null));
-        BadInputException e = assertThrows(BadInputException.class, () -> ChatTemplates.named("alpaca"));
-        assertTrue(e.getMessage().contains("vicuna_v1.1"), e.getMessage());
     }
 }

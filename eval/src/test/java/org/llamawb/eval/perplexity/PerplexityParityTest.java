@@ -75,7 +75,7 @@ class PerplexityParityTest {
         var file = TestData.require(PPL.path("file").asText()).toString();
         JsonNode run = PPL.path("runs").get(0);
         TaskSpec spec = new TaskSpec("story", TaskKind.PERPLEXITY, file, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, run.path("max_length").asInt());
+                null, null, null, null, null, run.path("max_length").asInt(), null);
         TaskResult r = PerplexityTaskRunner.run(Task.of(spec, "test", java.nio.file.Path.of("")), model,
                 ScoringOptions.defaults(512), 0).result();
         double ll = run.path("loglikelihood").asDouble();

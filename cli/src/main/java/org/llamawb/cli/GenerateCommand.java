@@ -42,7 +42,9 @@ final class GenerateCommand implements Command {
                         f.has("tokenizer") ? f.existing("tokenizer") : null, f.string("attention", "fused"), m);
                 AdapterAttachment adapter = AdapterAttachment.attach(l.model(), f.has("adapter") ? f.existing("adapter") : null)) {
             String prompt = f.string("prompt", "");
-            int[] ids = PromptRendering.encode(l.tokenizer(), prompt, f.string("template", null));
+            java.nio.file.Path location = l.checkpoint().format() == org.llamawb.model.weights.Checkpoint.Format.GGUF
+                    ? l.checkpoint().location() : l.checkpoint().directory();
+            int[] ids = PromptRendering.encode(l.tokenizer(), prompt, f.string("template", null), location);
             Sampling s = new Sampling(f.number("temperature", l.generation().temperature()),
                     f.integer("top-k", l.generation().topK()), f.number("top-p", l.generation().topP()),
                     f.longValue("seed", 0), f.integer("max-new-tokens", 256), l.generation().stopIds());

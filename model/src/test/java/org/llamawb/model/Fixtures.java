@@ -4,7 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystemAlreadyExistsException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 import java.net.URL;
 import java.nio.file.Path;
 
@@ -14,16 +22,53 @@ public final class Fixtures {
 
     private Fixtures() {}
 
-    /** The folder or file of a fixture, e.g. {@code hf/gqa}. */
+    private static final Map<String, Path> EXTRACTED = new ConcurrentHashMap<>();
+
+    /**
+     * The folder or file of a fixture, e.g. {@code hf/gqa}. Fixtures of another module come from its
+     * test jar in a full build; those are copied out to a temporary folder once, so callers always get
+     * a plain file path.
+     */
     public static Path path(String relative) {
         URL url = Fixtures.class.getResource("/fixtures/" + relative);
         if (url == null) {
             throw new IllegalStateException("fixture missing from the test classpath: " + relative);
         }
         try {
-            return Path.of(url.toURI());
+            URI uri = url.toURI();
+            if (!uri.getScheme().equals("jar")) {
+                return Path.of(uri);
+            }
+            return EXTRACTED.computeIfAbsent(relative, r -> extract(uri, r));
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static Path extract(URI uri, String relative) {
+        try {
+            FileSystem fs;
+            try {
+                fs = FileSystems.newFileSystem(uri, Map.of());
+            } catch (FileSystemAlreadyExistsException e) {
+                fs = FileSystems.getFileSystem(uri);
+            }
+            Path source = fs.provider().getPath(uri);
+            Path target = Files.createTempDirectory("fixture-").resolve(relative);
+            try (Stream<Path> all = Files.walk(source)) {
+                for (Path p : all.toList()) {
+                    Path t = target.resolve(source.relativize(p).toString());
+                    if (Files.isDirectory(p)) {
+                        Files.createDirectories(t);
+                    } else {
+                        Files.createDirectories(t.getParent());
+                        Files.copy(p, t);
+                    }
+                }
+            }
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot extract fixture " + relative, e);
         }
     }
 

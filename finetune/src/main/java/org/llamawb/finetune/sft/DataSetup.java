@@ -10,15 +10,13 @@ import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.datasets.tokenize.EncodeOptions;
 import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
-import org.llamawb.model.weights.Checkpoint;
 
 /** The glue between the datasets module and the training loops. */
 final class DataSetup {
     private DataSetup() {}
 
-    /** The recipe's chat template; {@code model} takes the checkpoint's own. */
-    static ChatTemplate template(DataOptions data, LlamaTokenizer tokenizer, Checkpoint ck) {
-        Path location = ck.format() == Checkpoint.Format.GGUF ? ck.location() : ck.directory();
+    /** The recipe's chat template; {@code model} takes the model's own from {@code location}. */
+    static ChatTemplate template(DataOptions data, LlamaTokenizer tokenizer, Path location) {
         return ChatTemplates.resolve(data.template(), tokenizer, location);
     }
 

@@ -40,7 +40,6 @@ import org.llamawb.model.generate.GenerationDefaults;
 import org.llamawb.model.generate.Generator;
 import org.llamawb.model.generate.Sampling;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
-import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.model.weights.StorageType;
 import org.llamawb.tracking.DatasetInput;
 import org.llamawb.tracking.TrackedRun;
@@ -90,14 +89,10 @@ public final class SftTrainer {
             o.out().println("no checkpoint in " + runDir + " yet: starting from the beginning");
         }
         Rematerialization policy = r.train().policy();
-        try (NDManager m = NDManager.newBaseManager();
-                Checkpoint ck = Checkpoint.open(resolve(o.baseDir(), r.model().path()));
-                LlamaTokenizer tokenizer = LlamaTokenizer.forCheckpoint(ck,
-                        r.model().tokenizer() == null ? null : resolve(o.baseDir(), r.model().tokenizer()))) {
-            Llama model = Llama.load(ck, m);
-            model.setAttentionImplementation(org.llamawb.model.AttentionImplementation.valueOf(
-                    r.model().attention().toUpperCase(java.util.Locale.ROOT)));
-            ChatTemplate template = DataSetup.template(r.data(), tokenizer, ck);
+        try (NDManager m = NDManager.newBaseManager(); BaseModel base = BaseModel.open(r.model(), r.train().seed(), m)) {
+            Llama model = base.model();
+            LlamaTokenizer tokenizer = base.tokenizer();
+            ChatTemplate template = DataSetup.template(r.data(), tokenizer, base.location());
             PreparedData<TokenizedDataset> data = DatasetBuilder.sft(r.data(), tokenizer, template, o.baseDir() == null ? Path.of("") : o.baseDir());
             data.report().lines().forEach(o.out()::println);
             if (data.train().size() == 0) {
@@ -141,7 +136,7 @@ public final class SftTrainer {
             List<Double> losses = new ArrayList<>(state.losses());
             Map<Long, Double> evalLosses = new LinkedHashMap<>();
             String recipeYaml = RecipeLoader.toYaml(r);
-            logRunStart(o, r, ck, data, loader, trainable, total, model);
+            logRunStart(o, r, base, data, loader, trainable, total, model);
 
             try (AdamW opt = new AdamW(params, r.train().adamSettings(), AdamW::decaysByDefault, m)) {
                 if (resumeFrom.isPresent()) {
@@ -235,24 +230,23 @@ public final class SftTrainer {
                     if (last || (r.output().saveEverySteps() > 0 && step % r.output().saveEverySteps() == 0)) {
                         TrainerState s = new TrainerState(step, position.epoch(), position.batch(), r.train().seed(), skipped,
                                 inARow, trainedTokens, losses, best);
-                        saveCheckpoint(store, s, opt, recipeYaml, lora, adapterName, params, ck);
+                        saveCheckpoint(store, s, opt, recipeYaml, lora, adapterName, params, base);
                     }
                 }
-                Path output = writeFinal(o, r, runDir, store, lora, adapterName, model, tokenizer, ck);
+                Path output = writeFinal(o, r, runDir, store, lora, adapterName, base);
                 if (!r.eval().samplePrompts().isEmpty()) {
-                    writeSamples(o, r, runDir, model, lora, tokenizer, template, ck);
+                    writeSamples(o, r, runDir, base, lora, template);
                 }
                 return new Result(step, losses, evalLosses, output);
             } finally {
                 if (lora != null) {
                     lora.close();
                 }
-                model.close();
             }
         }
     }
 
-    private static void logRunStart(Options o, Recipe r, Checkpoint ck, PreparedData<TokenizedDataset> data,
+    private static void logRunStart(Options o, Recipe r, BaseModel base, PreparedData<TokenizedDataset> data,
             DataLoader loader, long trainable, long total, Llama model) {
         Map<String, Object> params = new LinkedHashMap<>(RecipeLoader.flatten(r));
         model.config().toJson().fields().forEachRemaining(e -> params.put("model_config." + e.getKey(), e.getValue().toString()));
@@ -273,7 +267,7 @@ public final class SftTrainer {
             }
         }
         o.out().printf("training %,d parameters (%s) of %s for %d steps; rematerialization %s%n", trainable,
-                r.adapter().isLora() ? "LoRA r=" + r.adapter().r() : "full fine-tuning", ck.location(), total,
+                r.adapter().isLora() ? "LoRA r=" + r.adapter().r() : "full fine-tuning", base.name(), total,
                 r.train().rematerialization());
     }
 
@@ -303,10 +297,10 @@ public final class SftTrainer {
     }
 
     private static void saveCheckpoint(CheckpointStore store, TrainerState s, AdamW opt, String recipeYaml, LoraModel lora,
-            String adapterName, Map<String, NDArray> params, Checkpoint ck) {
+            String adapterName, Map<String, NDArray> params, BaseModel base) {
         store.save(s, opt.state(), recipeYaml, dir -> {
             if (lora != null) {
-                PeftAdapterFormat.write(lora, adapterName, dir.resolve(CheckpointStore.ADAPTER_DIR), ck.location().toString());
+                PeftAdapterFormat.write(lora, adapterName, dir.resolve(CheckpointStore.ADAPTER_DIR), base.name());
             } else {
                 CheckpointStore.writeTrainable(dir, params);
             }
@@ -314,17 +308,18 @@ public final class SftTrainer {
     }
 
     private static Path writeFinal(Options o, Recipe r, Path runDir, CheckpointStore store, LoraModel lora, String adapterName,
-            Llama model, LlamaTokenizer tokenizer, Checkpoint ck) {
+            BaseModel base) {
+        Llama model = base.model();
         Path out;
         if (lora != null) {
             out = runDir.resolve("adapter");
-            PeftAdapterFormat.write(lora, adapterName, out, ck.location().toString());
+            PeftAdapterFormat.write(lora, adapterName, out, base.name());
         } else {
             out = runDir.resolve("model");
             if (Files.exists(out)) {
                 ModelDirectory.deleteTree(out);
             }
-            ModelDirectory.write(out, model.config(), model.parameters(), tokenizer, GenerationDefaults.of(ck), StorageType.F32,
+            ModelDirectory.write(out, model.config(), model.parameters(), base.tokenizer(), base.generation(), StorageType.F32,
                     ModelDirectory.DEFAULT_SHARD_BYTES);
         }
         o.out().println("wrote " + out);
@@ -332,14 +327,16 @@ public final class SftTrainer {
         return out;
     }
 
-    private static void writeSamples(Options o, Recipe r, Path runDir, Llama model, LoraModel lora, LlamaTokenizer tokenizer,
-            ChatTemplate template, Checkpoint ck) {
+    private static void writeSamples(Options o, Recipe r, Path runDir, BaseModel base, LoraModel lora,
+            ChatTemplate template) {
+        Llama model = base.model();
+        LlamaTokenizer tokenizer = base.tokenizer();
         if (lora != null) {
             lora.setTraining(false);
         }
         StringBuilder jsonl = new StringBuilder();
         var json = new com.fasterxml.jackson.databind.ObjectMapper();
-        GenerationDefaults g = GenerationDefaults.of(ck);
+        GenerationDefaults g = base.generation();
         for (String prompt : r.eval().samplePrompts()) {
             int[] ids = DataSetup.promptIds(template, tokenizer, prompt);
             int[] out = new Generator(model).generate(ids, Sampling.greedy(r.eval().sampleMaxNewTokens(), g.stopIds()), t -> { });

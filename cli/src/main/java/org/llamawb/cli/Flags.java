@@ -7,6 +7,9 @@ import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.MissingArgumentException;
+import org.apache.commons.cli.MissingOptionException;
+import org.apache.commons.cli.UnrecognizedOptionException;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
@@ -35,7 +38,18 @@ final class Flags {
             }
             return new Flags(cl);
         } catch (ParseException e) {
-            throw new UsageException(e.getMessage() + " (workbench " + usage.split(" ")[0] + " --help)");
+            String help = " (workbench " + usage.split(" --")[0].replaceAll(" [A-Z][A-Z.]*$", "") + " --help)";
+            if (e instanceof MissingArgumentException m) {
+                throw new UsageException("--" + m.getOption().getLongOpt() + " needs a value" + help);
+            }
+            if (e instanceof MissingOptionException m) {
+                throw new UsageException("missing required flag " + m.getMissingOptions().stream()
+                        .map(o -> "--" + o).reduce((a, b) -> a + ", " + b).orElse("") + help);
+            }
+            if (e instanceof UnrecognizedOptionException u) {
+                throw new UsageException("unknown flag " + u.getOption() + help);
+            }
+            throw new UsageException(e.getMessage() + help);
         }
     }
 

@@ -59,7 +59,7 @@ class FinetuneTrackingTest {
                 new PrintStream(err, true)), err.toString());
 
         try (MlflowServer server = MlflowServer.connect(URI.create(u.trim()), MlflowTimeouts.DEFAULT)) {
-            String experiment = server.experiment("finetune-tracking-test").orElseThrow().experimentId();
+            String experiment = server.experiment("finetune-tracking-test").orElseThrow().id();
             List<RemoteRun> runs = server.searchRuns(List.of(experiment), "attributes.run_name = 'tracked-sft'");
             assertEquals(1, runs.size());
             RemoteRun run = server.getRun(runs.get(0).runId());

@@ -60,7 +60,7 @@ final class FinetuneCommand implements Command {
         try (TrackedRun run = new Tracker(settings).start(spec)) {
             run.logArtifact(file, "");
             try {
-                SftTrainer.Result result = SftTrainer.run(new SftTrainer.Options(recipe, null, f.has("resume"), run, System.err));
+                SftTrainer.Result result = SftTrainer.run(new SftTrainer.Options(recipe, f.has("resume"), run, System.err));
                 run.finish();
                 System.out.println("done: " + result.steps() + " steps; output " + result.output());
             } catch (RuntimeException | Error e) {

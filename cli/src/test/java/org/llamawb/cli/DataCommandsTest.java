@@ -102,7 +102,7 @@ class DataCommandsTest {
     @Test
     void aMissingRequiredFlagIsOneLineAndExitTwo() {
         assertEquals(2, run("data", "inspect", "--data", "x.json"));
-        assertEquals("error: Missing required option: tokenizer (workbench data --help)\n",
+        assertEquals("error: missing required flag --tokenizer (workbench data inspect --help)\n",
                 errBytes.toString(StandardCharsets.UTF_8));
     }
 }

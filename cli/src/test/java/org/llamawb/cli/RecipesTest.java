@@ -54,7 +54,7 @@ class RecipesTest {
                     "eval.sample_max_new_tokens=4");
             Recipe rebased = rebase(p, cwd, sets);
             ByteArrayOutputStream log = new ByteArrayOutputStream();
-            var result = org.llamawb.finetune.sft.SftTrainer.run(new org.llamawb.finetune.sft.SftTrainer.Options(rebased, null,
+            var result = org.llamawb.finetune.sft.SftTrainer.run(new org.llamawb.finetune.sft.SftTrainer.Options(rebased,
                     false, journalOnly(out), new PrintStream(log, true)));
             assertEquals(2, result.steps(), p + "\n" + log);
             assertTrue(Files.isDirectory(result.output()), p.toString());

@@ -93,7 +93,7 @@ public final class TrackedRun implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("system metrics sample failed: {}", e.toString());
             }
-        }, every, every, TimeUnit.MILLISECONDS);
+        }, Math.min(every, 1000), every, TimeUnit.MILLISECONDS); // a first sample soon, so short runs have one too
         return s;
     }
 

@@ -56,13 +56,12 @@ public final class SftTrainer {
     /**
      * How to run.
      *
-     * @param recipe the resolved recipe
-     * @param baseDir relative paths in the recipe are resolved against it (the recipe file's folder)
+     * @param recipe the resolved recipe (relative paths in it are relative to the working directory)
      * @param resume continue from the newest checkpoint of {@code output.dir}
      * @param run where metrics go (a tracked run; journal-only when no server is configured)
      * @param out progress lines
      */
-    public record Options(Recipe recipe, Path baseDir, boolean resume, TrackedRun run, PrintStream out) {}
+    public record Options(Recipe recipe, boolean resume, TrackedRun run, PrintStream out) {}
 
     /**
      * What a run produced.
@@ -78,7 +77,7 @@ public final class SftTrainer {
 
     public static Result run(Options o) {
         Recipe r = o.recipe();
-        Path runDir = resolve(o.baseDir(), r.output().dir());
+        Path runDir = Path.of(r.output().dir());
         CheckpointStore store = new CheckpointStore(runDir, r.output().keepLast());
         Optional<Path> resumeFrom = o.resume() ? store.latest() : Optional.empty();
         if (!o.resume() && !store.list().isEmpty()) {
@@ -93,7 +92,7 @@ public final class SftTrainer {
             Llama model = base.model();
             LlamaTokenizer tokenizer = base.tokenizer();
             ChatTemplate template = DataSetup.template(r.data(), tokenizer, base.location());
-            PreparedData<TokenizedDataset> data = DatasetBuilder.sft(r.data(), tokenizer, template, o.baseDir() == null ? Path.of("") : o.baseDir());
+            PreparedData<TokenizedDataset> data = DatasetBuilder.sft(r.data(), tokenizer, template, Path.of(""));
             data.report().lines().forEach(o.out()::println);
             if (data.train().size() == 0) {
                 throw new BadInputException("data: no training example survived reading and encoding (see the report above)");
@@ -257,7 +256,7 @@ public final class SftTrainer {
         o.run().logParams(params);
         o.run().setTag("rematerialization", r.train().rematerialization());
         for (var source : r.data().sources()) {
-            Path p = resolve(o.baseDir(), source.path());
+            Path p = Path.of(source.path());
             if (Files.isRegularFile(p)) {
                 try {
                     o.run().logInput(DatasetInput.ofFile(p.getFileName().toString(), p, data.train().size(), "training"));
@@ -361,11 +360,6 @@ public final class SftTrainer {
             throw new BadInputException(checkpoint + ": " + CheckpointStore.TRAINABLE_FILE + " lacks tensor '" + name + "'");
         }
         return v;
-    }
-
-    static Path resolve(Path base, String p) {
-        Path path = Path.of(p);
-        return path.isAbsolute() || base == null ? path : base.resolve(path).normalize();
     }
 
     private static long ceilDiv(long a, long b) {

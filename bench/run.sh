@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of bench/BENCHMARKS.md side by side with their Python peers, on this machine, in this
+# run, and appends one JSON line per measurement to bench/results/<date>.jsonl.
+#
+#   bench/run.sh [group ...]     groups: gemm forward generate train remat data eval (default: all)
+#
+# Needs the reference venv for the peers (PY=/path/to/python, default /work/venv-ref/bin/python with torch,
+# transformers, peft, lm-eval). Run it on an otherwise idle machine: every number is a median of timed
+# steps after warm-up, and other load moves them.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+PY="${PY:-/work/venv-ref/bin/python}"
+DATA="${DATA:-../shared/data}"
+out="bench/results/$(date +%F).jsonl"
+mkdir -p bench/results /tmp/llamawb-bench
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat data eval)
+
+emit() { # label, then the command; the command's last stdout line is the JSON result
+  local label="$1"; shift
+  echo "bench: $label" >&2
+  local line
+  line="$("$@" 2>/tmp/llamawb-bench/last.err | tail -n 1)" || { cat /tmp/llamawb-bench/last.err >&2; return 1; }
+  printf '{"label":"%s","result":%s}\n' "$label" "$line" | tee -a "$out"
+}
+
+./workbench --help >/dev/null 2>&1 || true   # builds the CLI first
+stories="$DATA/models/stories260K/stories260K.bin"
+stories_hf=/tmp/llamawb-bench/stories260K-hf
+[ -d "$stories_hf" ] || ./workbench model convert --model "$stories" --out "$stories_hf" >&2
+
+peak() { # the measured GEMM ceiling (GFLOP/s at 2048³), for MFU
+  ./workbench bench gemm --sizes 2048 --steps 10 | "$PY" -c 'import json,sys; print(round(json.load(sys.stdin)["results"]["2048"]["gflops"],1))'
+}
+
+for g in "${groups[@]}"; do
+  case "$g" in
+    gemm)
+      emit "gemm java" ./workbench bench gemm --sizes 1024,2048 --steps 10
+      emit "gemm python" "$PY" bench/peer/gemm.py --sizes 1024 2048 --repeats 10
+      ;;
+    forward)
+      P="$(peak)"
+      emit "forward 15M 8x256 java" ./workbench bench forward --batch 8 --seq 256 --steps 10 --warmup 3 --peak-gflops "$P"
+      emit "forward 15M 8x256 python" "$PY" bench/peer/hf_forward.py --batch 8 --seq 256 --steps 10 --warmup 3 --peak-gflops "$P"
+      ;;
+    generate)
+      emit "generate stories260K java" ./workbench bench generate --model "$stories" --new-tokens 255 --steps 5
+      emit "generate stories260K python" "$PY" bench/peer/hf_generate.py --model "$stories_hf" --new-tokens 255 --repeats 5
+      emit "generate 15M java" ./workbench bench generate --new-tokens 255 --steps 5
+      emit "generate 15M python" "$PY" bench/peer/hf_generate.py --new-tokens 255 --repeats 5
+      ;;
+    train)
+      P="$(peak)"
+      emit "lora-train 15M 8x256 java" ./workbench bench train --batch 8 --seq 256 --steps 6 --warmup 2 --peak-gflops "$P"
+      emit "lora-train 15M 8x256 python" "$PY" bench/peer/peft_train.py --batch 8 --seq 256 --steps 6 --warmup 2 --peak-gflops "$P"
+      ;;
+    remat)
+      P="$(peak)"
+      for shape in "8 256 6" "2 1024 6" "1 2048 6" "1 2048 24"; do
+        set -- $shape
+        for policy in none full hybrid; do
+          emit "remat ${3}L ${1}x${2} $policy java" ./workbench bench train --batch "$1" --seq "$2" --layers "$3" \
+            --remat "$policy" --steps 4 --warmup 1 --peak-gflops "$P"
+        done
+        for gc in off on; do
+          emit "remat ${3}L ${1}x${2} gc-$gc python" "$PY" bench/peer/peft_train.py --batch "$1" --seq "$2" --layers "$3" \
+            --grad-checkpointing "$gc" --steps 4 --warmup 1 --peak-gflops "$P"
+        done
+      done
+      ;;
+    data)
+      for f in sft/fastchat-dummy-conversation/dummy_conversation.json sft/oasst-en100/en_100_tree.jsonl; do
+        emit "data $f java" ./workbench data bench --data "$DATA/$f" --tokenizer "$DATA/tokenizers/llama/tokenizer.model" \
+          --template vicuna_v1.1 --max-length 2048 --repeats 3
+      done
+      ;;
+    eval)
+      emit "eval gauntlet java" ./workbench eval recipes/eval/bench-gauntlet.yaml --model "$stories_hf" --bench \
+        --out /tmp/llamawb-bench/eval-java
+      emit "eval gauntlet python" "$PY" bench/peer/lmeval_gauntlet.py --model "$stories_hf" \
+        --tasks arc_easy,piqa,copa,boolq,winogrande --batch-size 32
+      ;;
+    *) echo "bench: unknown group '$g'" >&2; exit 2 ;;
+  esac
+done
+echo "bench: results appended to $out" >&2

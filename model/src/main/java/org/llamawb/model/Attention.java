@@ -59,6 +59,9 @@ public final class Attention {
 
     /** Softmax attention of {@code q: [B,H,T,D]} over {@code k, v: [B,Hkv,S,D]}; returns {@code [B,H,T,D]}. */
     NDArray attend(NDArray q, NDArray k, NDArray v, ForwardContext ctx) {
+        if (ctx.mask() == null && !ctx.causal() && q.getShape().get(2) == 1) {
+            return attendOneToken(q, k, v);
+        }
         Kernels kernels = Kernels.get();
         if (implementation == AttentionImplementation.FUSED) {
             if (ctx.mask() == null && ctx.causal()) {
@@ -66,11 +69,7 @@ public final class Attention {
                         ? kernels.causalAttention(q, k, v, ctx.grad())
                         : kernels.causalAttentionGqa(q, k, v, ctx.grad());
             }
-            NDArray mask = ctx.mask();
-            if (mask == null) { // one new token against the cache: it may attend everywhere
-                mask = q.getManager().ones(new Shape(1, 1, q.getShape().get(2), k.getShape().get(2)), DataType.BOOLEAN);
-            }
-            return kernels.maskedAttention(q, repeatKv(k), repeatKv(v), mask, ctx.grad());
+            return kernels.maskedAttention(q, repeatKv(k), repeatKv(v), ctx.mask(), ctx.grad());
         }
         k = repeatKv(k); // [B,H,S,D]
         v = repeatKv(v);
@@ -84,6 +83,18 @@ public final class Attention {
             scores = scores.add(mask.logicalNot().toType(DataType.FLOAT32, false).mul(maskFill));
         }
         return scores.softmax(-1).matMul(v); // [B,H,T,D]
+    }
+
+    /**
+     * One decoded token against every cached position, written out: at this size a handful of plain ops
+     * costs a fraction of a fused-kernel call. Query heads are grouped under their key/value head, so
+     * nothing is repeated: {@code [B,H,1,D]} as {@code [B,Hkv,G,D]} against {@code [B,Hkv,S,D]}.
+     */
+    private NDArray attendOneToken(NDArray q, NDArray k, NDArray v) {
+        long b = q.getShape().get(0);
+        NDArray grouped = q.reshape(b, kvHeads, heads / kvHeads, headDim); // [B,Hkv,G,D]
+        NDArray scores = grouped.matMul(k.transpose(0, 1, 3, 2)).mul(scale); // [B,Hkv,G,S]
+        return scores.softmax(-1).matMul(v).reshape(b, heads, 1, headDim); // [B,H,1,D]
     }
 
     /** {@code [B,Hkv,S,D]} to {@code [B,H,S,D]}: each key/value head serves H/Hkv consecutive query heads. */

@@ -50,10 +50,11 @@ public final class KvCache implements AutoCloseable {
         if (length + t > capacity) {
             throw new IllegalStateException("KV cache full: " + (length + t) + " > " + capacity + " positions");
         }
-        NDIndex slot = new NDIndex(":, :, {}:{}, :", length, length + t);
+        // index objects built directly: parsing index strings costs more than the copy at one token per step
+        NDIndex slot = new NDIndex().addAllDim().addAllDim().addSliceDim(length, length + t);
         keys[layer].set(slot, k);
         values[layer].set(slot, v);
-        NDIndex upTo = new NDIndex(":, :, :{}, :", length + t);
+        NDIndex upTo = new NDIndex().addAllDim().addAllDim().addSliceDim(0, length + t);
         return new NDArray[] {keys[layer].get(upTo), values[layer].get(upTo)};
     }
 

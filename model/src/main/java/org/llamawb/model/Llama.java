@@ -210,7 +210,7 @@ public final class Llama implements AutoCloseable {
             x = Scoped.keep(() -> layer.forward(in, ctx));
         }
         cache.advance(t);
-        NDArray last = x.get(new NDIndex(":, -1, :")); // [B, d]
+        NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex().addAllDim().addIndices(t - 1)); // [B, d]
         return logits(norm.forward(last));
     }
 

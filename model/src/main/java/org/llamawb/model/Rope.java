@@ -71,7 +71,7 @@ public final class Rope {
     public NDArray[] tables(NDArray positions, int start, int t) {
         if (positions == null) {
             ensure(start + t);
-            NDIndex rows = new NDIndex("{}:{}", start, start + t);
+            NDIndex rows = new NDIndex().addSliceDim(start, start + t);
             return new NDArray[] {cos.get(rows), sinSigned.get(rows)}; // [T, D] each
         }
         ensure(Math.toIntExact(positions.max().getLong()) + 1);
@@ -82,11 +82,19 @@ public final class Rope {
 
     /** Rotates {@code x: [B,H,T,D]} with tables from {@link #tables}. */
     public NDArray apply(NDArray x, NDArray[] tables) {
-        int half = headDim / 2;
-        NDArray x1 = x.get(new NDIndex("..., :{}", half));
-        NDArray x2 = x.get(new NDIndex("..., {}:", half));
-        NDArray swapped = x2.concat(x1, -1); // [B,H,T,D]: [x2, x1]
-        return x.mul(tables[0]).add(swapped.mul(tables[1]));
+        return x.mul(tables[0]).add(swapHalves(x).mul(tables[1]));
+    }
+
+    /** {@code [x1, x2]} to {@code [x2, x1]} over the last dimension: a reshape to two halves and a flip. */
+    NDArray swapHalves(NDArray x) {
+        Shape s = x.getShape();
+        long[] halves = new long[s.dimension() + 1];
+        for (int i = 0; i < s.dimension() - 1; i++) {
+            halves[i] = s.get(i);
+        }
+        halves[s.dimension() - 1] = 2;
+        halves[s.dimension()] = headDim / 2;
+        return x.reshape(new Shape(halves)).flip(s.dimension() - 1).reshape(s); // [..., 2, D/2] flipped on the 2
     }
 
     public int headDim() {

@@ -2,7 +2,8 @@
 # Runs the benchmarks of bench/BENCHMARKS.md side by side with their Python peers, on this machine, in this
 # run, and appends one JSON line per measurement to bench/results/<date>.jsonl.
 #
-#   bench/run.sh [group ...]     groups: gemm forward generate train remat data eval (default: all)
+#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval
+#                                (default: all)
 #
 # Needs the reference venv for the peers (PY=/path/to/python, default /work/venv-ref/bin/python with torch,
 # transformers, peft, lm-eval). Run it on an otherwise idle machine: every number is a median of timed
@@ -15,7 +16,7 @@ DATA="${DATA:-../shared/data}"
 out="bench/results/$(date +%F).jsonl"
 mkdir -p bench/results /tmp/llamawb-bench
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat data eval)
+[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval)
 
 emit() { # label, then the command; the command's last stdout line is the JSON result
   local label="$1"; shift
@@ -57,17 +58,50 @@ for g in "${groups[@]}"; do
       emit "lora-train 15M 8x256 python" "$PY" bench/peer/peft_train.py --batch 8 --seq 256 --steps 6 --warmup 2 --peak-gflops "$P"
       ;;
     remat)
+      # step time and peak RSS (default allocator); two interleaved rounds, because single runs here vary by ±15%
       P="$(peak)"
+      for round in 1 2; do
+        for shape in "8 256 6" "2 1024 6" "1 2048 6" "1 2048 24"; do
+          set -- $shape
+          for policy in none full hybrid; do
+            emit "remat ${3}L ${1}x${2} $policy java" ./workbench bench train --batch "$1" --seq "$2" --layers "$3" \
+              --remat "$policy" --steps 5 --warmup 1 --peak-gflops "$P"
+          done
+          for gc in off on; do
+            emit "remat ${3}L ${1}x${2} gc-$gc python" "$PY" bench/peer/peft_train.py --batch "$1" --seq "$2" --layers "$3" \
+              --grad-checkpointing "$gc" --steps 5 --warmup 1 --peak-gflops "$P"
+          done
+        done
+      done
+      ;;
+    remat-memory)
+      # activation memory = peak RSS - RSS before the first step, with glibc's mmap threshold fixed at 1 MiB so
+      # that freed tensors go back to the OS at once (by default glibc keeps freed blocks of up to 32 MiB in its
+      # heaps, and peak RSS then measures fragmentation as much as tensors); timing is not taken from these runs
       for shape in "8 256 6" "2 1024 6" "1 2048 6" "1 2048 24"; do
         set -- $shape
         for policy in none full hybrid; do
-          emit "remat ${3}L ${1}x${2} $policy java" ./workbench bench train --batch "$1" --seq "$2" --layers "$3" \
-            --remat "$policy" --steps 4 --warmup 1 --peak-gflops "$P"
+          emit "remat-memory ${3}L ${1}x${2} $policy java" env MALLOC_MMAP_THRESHOLD_=1048576 ./workbench bench train \
+            --batch "$1" --seq "$2" --layers "$3" --remat "$policy" --steps 3 --warmup 1
         done
-        for gc in off on; do
-          emit "remat ${3}L ${1}x${2} gc-$gc python" "$PY" bench/peer/peft_train.py --batch "$1" --seq "$2" --layers "$3" \
-            --grad-checkpointing "$gc" --steps 4 --warmup 1 --peak-gflops "$P"
-        done
+      done
+      ;;
+    longctx)
+      # a long-context LoRA run under an address-space cap (ulimit -v) that none cannot fit and hybrid can
+      for policy in none hybrid; do
+        label="longctx 6L 1x8192 $policy java, ulimit -v 6 GiB"
+        echo "bench: $label" >&2
+        set +e
+        line="$( (ulimit -v 6291456; WORKBENCH_JAVA_OPTS="-Xmx384m -XX:ReservedCodeCacheSize=64m -XX:CompressedClassSpaceSize=64m \
+          -XX:MaxMetaspaceSize=128m -Xss1m" ./workbench bench train --batch 1 --seq 8192 --remat "$policy" --steps 2 --warmup 0) \
+          2>/tmp/llamawb-bench/last.err | tail -n 1)"
+        rc=$?
+        set -e
+        if [ -z "$line" ]; then
+          err="$(grep -m1 -E 'error|memory|Exception' /tmp/llamawb-bench/last.err | cut -c1-300 | sed 's/"/\\"/g')"
+          line="{\"failed\":true,\"exit_code\":$rc,\"error\":\"$err\"}"
+        fi
+        printf '{"label":"%s","result":%s}\n' "$label" "$line" | tee -a "$out"
       done
       ;;
     data)

@@ -59,16 +59,37 @@ public final class Workbench {
         } catch (UsageException | BadInputException | TrackingException e) {
             err.println("error: " + e.getMessage());
             return 2;
-        } catch (Exception e) {
+        } catch (Exception | OutOfMemoryError e) {
             BadInputException bad = findBadInput(e);
             if (bad != null) {
                 err.println("error: " + bad.getMessage());
                 return 2;
             }
+            String oom = outOfMemory(e);
+            if (oom != null) {
+                err.println("error: out of memory: " + oom + "; lower the batch size or sequence length, or train with"
+                        + " train.rematerialization: hybrid (or full)");
+                return 1;
+            }
             err.println("internal error (a bug; please report it with this trace):");
             e.printStackTrace(err);
             return 1;
         }
+    }
+
+    /** libtorch's or the JVM's allocation failure, as one line, or null. */
+    static String outOfMemory(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            String m = String.valueOf(c.getMessage());
+            if (c instanceof OutOfMemoryError) {
+                return "the Java heap is full (" + m + "); raise -Xmx through WORKBENCH_JAVA_OPTS";
+            }
+            int at = m.indexOf("can't allocate memory");
+            if (at >= 0) {
+                return "libtorch " + m.substring(at).lines().findFirst().orElse("").replaceAll("\\s+", " ");
+            }
+        }
+        return null;
     }
 
     private static BadInputException findBadInput(Throwable t) {

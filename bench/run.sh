@@ -111,10 +111,12 @@ for g in "${groups[@]}"; do
       done
       ;;
     eval)
+      # a 1024-token window on both sides: some PIQA answers alone exceed stories260K's 512 positions
+      # (lm-eval asserts on them, the workbench refuses them with one line)
       emit "eval gauntlet java" ./workbench eval recipes/eval/bench-gauntlet.yaml --model "$stories_hf" --bench \
-        --out /tmp/llamawb-bench/eval-java
+        --max-length 1024 --out /tmp/llamawb-bench/eval-java
       emit "eval gauntlet python" "$PY" bench/peer/lmeval_gauntlet.py --model "$stories_hf" \
-        --tasks arc_easy,piqa,copa,boolq,winogrande --batch-size 32
+        --tasks arc_easy,piqa,copa,boolq,winogrande --batch-size 32 --max-length 1024
       ;;
     *) echo "bench: unknown group '$g'" >&2; exit 2 ;;
   esac

@@ -59,13 +59,15 @@ def main():
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-length", type=int, default=None,
+                    help="context window (default: the model's); stories260K's 512 is shorter than some PIQA answers")
     a = ap.parse_args()
     harness.setup(a)
 
     import lm_eval
     from lm_eval.models.huggingface import HFLM
 
-    lm = HFLM(pretrained=a.model, device="cpu", dtype="float32", batch_size=a.batch_size)
+    lm = HFLM(pretrained=a.model, device="cpu", dtype="float32", batch_size=a.batch_size, max_length=a.max_length)
     specs = [gauntlet.load_task(t) for t in a.tasks.split(",")]
     data = [gauntlet.read_examples(s) for s in specs]
     run_task(lm, specs[0], data[0], min(8, len(data[0])))  # warm-up, untimed

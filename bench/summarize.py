@@ -1,0 +1,112 @@
+"""Markdown tables from a bench/run.sh results file: python3 bench/summarize.py bench/results/DATE.jsonl
+
+Rows with the same label (several rounds) are summarised by their median."""
+import json
+import statistics
+import sys
+from collections import OrderedDict
+
+
+def load(path):
+    rows = OrderedDict()
+    for line in open(path):
+        line = line.strip()
+        if line:
+            d = json.loads(line)
+            rows.setdefault(d["label"], []).append(d["result"])
+    return rows
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def f(v, digits=0):
+    if v is None:
+        return "–"
+    return f"{v:,.{digits}f}"
+
+
+def main(path):
+    rows = load(path)
+    last = lambda label: rows[label][-1]
+    print("| GEMM fp32 GFLOP/s | 1024³ | 2048³ |\n|---|---|---|")
+    for impl in ("java", "python"):
+        r = last("gemm " + impl)["results"]
+        print(f"| {impl} | {f(r['1024']['gflops'], 1)} | {f(r['2048']['gflops'], 1)} |")
+    print()
+    j, p = last("forward 15M 8x256 java"), last("forward 15M 8x256 python")
+    print("| 15M, 8×256 | Java tok/s | MFU | Python tok/s | MFU | Java / Python | peak RSS MiB (Java / Python) |")
+    print("|---|---|---|---|---|---|---|")
+    for k, name in (("forward", "forward"), ("forward_backward", "forward + backward (full)")):
+        print(f"| {name} | {f(j[k]['tokens_per_s'])} | {f(j[k]['mfu'], 2)} | {f(p[k]['tokens_per_s'])} | {f(p[k]['mfu'], 2)} "
+              f"| {j[k]['tokens_per_s'] / p[k]['tokens_per_s']:.2f}× | {f(j['peak_rss_mib'])} / {f(p['peak_rss_mib'])} |")
+    print()
+    print("| greedy generation, KV cache, 255 tokens | Java tok/s | Python tok/s | Java / Python | peak RSS MiB (Java / Python) |")
+    print("|---|---|---|---|---|")
+    for m in ("stories260K", "15M"):
+        a, b = last(f"generate {m} java"), last(f"generate {m} python")
+        print(f"| {m} | {f(a['tokens_per_s'], 1)} | {f(b['tokens_per_s'], 1)} | {a['tokens_per_s'] / b['tokens_per_s']:.2f}× "
+              f"| {f(a['peak_rss_mib'])} / {f(b['peak_rss_mib'])} |")
+    print()
+    if "lora-train 15M 8x256 java" in rows:
+        a, b = last("lora-train 15M 8x256 java"), last("lora-train 15M 8x256 python")
+        print("| LoRA SFT step, 15M, 8×256, r 8 on q,k,v,o | step s | tok/s | MFU (6N) | MFU (4N, frozen base) | peak RSS MiB |")
+        print("|---|---|---|---|---|---|")
+        for name, r in (("Java (workbench)", a), ("Python (transformers + PEFT)", b)):
+            print(f"| {name} | {r['step']['median_s']:.3f} | {f(r['tokens_per_s'])} | {f(r['mfu'], 2)} | {f(r['mfu_frozen_base'], 2)} | {f(r['peak_rss_mib'])} |")
+        print(f"\nJava / Python: {a['tokens_per_s'] / b['tokens_per_s']:.2f}×\n")
+    shapes = ["6L 8x256", "6L 2x1024", "6L 1x2048", "24L 1x2048"]
+    if any(k.startswith("remat ") for k in rows):
+        print("| config | setting | step s | tok/s | MFU (6N) | peak RSS MiB | activation MiB | vs `none` time | vs `none` activations | vs Python equivalent |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for s in shapes:
+            none_t = med([r["step"]["median_s"] for r in rows.get(f"remat {s} none java", [])])
+            none_act = med([r["peak_rss_mib"] - r["rss_before_steps_mib"] for r in rows.get(f"remat-memory {s} none java", [])])
+            py = {gc: med([r["tokens_per_s"] for r in rows.get(f"remat {s} gc-{gc} python", [])]) for gc in ("off", "on")}
+            for setting, label, peer in (("none", f"remat {s} none java", "off"), ("full", f"remat {s} full java", "on"),
+                                         ("hybrid", f"remat {s} hybrid java", "on"),
+                                         ("Python, checkpointing off", f"remat {s} gc-off python", None),
+                                         ("Python, checkpointing on", f"remat {s} gc-on python", None)):
+                rs = rows.get(label, [])
+                if not rs:
+                    continue
+                t = med([r["step"]["median_s"] for r in rs])
+                tps = med([r["tokens_per_s"] for r in rs])
+                mfu = med([r.get("mfu") for r in rs])
+                rss = med([r["peak_rss_mib"] for r in rs])
+                mem = rows.get(label.replace("remat ", "remat-memory "), [])
+                act = med([r["peak_rss_mib"] - r["rss_before_steps_mib"] for r in mem]) if mem else None
+                vs_t = f"{t / none_t:.2f}×" if peer else "–"
+                vs_a = f"{act / none_act:.0%}" if act is not None and none_act else "–"
+                vs_py = f"{tps / py[peer]:.2f}×" if peer and py[peer] else "–"
+                print(f"| {s.replace('x', '×')} | {setting} | {t:.2f} | {f(tps)} | {f(mfu, 2)} | {f(rss)} | {f(act)} | {vs_t} | {vs_a} | {vs_py} |")
+        print()
+    for label, rs in rows.items():
+        if label.startswith("longctx"):
+            r = rs[-1]
+            print(f"- {label}: " + ("failed: " + r["error"] if r.get("failed") else
+                  f"completed, step {r['step']['median_s']:.1f} s, {f(r['tokens_per_s'])} tok/s, peak RSS {f(r['peak_rss_mib'])} MiB"))
+    print()
+    for label, rs in rows.items():
+        if label.startswith("data "):
+            r = rs[-1]
+            print(f"| {r['file'].split('/')[-1]} | {r['examples']} | {f(r['encode_examples_per_s'])} | {f(r['encode_tokens_per_s'])} "
+                  f"| {f(r['pack_tokens_per_s'])} | {r['fill']:.3f} |")
+    print()
+    if "eval gauntlet java" in rows:
+        a, b = last("eval gauntlet java"), last("eval gauntlet python")
+        print("| task | examples | Java acc / acc_norm | Python acc / acc_norm | Java ex/s | Python ex/s | Java / Python |")
+        print("|---|---|---|---|---|---|---|")
+        for t, ja in a["tasks"].items():
+            pb = b["tasks"][t]
+            acc = lambda v: f"{v['acc']:.4f} / " + ("–" if v.get("acc_norm") is None else f"{v['acc_norm']:.4f}")
+            print(f"| {t} | {ja['examples']} | {acc(ja)} | {acc(pb)} | {ja['examples_per_s']:.1f} | {pb['examples_per_s']:.1f} "
+                  f"| {ja['examples_per_s'] / pb['examples_per_s']:.2f}× |")
+        print(f"| all | {sum(v['examples'] for v in a['tasks'].values())} | | | {a['examples_per_s']:.1f} | {b['examples_per_s']:.1f} "
+              f"| {a['examples_per_s'] / b['examples_per_s']:.2f}× |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

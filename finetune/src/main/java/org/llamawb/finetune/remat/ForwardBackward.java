@@ -48,10 +48,18 @@ public final class ForwardBackward {
 
     private static double none(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale,
             long seed) {
-        JniUtils.setSeed(seed);
+        long t = ids.getShape().get(1);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            ForwardContext ctx = model.context(pos, seg, t, true);
+            NDArray x = model.embed(ids); // [B,T,d]
+            for (DecoderLayer layer : model.layers()) {
+                NDArray in = x;
+                JniUtils.setSeed(seed + layer.index()); // the same dropout stream per block as full recomputes
+                x = Scoped.keep(() -> layer.forward(in, ctx));
+            }
+            NDArray last = x;
             // logits [B,T,V] are freed as soon as the loss exists; autograd keeps only the log-softmax
-            NDArray sum = Scoped.keep(() -> CausalLmLoss.sum(model.forward(ids, pos, seg, true), shifted, true));
+            NDArray sum = Scoped.keep(() -> CausalLmLoss.sum(model.logits(model.norm().forward(last)), shifted, true));
             gc.backward(sum.mul(scale));
             return sum.getFloat();
         }

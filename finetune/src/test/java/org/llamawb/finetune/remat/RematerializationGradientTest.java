@@ -85,6 +85,36 @@ class RematerializationGradientTest {
         return out;
     }
 
+    @org.junit.jupiter.api.Test
+    void hybridRefusesAdapterDropoutSayingWhy() {
+        try (LoraModel lora = new LoraModel(model)) {
+            lora.add("default", new LoraConfig(4, 8, 0.1, false, new TargetModules.AllLinear(), List.of(), Map.of(),
+                    Map.of(), List.of()), 1);
+            Map<String, NDArray> params = lora.trainableParameters("default");
+            lora.setTraining(true);
+            TokenBatch b = batch(false);
+            var e = org.junit.jupiter.api.Assertions.assertThrows(org.llamawb.model.BadInputException.class, () -> {
+                try (NDScope scope = new NDScope()) {
+                    ForwardBackward.run(model, b, 1.0, Rematerialization.HYBRID, 0, manager);
+                }
+            });
+            assertTrue(e.getMessage().contains("adapter dropout") && e.getMessage().contains("adapter.dropout: 0"), e.getMessage());
+            // full reseeds dropout before each block and again before recomputing it: the same masks as none
+            Map<String, float[]> none = gradients(params, Rematerialization.NONE, b);
+            Map<String, float[]> full = gradients(params, Rematerialization.FULL, b);
+            for (String k : none.keySet()) {
+                for (int i = 0; i < none.get(k).length; i++) {
+                    assertEquals(none.get(k)[i], full.get(k)[i], 1e-5f, k);
+                }
+            }
+            lora.setTraining(false);
+            Map<String, float[]> noDropout = gradients(params, Rematerialization.NONE, b);
+            assertTrue(none.keySet().stream().anyMatch(k -> !java.util.Arrays.equals(noDropout.get(k), none.get(k))),
+                    "dropout must change the gradients");
+            params.values().forEach(p -> p.setRequiresGradient(false));
+        }
+    }
+
     @ParameterizedTest(name = "{0} training, packed={1}")
     @CsvSource({"lora,false", "lora,true", "full,false", "full,true"})
     void fullAndHybridEqualNone(String mode, boolean packed) {

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.llamawb.model.BadInputException;
-import org.llamawb.model.Linear;
 import org.llamawb.model.ModelDirectory;
 import org.llamawb.model.weights.Safetensors;
 import org.llamawb.model.weights.SafetensorsWriter;
@@ -245,16 +244,5 @@ public final class PeftAdapterFormat {
         NDArray copy = a.duplicate();
         a.close();
         return copy;
-    }
-
-    /** The projections of {@code model} an adapter directory would target (for messages and listings). */
-    static List<String> targeted(List<Linear> linears, LoraConfig c) {
-        List<String> out = new ArrayList<>();
-        for (Linear l : linears) {
-            if (c.targets(l.name(), Integer.parseInt(l.name().split("\\.")[2]))) {
-                out.add(l.name());
-            }
-        }
-        return out;
     }
 }

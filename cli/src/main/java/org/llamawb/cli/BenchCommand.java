@@ -130,7 +130,7 @@ final class BenchCommand implements Command {
         LlamaConfig c = shape(f, seq);
         describe(out, c, batch, seq);
         try (Llama model = Llama.random(c, 1, 0.02, m)) {
-            NDArray ids = randomIds(m, c, batch, seq, 0);
+            NDArray ids = randomBatch(c, batch, seq, 0).inputIdsArray(m);
             double[] fwd = time(f.integer("warmup", 2), f.integer("steps", 10), () -> {
                 try (NDScope scope = new NDScope()) {
                     model.forward(ids, null, null, false).getFloat(0, 0, 0);
@@ -254,11 +254,6 @@ final class BenchCommand implements Command {
         out.put("batch", batch);
         out.put("seq", seq);
         out.put("tokens_per_step", (long) batch * seq);
-    }
-
-    private static NDArray randomIds(NDManager m, LlamaConfig c, int batch, int seq, long seed) {
-        TokenBatch b = randomBatch(c, batch, seq, seed);
-        return b.inputIdsArray(m);
     }
 
     private static TokenBatch randomBatch(LlamaConfig c, int batch, int seq, long seed) {

@@ -160,15 +160,17 @@ public final class Llama implements AutoCloseable {
 
     /** The final normalised hidden states {@code [B, T, d]} (before the LM head). */
     public NDArray hidden(NDArray inputIds, NDArray positionIds, NDArray segmentIds, boolean grad) {
-        long t = inputIds.getShape().get(1);
-        ForwardContext ctx = new ForwardContext(rope.tables(positionIds, 0, (int) t),
-                segmentIds == null ? null : Masks.causalWithinSegments(segmentIds), true, grad, null);
-        NDArray x = embed(inputIds);
+        ForwardContext ctx = context(positionIds, segmentIds, inputIds.getShape().get(1), grad);
+        return norm.forward(blocks(embed(inputIds), ctx));
+    }
+
+    /** Every decoder layer over {@code x: [B, T, d]}, each in its own scope: its temporaries go now, not at the step's end. */
+    private NDArray blocks(NDArray x, ForwardContext ctx) {
         for (DecoderLayer layer : layers) {
             NDArray in = x;
-            x = Scoped.keep(() -> layer.forward(in, ctx)); // the block's temporaries go now, not at the step's end
+            x = Scoped.keep(() -> layer.forward(in, ctx));
         }
-        return norm.forward(x);
+        return x;
     }
 
     /** Token embeddings {@code [B, T, d]} of {@code ids: [B, T]}. */
@@ -192,41 +194,30 @@ public final class Llama implements AutoCloseable {
      * their keys and values to the cache, and returns the logits of the last position, {@code [B, V]}.
      */
     public NDArray decode(NDArray ids, KvCache cache) {
-        int t = Math.toIntExact(ids.getShape().get(1));
-        int start = cache.length();
-        NDArray mask = null;
-        boolean causal = false;
-        if (t > 1) {
-            if (start == 0) {
-                causal = true;
-            } else {
-                mask = Masks.causal(ids.getManager(), t, start + t);
-            }
-        }
-        ForwardContext ctx = new ForwardContext(rope.tables(null, start, t), mask, causal, false, cache);
-        NDArray x = embed(ids);
-        for (DecoderLayer layer : layers) {
-            NDArray in = x;
-            x = Scoped.keep(() -> layer.forward(in, ctx));
-        }
-        cache.advance(t);
+        NDArray x = cachedBlocks(ids, cache); // [B, t, d]
+        long t = x.getShape().get(1);
         NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex().addAllDim().addIndices(t - 1)); // [B, d]
         return logits(norm.forward(last));
     }
 
     /** Logits of every position of an incremental step, {@code [B, t, V]} (used by parity tests and scoring). */
     public NDArray decodeAll(NDArray ids, KvCache cache) {
+        return logits(norm.forward(cachedBlocks(ids, cache)));
+    }
+
+    /**
+     * The layers over {@code ids: [B, t]} after the cached positions, extending the cache. A prompt into an
+     * empty cache is plain causal attention; more tokens after a cache need an offset causal mask; one token
+     * attends to everything cached.
+     */
+    private NDArray cachedBlocks(NDArray ids, KvCache cache) {
         int t = Math.toIntExact(ids.getShape().get(1));
         int start = cache.length();
         NDArray mask = start == 0 || t == 1 ? null : Masks.causal(ids.getManager(), t, start + t);
         ForwardContext ctx = new ForwardContext(rope.tables(null, start, t), mask, start == 0 && t > 1, false, cache);
-        NDArray x = embed(ids);
-        for (DecoderLayer layer : layers) {
-            NDArray in = x;
-            x = Scoped.keep(() -> layer.forward(in, ctx));
-        }
+        NDArray x = blocks(embed(ids), ctx);
         cache.advance(t);
-        return logits(norm.forward(x));
+        return x;
     }
 
     /** A cache for {@code batch} sequences of up to {@code capacity} positions. */

@@ -26,8 +26,7 @@ public final class RmsNorm {
 
     /** {@code x: [..., d]} to {@code [..., d]}. */
     public NDArray forward(NDArray x) {
-        NDArray inv = x.square().mean(new int[] {-1}, true).add(eps).pow(minusHalf); // [..., 1]
-        return x.mul(inv).mul(weight);
+        return x.mul(inverseRms(x)).mul(weight);
     }
 
     /** The reciprocal RMS {@code 1/sqrt(mean(x²)+eps)}, {@code [..., 1]}; used by hand-written backward passes. */

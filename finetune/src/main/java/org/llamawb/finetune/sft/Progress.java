@@ -41,11 +41,6 @@ final class Progress {
         out.flush();
     }
 
-    void note(String message) {
-        out.println(message);
-        out.flush();
-    }
-
     static String duration(long seconds) {
         if (seconds >= 3600) {
             return String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds % 3600 / 60);

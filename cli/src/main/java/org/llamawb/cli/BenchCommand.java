@@ -67,6 +67,8 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("model", "PATH", "generate: a checkpoint instead of a random model"));
         o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing)"));
         o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255)"));
+        o.addOption(Flags.opt("profile", "DIR", "forward: after timing, write libtorch traces of one step "
+                + "(forward.json, forward_backward.json; chrome://tracing format)"));
         Flags f = Flags.parse("bench gemm|forward|train|generate [options]", o, args);
         if (f == null) {
             return 0;
@@ -124,7 +126,7 @@ final class BenchCommand implements Command {
         }
     }
 
-    private static void forward(Flags f, NDManager m, ObjectNode out) {
+    private static void forward(Flags f, NDManager m, ObjectNode out) throws IOException {
         int batch = f.integer("batch", 8);
         int seq = f.integer("seq", 256);
         LlamaConfig c = shape(f, seq);
@@ -146,6 +148,20 @@ final class BenchCommand implements Command {
                 model.parameters().values().forEach(p -> ai.djl.pytorch.jni.JniUtils.zeroGrad((ai.djl.pytorch.engine.PtNDArray) p));
                 return null;
             });
+            if (f.has("profile")) {
+                java.nio.file.Path dir = java.nio.file.Path.of(f.string("profile", "."));
+                java.nio.file.Files.createDirectories(dir);
+                profile(dir.resolve("forward.json"), () -> {
+                    try (NDScope scope = new NDScope()) {
+                        model.forward(ids, null, null, false).getFloat(0, 0, 0);
+                    }
+                });
+                profile(dir.resolve("forward_backward.json"), () -> {
+                    try (NDScope scope = new NDScope()) {
+                        ForwardBackward.run(model, tb, 1.0 / tb.trainedTokens(), Rematerialization.NONE, 0, m);
+                    }
+                });
+            }
             double tokens = (double) batch * seq;
             double peak = f.number("peak-gflops", 0);
             ObjectNode fo = stats(out.putObject("forward"), fwd);
@@ -154,6 +170,16 @@ final class BenchCommand implements Command {
             ObjectNode bo = stats(out.putObject("forward_backward"), fb);
             bo.put("tokens_per_s", tokens / median(fb));
             mfu(bo, 6.0 * matmulParams(c) * tokens / median(fb), peak);
+        }
+    }
+
+    /** One step under libtorch's profiler (operator names and input shapes), written as a chrome trace. */
+    private static void profile(java.nio.file.Path file, Runnable step) {
+        ai.djl.pytorch.jni.JniUtils.startProfile(false, true, false);
+        try {
+            step.run();
+        } finally {
+            ai.djl.pytorch.jni.JniUtils.stopProfile(file.toString());
         }
     }
 

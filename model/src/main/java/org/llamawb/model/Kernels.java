@@ -46,6 +46,24 @@ public final class Kernels {
         /** Summed token cross-entropy of logits {@code [N,V]} against labels {@code [N]}; -100 ignored. */
         CROSS_ENTROPY_SUM("logits: Tensor, labels: Tensor",
                 "torch.nll_loss_nd(torch.log_softmax(logits, -1), labels, None, 2, -100)"),
+        /**
+         * Summed token cross-entropy of logits {@code [N,V]} against labels {@code [N]} (-100 ignored), and,
+         * written over the logits, the gradient of {@code scale · sum}: {@code scale · (softmax − onehot)} on
+         * trained rows, 0 on ignored rows. No {@code [N,V]} temporary: max, exp, row sums and the target
+         * logit are {@code [N,1]}; the loss per row is {@code log Σexp(z − max) + max − z[label]}.
+         */
+        CROSS_ENTROPY_SUM_GRAD_INPLACE("logits: Tensor, labels: Tensor, scale: Tensor", "Tensor", String.join("\n",
+                "valid = torch.unsqueeze(torch.ne(labels, -100), 1)",
+                "target = torch.unsqueeze(torch.clamp(labels, 0), 1)",
+                "picked = torch.gather(logits, 1, target)",
+                "top = torch.amax(logits, [1], True)",
+                "logits.sub_(top).exp_()",
+                "total = torch.sum(logits, [1], True)",
+                "loss = torch.sum(torch.mul(torch.log(total) + top - picked, valid))",
+                "weight = torch.mul(valid, scale)",
+                "logits.mul_(torch.div(weight, total))",
+                "logits.scatter_add_(1, target, torch.neg(weight))",
+                "return loss")),
         /** Flash attention forward, causal: {@code (out [B,H,T,D], logsumexp [B,H,T])}. */
         FLASH_CAUSAL("q: Tensor, k: Tensor, v: Tensor", "Tuple[Tensor, Tensor]",
                 "torch._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0., True)"),
@@ -125,6 +143,15 @@ public final class Kernels {
     }
 
     /**
+     * {@code Σ -log softmax(logits)[label]} over rows whose label is not -100 (a 0-d array), computed without
+     * recording gradients; {@code logits: [N,V]} is overwritten with the gradient of {@code scale · Σ}.
+     * Pass a tensor that nothing else reads afterwards, e.g. the detached LM-head output.
+     */
+    public NDArray crossEntropySumGradInPlace(NDArray logits, NDArray labels, NDArray scale) {
+        return run(Op.CROSS_ENTROPY_SUM_GRAD_INPLACE, false, logits, labels, scale);
+    }
+
+    /**
      * Flash attention forward that also returns the log-sum-exp of every query row, the only
      * statistic its backward needs: {@code {out [B,H,T,D], lse [B,H,T]}}. {@code mask} is an additive
      * float mask {@code [B,1,T,S]}, or null for causal attention. No gradient is recorded.
@@ -178,7 +205,7 @@ public final class Kernels {
                 + "  __buffers__ = []\n"
                 + "  training : bool\n"
                 + "  def forward(self: __torch__." + cls + ", " + op.params + ") -> " + op.returns + ":\n"
-                + "    return " + op.body + "\n";
+                + body(op.body);
         try (ZipOutputStream zip = new ZipOutputStream(os)) {
             String dir = "kernel/";
             stored(zip, dir + "data.pkl", modulePickle(cls));
@@ -187,6 +214,18 @@ public final class Kernels {
             stored(zip, dir + "version", "3\n".getBytes(StandardCharsets.US_ASCII));
             stored(zip, dir + "byteorder", "little".getBytes(StandardCharsets.US_ASCII));
         }
+    }
+
+    /** One expression becomes {@code return expr}; several lines are statements ending in their own return. */
+    private static String body(String body) {
+        if (!body.contains("\n")) {
+            return "    return " + body + "\n";
+        }
+        StringBuilder b = new StringBuilder();
+        for (String line : body.split("\n")) {
+            b.append("    ").append(line).append('\n');
+        }
+        return b.toString();
     }
 
     /** Pickle (protocol 2) of {@code __torch__.<cls>} built with state {@code {"training": True}}. */

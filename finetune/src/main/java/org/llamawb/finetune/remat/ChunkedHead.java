@@ -1,17 +1,25 @@
 package org.llamawb.finetune.remat;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.training.GradientCollector;
-import org.llamawb.finetune.sft.CausalLmLoss;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import org.llamawb.model.Kernels;
 import org.llamawb.model.Llama;
-import org.llamawb.model.Scoped;
 
 /**
- * Final norm, LM head and loss over slices of the tokens, each slice's backward run before the next
- * slice's logits exist. The {@code [B·T, V]} logits — with a 32k vocabulary the largest activation of a
- * small model — are never resident at once; their gradients flow into the last hidden state exactly as
- * one whole pass would (the loss is a sum over tokens).
+ * Final norm, LM head and loss with a fused loss gradient, over slices of the tokens, each slice's
+ * backward run before the next slice's logits exist.
+ *
+ * <p>The {@code [N, V]} logits are the largest activation of a small model with a 32k vocabulary. Autograd's
+ * cross-entropy keeps their log-softmax and, in its backward, allocates two more {@code [N, V]} tensors (the
+ * zero-filled gradient of the picked log-probabilities and the softmax gradient), each of them fresh pages
+ * to fault in. Here the loss and its gradient {@code scale · (softmax − onehot)} are computed in one
+ * kernel that writes the gradient over the logits themselves (the head's backward needs only its input and
+ * weight, not its output), and that gradient is injected into the head's graph. With slices, the
+ * {@code [N, V]} logits are never resident at once either; their gradients flow into the last hidden state
+ * exactly as one whole pass would (the loss is a sum over tokens).
  */
 final class ChunkedHead {
     /** Logit values per slice: 8M floats, 32 MiB (tests make it small to exercise many slices). */
@@ -20,26 +28,32 @@ final class ChunkedHead {
     private ChunkedHead() {}
 
     /**
-     * Runs the head on {@code last: [B,T,d]} (a leaf requiring gradients) slice by slice inside {@code gc},
-     * back-propagating {@code scale · Σ loss}; returns {@code Σ loss}.
+     * Runs the head on {@code last: [B,T,d]} slice by slice, back-propagating {@code scale · Σ loss}; returns
+     * {@code Σ loss}. Call with gradient recording on.
+     *
+     * @param sliced false: one slice of every token, for a {@code last} that is still part of a graph
+     *     (autograd back-propagates through it once); true: slices of {@link #logitsPerSlice} logits,
+     *     for a {@code last} that is a leaf requiring gradients (they accumulate over the slices)
      */
-    static double lossAndBackward(Llama model, NDArray last, NDArray shifted, NDArray scale, GradientCollector gc) {
+    static double lossAndBackward(Llama model, NDArray last, NDArray shifted, NDArray scale, boolean sliced) {
         long d = last.getShape().get(2);
         long n = last.getShape().get(0) * last.getShape().get(1);
-        long rows = Math.max(1, logitsPerSlice / model.config().vocabSize());
+        long rows = sliced ? Math.max(1, logitsPerSlice / model.config().vocabSize()) : n;
         NDArray flat = last.reshape(n, d); // [B·T, d]
         NDArray labels = shifted.reshape(n); // [B·T]
         double total = 0;
         for (long start = 0; start < n; start += rows) {
             long end = Math.min(n, start + rows);
             NDIndex slice = new NDIndex("{}:{}", start, end);
-            NDArray sum = Scoped.keep(() -> {
-                NDArray logits = model.logits(model.norm().forward(flat.get(slice))); // [rows, V]
-                return CausalLmLoss.sum(logits.expandDims(0), labels.get(slice).expandDims(0), true);
-            });
-            gc.backward(sum.mul(scale));
-            total += sum.getFloat();
-            sum.close();
+            try (NDScope scope = new NDScope()) {
+                NDArray hidden = rows == n ? flat : flat.get(slice); // [rows, d]
+                NDArray logits = model.logits(model.norm().forward(hidden)); // [rows, V], recorded
+                NDArray grad = logits.stopGradient(); // the same storage, outside the graph
+                NDArray sum = Kernels.get().crossEntropySumGradInPlace(grad, rows == n ? labels : labels.get(slice),
+                        scale);
+                JniUtils.backward((PtNDArray) logits, (PtNDArray) grad, false, false);
+                total += sum.getFloat();
+            }
         }
         return total;
     }

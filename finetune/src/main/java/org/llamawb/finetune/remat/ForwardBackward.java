@@ -57,11 +57,9 @@ public final class ForwardBackward {
                 JniUtils.setSeed(seed + layer.index()); // the same dropout stream per block as full recomputes
                 x = Scoped.keep(() -> layer.forward(in, ctx));
             }
-            NDArray last = x;
-            // logits [B,T,V] are freed as soon as the loss exists; autograd keeps only the log-softmax
-            NDArray sum = Scoped.keep(() -> CausalLmLoss.sum(model.logits(model.norm().forward(last)), shifted, true));
-            gc.backward(sum.mul(scale));
-            return sum.getFloat();
+            // the whole [B·T, V] logits at once (no slicing: autograd keeps everything under this policy), with
+            // the fused loss gradient; the backward runs from the logits through every block
+            return ChunkedHead.lossAndBackward(model, x, shifted, scale, false);
         }
     }
 
@@ -87,7 +85,7 @@ public final class ForwardBackward {
             ForwardContext ctx = model.context(pos, seg, t, true);
             NDArray last = x;
             last.setRequiresGradient(true);
-            double loss = ChunkedHead.lossAndBackward(model, last, shifted, scale, gc);
+            double loss = ChunkedHead.lossAndBackward(model, last, shifted, scale, true);
             NDArray upstream = last.getGradient(); // d loss / d output of the last block
             last.close();
             for (int l = layers.size() - 1; l >= 0; l--) {

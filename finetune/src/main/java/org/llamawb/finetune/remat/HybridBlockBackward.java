@@ -70,7 +70,7 @@ final class HybridBlockBackward {
             NDArray in = x;
             NDArray[] kept = Scoped.keepAll(() -> {
                 Saved s = forward(model, layer, in, ctx, mask);
-                NDArray y = s.h.add(layer.mlp().downProj().forward(swiglu(s.g, s.u))); // y = h + Ld(s)
+                NDArray y = Scoped.keep(() -> s.h.add(layer.mlp().downProj().forward(swiglu(s.g, s.u)))); // y = h + Ld(s)
                 return new NDArray[] {s.x, s.q, s.k, s.v, s.a, s.lse, s.h, s.g, s.u, y};
             });
             saved.add(new Saved(kept[0], kept[1], kept[2], kept[3], kept[4], kept[5], kept[6], kept[7], kept[8]));
@@ -81,7 +81,7 @@ final class HybridBlockBackward {
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray last = x;
             last.setRequiresGradient(true);
-            loss = ChunkedHead.lossAndBackward(model, last, shifted, scale, gc);
+            loss = ChunkedHead.lossAndBackward(model, last, shifted, scale, true);
             upstream = last.getGradient(); // dL/dy of the last block
             last.close();
         }
@@ -124,6 +124,7 @@ final class HybridBlockBackward {
         return bool.toType(DataType.FLOAT32, false).sub(1).mul(Float.MAX_VALUE);
     }
 
+    /** The block's forward pass without autograd; each projection in its own scope, so its temporaries go at once. */
     private static Saved forward(Llama model, DecoderLayer layer, NDArray x, ForwardContext ctx, NDArray mask) {
         Attention at = layer.selfAttn();
         Rope rope = model.rope();
@@ -131,55 +132,78 @@ final class HybridBlockBackward {
         long t = x.getShape().get(1);
         int hd = at.headDim();
         NDArray n1 = layer.inputLayernorm().forward(x);
-        NDArray q = rope.apply(at.qProj().forward(n1).reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3), ctx.rope()); // [B,H,T,D]
-        NDArray k = rope.apply(at.kProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3), ctx.rope()); // [B,Hkv,T,D]
-        NDArray v = at.vProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3); // [B,Hkv,T,D]
-        NDArray[] attn = Kernels.get().flashAttention(q, at.repeatKv(k), at.repeatKv(v), mask); // a [B,H,T,D], lse [B,H,T]
-        NDArray af = attn[0].transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd); // [B,T,H*D]
-        NDArray h = x.add(at.oProj().forward(af));
+        NDArray q = Scoped.keep(() -> rope.apply(at.qProj().forward(n1).reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3), ctx.rope())); // [B,H,T,D]
+        NDArray k = Scoped.keep(() -> rope.apply(at.kProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3), ctx.rope())); // [B,Hkv,T,D]
+        NDArray v = Scoped.keep(() -> at.vProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3)); // [B,Hkv,T,D]
+        n1.close();
+        NDArray[] attn = Scoped.keepAll(() -> Kernels.get().flashAttention(q, at.repeatKv(k), at.repeatKv(v), mask)); // a [B,H,T,D], lse [B,H,T]
+        NDArray h = Scoped.keep(() -> x.add(at.oProj().forward(attn[0].transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd)))); // [B,T,H*D] in
         NDArray n2 = layer.postAttentionLayernorm().forward(h);
         FeedForward mlp = layer.mlp();
-        return new Saved(x, q, k, v, attn[0], attn[1], h, mlp.gateProj().forward(n2), mlp.upProj().forward(n2));
+        NDArray g = Scoped.keep(() -> mlp.gateProj().forward(n2));
+        NDArray u = Scoped.keep(() -> mlp.upProj().forward(n2));
+        n2.close();
+        return new Saved(x, q, k, v, attn[0], attn[1], h, g, u);
     }
 
     private static NDArray swiglu(NDArray g, NDArray u) {
         return g.mul(g.getNDArrayInternal().sigmoid()).mul(u); // silu(g)·u
     }
 
-    /** Gradient of the block input from {@code dy = dL/dy}; parameter gradients are accumulated on the way. */
+    /**
+     * Gradient of the block input from {@code dy = dL/dy}; parameter gradients are accumulated on the way.
+     * Each stage runs in its own scope, so only its result outlives it: a block's temporaries are never
+     * resident together.
+     */
     private static NDArray backward(Llama model, DecoderLayer layer, Saved s, NDArray dy, ForwardContext ctx, NDArray mask) {
-        Attention at = layer.selfAttn();
+        // Feed-forward. y = h + Ld(s), s = silu(g)·u, silu(g) = g·σ(g):
+        //   ds = dL/ds from Ld;  du = ds·silu(g);  dg = ds·u·σ(g)·(1 + g·(1 − σ(g)))
         FeedForward mlp = layer.mlp();
+        NDArray dn2 = Scoped.keep(() -> {
+            NDArray sig = s.g.getNDArrayInternal().sigmoid();
+            NDArray silu = s.g.mul(sig);
+            NDArray ds = linearBackward(mlp.downProj(), silu.mul(s.u), dy);
+            NDArray du = ds.mul(silu);
+            silu.close();
+            // in place (no autograd here), so at most four [B,T,hidden] tensors are resident
+            NDArray dg = sig.neg().addi(1).muli(s.g).addi(1).muli(sig).muli(s.u).muli(ds);
+            sig.close();
+            ds.close();
+            NDArray n2 = layer.postAttentionLayernorm().forward(s.h);
+            NDArray fromGate = linearBackward(mlp.gateProj(), n2, dg);
+            dg.close();
+            return fromGate.addi(linearBackward(mlp.upProj(), n2, du));
+        });
+        // h feeds both the residual (dy) and the second norm
+        NDArray dh = Scoped.keep(() -> dy.add(rmsNormBackward(layer.postAttentionLayernorm(), s.h, dn2)));
+        dn2.close();
+
+        // Attention. h = x + Lo(a): da = dL/da from Lo, then the flash backward gives dq̃, dk̃, dv.
+        Attention at = layer.selfAttn();
         long b = dy.getShape().get(0);
         long t = dy.getShape().get(1);
         int hd = at.headDim();
-
-        // Feed-forward. y = h + Ld(s), s = silu(g)·u, silu(g) = g·σ(g):
-        //   ds = dL/ds from Ld;  du = ds·silu(g);  dg = ds·u·σ(g)·(1 + g·(1 − σ(g)))
-        NDArray sig = s.g.getNDArrayInternal().sigmoid();
-        NDArray silu = s.g.mul(sig);
-        NDArray ds = linearBackward(mlp.downProj(), silu.mul(s.u), dy);
-        NDArray du = ds.mul(silu);
-        NDArray dg = ds.mul(s.u).mul(sig.mul(s.g.mul(sig.neg().add(1)).add(1)));
-        NDArray n2 = layer.postAttentionLayernorm().forward(s.h);
-        NDArray dn2 = linearBackward(mlp.gateProj(), n2, dg).add(linearBackward(mlp.upProj(), n2, du));
-        // h feeds both the residual (dy) and the second norm
-        NDArray dh = dy.add(rmsNormBackward(layer.postAttentionLayernorm(), s.h, dn2));
-
-        // Attention. h = x + Lo(a): da = dL/da from Lo, then the flash backward gives dq̃, dk̃, dv.
-        NDArray af = s.a.transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd); // [B,T,H*D]
-        NDArray da = linearBackward(at.oProj(), af, dh).reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3); // [B,H,T,D]
-        NDArray[] g = Kernels.get().flashAttentionBackward(da, s.q, at.repeatKv(s.k), at.repeatKv(s.v), s.a, s.lse, mask);
-        NDArray dk = sumGroups(g[1], at); // [B,Hkv,T,D]: a key/value head collects the gradients of its query heads
-        NDArray dv = sumGroups(g[2], at);
-        // RoPE is an orthogonal map per position: q̃ = q·cos + swap(q)·sin±, so dq = dq̃·cos + swap(dq̃·sin±)
-        NDArray[] tables = ctx.rope();
-        NDArray dq = ropeBackward(g[0], tables, hd);
-        dk = ropeBackward(dk, tables, hd);
-        NDArray n1 = layer.inputLayernorm().forward(s.x);
-        NDArray dn1 = linearBackward(at.qProj(), n1, dq.transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd))
-                .add(linearBackward(at.kProj(), n1, dk.transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)))
-                .add(linearBackward(at.vProj(), n1, dv.transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)));
+        NDArray dn1 = Scoped.keep(() -> {
+            NDArray[] g = Scoped.keepAll(() -> {
+                NDArray af = s.a.transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd); // [B,T,H*D]
+                NDArray da = linearBackward(at.oProj(), af, dh).reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3); // [B,H,T,D]
+                return Kernels.get().flashAttentionBackward(da, s.q, at.repeatKv(s.k), at.repeatKv(s.v), s.a, s.lse, mask);
+            });
+            // RoPE is an orthogonal map per position: q̃ = q·cos + swap(q)·sin±, so dq = dq̃·cos + swap(dq̃·sin±)
+            NDArray[] tables = ctx.rope();
+            NDArray n1 = layer.inputLayernorm().forward(s.x);
+            NDArray fromQ = Scoped.keep(() -> linearBackward(at.qProj(), n1,
+                    ropeBackward(g[0], tables, hd).transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd)));
+            g[0].close();
+            // a key/value head collects the gradients of its query heads: [B,H,T,D] -> [B,Hkv,T,D]
+            NDArray fromK = Scoped.keep(() -> linearBackward(at.kProj(), n1,
+                    ropeBackward(sumGroups(g[1], at), tables, hd).transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)));
+            g[1].close();
+            NDArray fromV = Scoped.keep(() -> linearBackward(at.vProj(), n1,
+                    sumGroups(g[2], at).transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)));
+            g[2].close();
+            return fromQ.addi(fromK).addi(fromV);
+        });
         // x feeds both the residual (dh) and the first norm
         return dh.add(rmsNormBackward(layer.inputLayernorm(), s.x, dn1));
     }
@@ -224,6 +248,10 @@ final class HybridBlockBackward {
      * trained; per LoRA factor with {@code m = z·Aᵀ}: {@code dB = σ·dOutᵀ·m}, {@code dA = σ·(dOut·B)ᵀ·z}.
      */
     private static NDArray linearBackward(Linear lin, NDArray z, NDArray dOut) {
+        return Scoped.keep(() -> linearBackwardUnscoped(lin, z, dOut)); // the weight-gradient products are freed at once
+    }
+
+    private static NDArray linearBackwardUnscoped(Linear lin, NDArray z, NDArray dOut) {
         long in = lin.inFeatures();
         long out = lin.outFeatures();
         NDArray dz = dOut.matMul(lin.weight()); // [.., out]·[out, in]

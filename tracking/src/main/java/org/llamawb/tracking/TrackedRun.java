@@ -50,7 +50,9 @@ public final class TrackedRun implements AutoCloseable {
     private final JournalDelivery delivery;
     private final BackgroundSender sender;
     private final ScheduledExecutorService sampler;
+    private final java.util.concurrent.atomic.AtomicLong systemSamples = new java.util.concurrent.atomic.AtomicLong();
     private final Thread killHook;
+    private Runnable finalSample = () -> {};
     private long appendsSinceWake;
     private volatile boolean ended;
     private boolean warnedEnded;
@@ -90,10 +92,20 @@ public final class TrackedRun implements AutoCloseable {
         s.scheduleAtFixedRate(() -> {
             try {
                 logMetrics(metrics.read(), step[0]++);
+                systemSamples.incrementAndGet();
             } catch (RuntimeException e) {
                 LOG.warn("system metrics sample failed: {}", e.toString());
             }
         }, Math.min(every, 1000), every, TimeUnit.MILLISECONDS); // a first sample soon, so short runs have one too
+        finalSample = () -> {
+            if (systemSamples.get() == 0) { // a run shorter than the first interval still gets one sample
+                try {
+                    logMetrics(metrics.read(), step[0]);
+                } catch (RuntimeException e) {
+                    LOG.warn("system metrics sample failed: {}", e.toString());
+                }
+            }
+        };
         return s;
     }
 
@@ -342,6 +354,13 @@ public final class TrackedRun implements AutoCloseable {
         }
         if (sampler != null) {
             sampler.shutdownNow();
+            try {
+                if (sampler.awaitTermination(2, TimeUnit.SECONDS)) {
+                    finalSample.run();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         if (error != null) {
             tag("error", (error.getClass().getSimpleName() + ": " + error.getMessage()).replaceAll("\\s+", " "));

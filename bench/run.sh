@@ -13,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 PY="${PY:-/work/venv-ref/bin/python}"
 DATA="${DATA:-../shared/data}"
-out="bench/results/$(date +%F).jsonl"
+out="${OUT:-bench/results/$(date +%F).jsonl}"   # OUT=file to keep a series apart
 mkdir -p bench/results /tmp/llamawb-bench
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval)

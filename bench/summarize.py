@@ -43,9 +43,24 @@ def main(path):
         print(f"| {name} | {f(j[k]['tokens_per_s'])} | {f(j[k]['mfu'], 2)} | {f(p[k]['tokens_per_s'])} | {f(p[k]['mfu'], 2)} "
               f"| {j[k]['tokens_per_s'] / p[k]['tokens_per_s']:.2f}× | {f(j['peak_rss_mib'])} / {f(p['peak_rss_mib'])} |")
     print()
+    fj, fp = rows["forward 15M 8x256 java"], rows["forward 15M 8x256 python"]
+    if len(fj) > 1:
+        print(f"| 15M, 8×256, {len(fj)} rounds | Java median / best tok/s | Python median / best tok/s | Java / Python (median) | (best) |")
+        print("|---|---|---|---|---|")
+        for k, name in (("forward", "forward"), ("forward_backward", "forward + backward (full)")):
+            jm, pm = med([r[k]["tokens_per_s"] for r in fj]), med([r[k]["tokens_per_s"] for r in fp])
+            # best = the fastest timed step of any round (noise here only ever adds time)
+            jb = max(j["tokens_per_step"] / r[k]["min_s"] for r in fj)
+            pb = max(p["tokens_per_step"] / r[k]["min_s"] for r in fp)
+            print(f"| {name} | {f(jm)} / {f(jb)} | {f(pm)} / {f(pb)} | {jm / pm:.2f}× | {jb / pb:.2f}× |")
+        print()
+    if "generate 15M java" not in rows:
+        rows["generate 15M java"] = []
     print("| greedy generation, KV cache, 255 tokens | Java tok/s | Python tok/s | Java / Python | peak RSS MiB (Java / Python) |")
     print("|---|---|---|---|---|")
     for m in ("stories260K", "15M"):
+        if not rows.get(f"generate {m} java"):
+            continue
         a, b = last(f"generate {m} java"), last(f"generate {m} python")
         print(f"| {m} | {f(a['tokens_per_s'], 1)} | {f(b['tokens_per_s'], 1)} | {a['tokens_per_s'] / b['tokens_per_s']:.2f}× "
               f"| {f(a['peak_rss_mib'])} / {f(b['peak_rss_mib'])} |")

@@ -67,8 +67,8 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("model", "PATH", "generate: a checkpoint instead of a random model"));
         o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing)"));
         o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255)"));
-        o.addOption(Flags.opt("profile", "DIR", "forward: after timing, write libtorch traces of one step "
-                + "(forward.json, forward_backward.json; chrome://tracing format)"));
+        o.addOption(Flags.opt("profile", "DIR", "forward, train: after timing, write libtorch traces of one step "
+                + "(forward.json, forward_backward.json, train_<policy>.json; chrome://tracing format)"));
         Flags f = Flags.parse("bench gemm|forward|train|generate [options]", o, args);
         if (f == null) {
             return 0;
@@ -149,8 +149,8 @@ final class BenchCommand implements Command {
                 return null;
             });
             if (f.has("profile")) {
-                java.nio.file.Path dir = java.nio.file.Path.of(f.string("profile", "."));
-                java.nio.file.Files.createDirectories(dir);
+                Path dir = Path.of(f.string("profile", "."));
+                Files.createDirectories(dir);
                 profile(dir.resolve("forward.json"), () -> {
                     try (NDScope scope = new NDScope()) {
                         model.forward(ids, null, null, false).getFloat(0, 0, 0);
@@ -174,7 +174,7 @@ final class BenchCommand implements Command {
     }
 
     /** One step under libtorch's profiler (operator names and input shapes), written as a chrome trace. */
-    private static void profile(java.nio.file.Path file, Runnable step) {
+    private static void profile(Path file, Runnable step) {
         ai.djl.pytorch.jni.JniUtils.startProfile(false, true, false);
         try {
             step.run();
@@ -183,7 +183,7 @@ final class BenchCommand implements Command {
         }
     }
 
-    private static void train(Flags f, NDManager m, ObjectNode out) {
+    private static void train(Flags f, NDManager m, ObjectNode out) throws IOException {
         int batch = f.integer("batch", 8);
         int seq = f.integer("seq", 256);
         LlamaConfig c = shape(f, seq);
@@ -233,6 +233,17 @@ final class BenchCommand implements Command {
                     out.put("mfu_frozen_base", 4.0 * matmulParams(c) * tokens / median(t) / 1e9 / peak);
                 }
                 out.put("last_loss", lastLoss[0]);
+                if (f.has("profile")) {
+                    Path dir = Path.of(f.string("profile", "."));
+                    Files.createDirectories(dir);
+                    TokenBatch tb = batches.get(0);
+                    opt.zeroGradients();
+                    profile(dir.resolve("train_" + remat.recipeName() + ".json"), () -> {
+                        try (NDScope scope = new NDScope()) {
+                            ForwardBackward.run(model, tb, 1.0 / tb.trainedTokens(), remat, 0, m);
+                        }
+                    });
+                }
             }
             if (lora != null) {
                 lora.close();

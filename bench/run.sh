@@ -89,10 +89,10 @@ for g in "${groups[@]}"; do
     longctx)
       # a long-context LoRA run under an address-space cap (ulimit -v) that none cannot fit and hybrid can
       for policy in none hybrid; do
-        label="longctx 6L 1x8192 $policy java, ulimit -v 6 GiB"
+        label="longctx 6L 1x8192 $policy java, ulimit -v 4 GiB"
         echo "bench: $label" >&2
         set +e
-        line="$( (ulimit -v 6291456; WORKBENCH_JAVA_OPTS="-Xmx384m -XX:ReservedCodeCacheSize=64m -XX:CompressedClassSpaceSize=64m \
+        line="$( (ulimit -v 4194304; WORKBENCH_JAVA_OPTS="-Xmx384m -XX:ReservedCodeCacheSize=64m -XX:CompressedClassSpaceSize=64m \
           -XX:MaxMetaspaceSize=128m -Xss1m" ./workbench bench train --batch 1 --seq 8192 --remat "$policy" --steps 2 --warmup 0) \
           2>/tmp/llamawb-bench/last.err | tail -n 1)"
         rc=$?

@@ -74,7 +74,7 @@ def main(path):
         print(f"\nJava / Python: {a['tokens_per_s'] / b['tokens_per_s']:.2f}×\n")
     shapes = ["6L 8x256", "6L 2x1024", "6L 1x2048", "24L 1x2048"]
     if any(k.startswith("remat ") for k in rows):
-        print("| config | setting | step s | tok/s | MFU (6N) | peak RSS MiB | activation MiB | vs `none` time | vs `none` activations | vs Python equivalent |")
+        print("| config | setting | step s | tok/s | MFU (4N) | peak RSS MiB | activation MiB | vs `none` time | vs `none` activations | vs Python equivalent |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         for s in shapes:
             none_t = med([r["step"]["median_s"] for r in rows.get(f"remat {s} none java", [])])
@@ -89,7 +89,7 @@ def main(path):
                     continue
                 t = med([r["step"]["median_s"] for r in rs])
                 tps = med([r["tokens_per_s"] for r in rs])
-                mfu = med([r.get("mfu") for r in rs])
+                mfu = med([r.get("mfu_frozen_base") for r in rs])  # LoRA: the frozen base gets no weight-gradient GEMMs
                 rss = med([r["peak_rss_mib"] for r in rs])
                 mem = rows.get(label.replace("remat ", "remat-memory "), [])
                 act = med([r["peak_rss_mib"] - r["rss_before_steps_mib"] for r in mem]) if mem else None

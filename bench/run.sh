@@ -58,9 +58,9 @@ for g in "${groups[@]}"; do
       emit "lora-train 15M 8x256 python" "$PY" bench/peer/peft_train.py --batch 8 --seq 256 --steps 6 --warmup 2 --peak-gflops "$P"
       ;;
     remat)
-      # step time and peak RSS (default allocator); two interleaved rounds, because single runs here vary by ±15%
+      # step time and peak RSS (default allocator); ROUNDS interleaved rounds (default 2), because single runs here vary by ±15%
       P="$(peak)"
-      for round in 1 2; do
+      for round in $(seq 1 "${ROUNDS:-2}"); do
         for shape in "8 256 6" "2 1024 6" "1 2048 6" "1 2048 24"; do
           set -- $shape
           for policy in none full hybrid; do

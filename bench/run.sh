@@ -56,6 +56,13 @@ for g in "${groups[@]}"; do
       P="$(peak)"
       emit "lora-train 15M 8x256 java" ./workbench bench train --batch 8 --seq 256 --steps 6 --warmup 2 --peak-gflops "$P"
       emit "lora-train 15M 8x256 python" "$PY" bench/peer/peft_train.py --batch 8 --seq 256 --steps 6 --warmup 2 --peak-gflops "$P"
+      # assistant-only SFT: the first two thirds of every row are prompt (labels ignored)
+      for round in 1 2; do
+        emit "lora-sft 15M 8x256 prompt 0.67 java" ./workbench bench train --batch 8 --seq 256 --steps 6 --warmup 2 \
+          --prompt-fraction 0.67 --peak-gflops "$P"
+        emit "lora-sft 15M 8x256 prompt 0.67 python" "$PY" bench/peer/peft_train.py --batch 8 --seq 256 --steps 6 --warmup 2 \
+          --prompt-fraction 0.67 --peak-gflops "$P"
+      done
       ;;
     remat)
       # step time and peak RSS (default allocator); ROUNDS interleaved rounds (default 2), because single runs here vary by ±15%

@@ -72,6 +72,14 @@ def main(path):
         for name, r in (("Java (workbench)", a), ("Python (transformers + PEFT)", b)):
             print(f"| {name} | {r['step']['median_s']:.3f} | {f(r['tokens_per_s'])} | {f(r['mfu'], 2)} | {f(r['mfu_frozen_base'], 2)} | {f(r['peak_rss_mib'])} |")
         print(f"\nJava / Python: {a['tokens_per_s'] / b['tokens_per_s']:.2f}×\n")
+    if "lora-sft 15M 8x256 prompt 0.67 java" in rows:
+        js, ps = rows["lora-sft 15M 8x256 prompt 0.67 java"], rows["lora-sft 15M 8x256 prompt 0.67 python"]
+        print(f"| assistant-only LoRA step, 15M, 8×256, 67% prompt, {len(js)} rounds | step s (median) | tok/s | peak RSS MiB |")
+        print("|---|---|---|---|")
+        for name, rs in (("Java (workbench)", js), ("Python (transformers + PEFT)", ps)):
+            print(f"| {name} | {med([r['step']['median_s'] for r in rs]):.3f} | {f(med([r['tokens_per_s'] for r in rs]))} "
+                  f"| {f(med([r['peak_rss_mib'] for r in rs]))} |")
+        print(f"\nJava / Python: {med([r['tokens_per_s'] for r in js]) / med([r['tokens_per_s'] for r in ps]):.2f}×\n")
     shapes = ["6L 8x256", "6L 2x1024", "6L 1x2048", "24L 1x2048"]
     if any(k.startswith("remat ") for k in rows):
         print("| config | setting | step s | tok/s | MFU (4N) | peak RSS MiB | activation MiB | vs `none` time | vs `none` activations | vs Python equivalent |")

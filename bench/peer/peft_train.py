@@ -26,6 +26,8 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--targets", choices=sorted(TARGETS), default="qkvo")
+    ap.add_argument("--prompt-fraction", type=float, default=0.0,
+                    help="labels of the first F of every row are -100, as an SFT prompt (assistant-only training)")
     ap.add_argument("--rank", type=int, default=8)
     ap.add_argument("--alpha", type=float, default=16)
     ap.add_argument("--grad-checkpointing", choices=["off", "on"], default="off")
@@ -53,7 +55,11 @@ def main():
         ids = batches[state["i"] % len(batches)]
         state["i"] += 1
         opt.zero_grad(set_to_none=True)
-        out = model(input_ids=ids, labels=ids, use_cache=False)
+        labels = ids
+        if a.prompt_fraction > 0:
+            labels = ids.clone()
+            labels[:, :round(a.prompt_fraction * a.seq)] = -100
+        out = model(input_ids=ids, labels=labels, use_cache=False)
         out.loss.backward()
         opt.step()
         state["loss"] = float(out.loss.detach())
@@ -67,7 +73,7 @@ def main():
                  "trainable_params": sum(p.numel() for p in trainable)},
         "grad_checkpointing": a.grad_checkpointing,
         "grad_checkpointing_active": any(getattr(m, "gradient_checkpointing", False) for m in model.modules()),
-        "batch": a.batch, "seq": a.seq, "tokens_per_step": tokens,
+        "batch": a.batch, "seq": a.seq, "tokens_per_step": tokens, "prompt_fraction": a.prompt_fraction,
         "step": s, "tokens_per_s": tps, "mfu": harness.mfu(6 * n, tps, a.peak_gflops),
         "mfu_frozen_base": harness.mfu(4 * n, tps, a.peak_gflops), "peak_gflops": a.peak_gflops,
         "last_loss": state["loss"],

@@ -22,6 +22,7 @@ import org.llamawb.adapters.TargetModules;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
+import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.sft.TokenBatch;
 import org.llamawb.model.Llama;
 import org.llamawb.model.LlamaConfig;
@@ -64,6 +65,8 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("peak-gflops", "G", "the GEMM ceiling, for MFU"));
         o.addOption(Flags.opt("targets", "T", "train: qkvo or all-linear (default qkvo); full = every parameter"));
         o.addOption(Flags.opt("remat", "P", "train: none, full or hybrid (default none)"));
+        o.addOption(Flags.opt("prompt-fraction", "F", "train: ignore the labels of the first F of every row, "
+                + "as an SFT prompt (default 0: every token trained)"));
         o.addOption(Flags.opt("model", "PATH", "generate: a checkpoint instead of a random model"));
         o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing)"));
         o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255)"));
@@ -208,9 +211,10 @@ final class BenchCommand implements Command {
             }
             List<TokenBatch> batches = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
-                batches.add(randomBatch(c, batch, seq, i));
+                batches.add(withPrompt(randomBatch(c, batch, seq, i), f.number("prompt-fraction", 0)));
             }
             try (AdamW opt = new AdamW(params, new AdamW.Settings(0.9, 0.999, 1e-8, 0.0), AdamW::decaysByDefault, m)) {
+                out.put("prompt_fraction", f.number("prompt-fraction", 0));
                 out.put("rss_before_steps_mib", currentRssMib());
                 double[] lastLoss = new double[1];
                 int[] step = new int[1];
@@ -302,6 +306,22 @@ final class BenchCommand implements Command {
             }
         }
         return new TokenBatch(ids, ids, null, null); // labels = ids, as the Python peers do
+    }
+
+    /**
+     * The batch with the first {@code fraction} of every row's labels ignored, as an SFT prompt is:
+     * assistant-only training.
+     */
+    private static TokenBatch withPrompt(TokenBatch b, double fraction) {
+        if (fraction <= 0) {
+            return b;
+        }
+        int[][] labels = new int[b.inputIds().length][];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = b.labels()[i].clone();
+            java.util.Arrays.fill(labels[i], 0, (int) Math.round(fraction * labels[i].length), CausalLmLoss.IGNORE);
+        }
+        return new TokenBatch(b.inputIds(), labels, null, null);
     }
 
     private static double[] time(int warmup, int steps, Supplier<Void> body) {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.model.Kernels;
 import org.llamawb.model.Llama;
 
@@ -38,23 +39,53 @@ final class ChunkedHead {
     static double lossAndBackward(Llama model, NDArray last, NDArray shifted, NDArray scale, boolean sliced) {
         long d = last.getShape().get(2);
         long n = last.getShape().get(0) * last.getShape().get(1);
-        long rows = sliced ? Math.max(1, logitsPerSlice / model.config().vocabSize()) : n;
         NDArray flat = last.reshape(n, d); // [B·T, d]
         NDArray labels = shifted.reshape(n); // [B·T]
+        // Only positions with a label reach the head: an untrained position (prompt, padding, a packed
+        // example's first token) has no loss and a zero gradient, so its logits are never computed. In
+        // assistant-only SFT that is most of the batch (the stories260K Vicuna recipe trains 33% of its tokens).
+        NDArray trained = trainedRows(labels); // [m] int64, or null when every row is trained (or none is)
+        long m = trained == null ? n : trained.getShape().get(0);
+        long rows = sliced ? Math.max(1, logitsPerSlice / model.config().vocabSize()) : m;
         double total = 0;
-        for (long start = 0; start < n; start += rows) {
-            long end = Math.min(n, start + rows);
+        for (long start = 0; start < m; start += rows) {
+            long end = Math.min(m, start + rows);
+            boolean whole = start == 0 && end == m;
             NDIndex slice = new NDIndex("{}:{}", start, end);
             try (NDScope scope = new NDScope()) {
-                NDArray hidden = rows == n ? flat : flat.get(slice); // [rows, d]
+                NDArray hidden; // [rows, d]
+                NDArray target; // [rows]
+                if (trained == null) {
+                    hidden = whole ? flat : flat.get(slice);
+                    target = whole ? labels : labels.get(slice);
+                } else {
+                    NDArray at = whole ? trained : trained.get(slice);
+                    hidden = flat.get(at); // gathered under autograd: the gradient scatters back to these rows
+                    target = labels.get(at);
+                }
                 NDArray logits = model.logits(model.norm().forward(hidden)); // [rows, V], recorded
                 NDArray grad = logits.stopGradient(); // the same storage, outside the graph
-                NDArray sum = Kernels.get().crossEntropySumGradInPlace(grad, rows == n ? labels : labels.get(slice),
-                        scale);
+                NDArray sum = Kernels.get().crossEntropySumGradInPlace(grad, target, scale);
                 JniUtils.backward((PtNDArray) logits, (PtNDArray) grad, false, false);
                 total += sum.getFloat();
             }
         }
         return total;
+    }
+
+    /** Indices of the rows whose label is not ignored; null when that is all rows or none. */
+    private static NDArray trainedRows(NDArray labels) {
+        long[] l = labels.toLongArray();
+        long[] idx = new long[l.length];
+        int m = 0;
+        for (int i = 0; i < l.length; i++) {
+            if (l[i] != CausalLmLoss.IGNORE) {
+                idx[m++] = i;
+            }
+        }
+        if (m == 0 || m == l.length) {
+            return null; // none trained: the whole pass gives zero loss and zero gradients, as before
+        }
+        return labels.getManager().create(java.util.Arrays.copyOf(idx, m));
     }
 }

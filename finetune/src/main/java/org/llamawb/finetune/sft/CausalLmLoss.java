@@ -3,7 +3,9 @@ package org.llamawb.finetune.sft;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 import org.llamawb.model.Kernels;
+import org.llamawb.model.Llama;
 
 /**
  * The next-token loss of a causal language model, as transformers computes it: the logits at position
@@ -57,5 +59,36 @@ public final class CausalLmLoss {
     public static NDArray sum(NDArray logits, NDArray shifted, boolean grad) {
         long v = logits.getShape().get(2);
         return Kernels.get().crossEntropySum(logits.reshape(-1, v), shifted.reshape(-1), grad); // [B*T, V] vs [B*T]
+    }
+
+    /**
+     * {@link #sum} from the final normalised hidden states {@code [B, T, d]} (no gradient), with the LM head
+     * run only on positions that have a label: the others add nothing to the loss, and with a 32k
+     * vocabulary their logits would be most of the work.
+     */
+    public static NDArray sumOverLabelled(Llama model, NDArray normed, NDArray shifted) {
+        long n = normed.getShape().get(0) * normed.getShape().get(1);
+        NDArray flat = normed.reshape(n, normed.getShape().get(2)); // [B·T, d]
+        NDArray labels = shifted.reshape(n); // [B·T]
+        NDArray rows = labelledRows(labels);
+        return rows == null
+                ? Kernels.get().crossEntropySum(model.logits(flat), labels, false)
+                : Kernels.get().crossEntropySum(model.logits(flat.get(rows)), labels.get(rows), false); // [m, V] vs [m]
+    }
+
+    /**
+     * Indices (int64 {@code [m]}) of the positions of {@code shifted: [N]} whose label is not {@value #IGNORE};
+     * null when that is every position or none (then there is nothing to gather).
+     */
+    public static NDArray labelledRows(NDArray shifted) {
+        long[] l = shifted.toLongArray();
+        long[] idx = new long[l.length];
+        int m = 0;
+        for (int i = 0; i < l.length; i++) {
+            if (l[i] != IGNORE) {
+                idx[m++] = i;
+            }
+        }
+        return m == 0 || m == l.length ? null : shifted.getManager().create(Arrays.copyOf(idx, m));
     }
 }

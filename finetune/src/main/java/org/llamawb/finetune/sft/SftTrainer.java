@@ -284,8 +284,8 @@ public final class SftTrainer {
         for (int i = 0; i < n; i++) {
             TokenBatch tb = DataSetup.tokenBatch(validation.batch(0, i));
             try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager()) {
-                NDArray logits = model.forward(tb.inputIdsArray(m), tb.positionIdsArray(m), tb.segmentIdsArray(m), false);
-                sum += CausalLmLoss.sum(logits, CausalLmLoss.shiftedLabels(m, tb.labels()), false).getFloat();
+                NDArray normed = model.hidden(tb.inputIdsArray(m), tb.positionIdsArray(m), tb.segmentIdsArray(m), false);
+                sum += CausalLmLoss.sumOverLabelled(model, normed, CausalLmLoss.shiftedLabels(m, tb.labels())).getFloat();
             }
             count += tb.trainedTokens();
         }

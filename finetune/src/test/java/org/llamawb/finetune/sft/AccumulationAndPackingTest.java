@@ -1,6 +1,7 @@
 package org.llamawb.finetune.sft;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -134,6 +135,12 @@ class AccumulationAndPackingTest {
                 TokenBatch tb = DataSetup.tokenBatch(packed);
                 packedLoss = CausalLmLoss.sum(model.forward(tb.inputIdsArray(m), tb.positionIdsArray(m),
                         tb.segmentIdsArray(m), false), CausalLmLoss.shiftedLabels(m, tb.labels()), false).getFloat();
+                // the head run only on labelled positions (most of a Vicuna row is prompt) gives the same sum
+                NDArray shifted = CausalLmLoss.shiftedLabels(m, tb.labels());
+                assertNotNull(CausalLmLoss.labelledRows(shifted.reshape(-1)), "the batch has unlabelled positions");
+                double labelledOnly = CausalLmLoss.sumOverLabelled(model, model.hidden(tb.inputIdsArray(m),
+                        tb.positionIdsArray(m), tb.segmentIdsArray(m), false), shifted).getFloat();
+                assertEquals(packedLoss, labelledOnly, 1e-4 * Math.abs(packedLoss), "loss over labelled rows only");
             }
             // each example of the packed rows, run alone
             double alone = 0;

@@ -147,7 +147,7 @@ final class HybridBlockBackward {
     }
 
     private static NDArray swiglu(NDArray g, NDArray u) {
-        return g.mul(g.getNDArrayInternal().sigmoid()).mul(u); // silu(g)·u
+        return g.getNDArrayInternal().sigmoid().muli(g).muli(u); // silu(g)·u = σ(g)·g·u, in place on σ(g) (no autograd here)
     }
 
     /**
@@ -223,7 +223,7 @@ final class HybridBlockBackward {
         NDArray scaled = dRotated.mul(tables[1]);
         int half = headDim / 2;
         NDArray swapped = scaled.get("..., {}:", half).concat(scaled.get("..., :{}", half), -1);
-        return dRotated.mul(tables[0]).add(swapped);
+        return dRotated.mul(tables[0]).addi(swapped);
     }
 
     /**
@@ -238,8 +238,9 @@ final class HybridBlockBackward {
             accumulate(w, dn.mul(z).mul(r).sum(new int[] {0, 1}));
         }
         NDArray gh = dn.mul(w);
-        NDArray r3 = r.mul(r).mul(r);
-        return gh.mul(r).sub(z.mul(r3).mul(gh.mul(z).mean(new int[] {-1}, true)));
+        NDArray dot = gh.mul(z).mean(new int[] {-1}, true); // [B,T,1]
+        NDArray correction = z.mul(r.mul(r).mul(r).muli(dot)); // z·r³·mean(ĝ·z)
+        return gh.muli(r).subi(correction); // in place (no autograd here): three [B,T,d] tensors instead of six
     }
 
     /**

@@ -54,8 +54,6 @@ def main(path):
             pb = max(p["tokens_per_step"] / r[k]["min_s"] for r in fp)
             print(f"| {name} | {f(jm)} / {f(jb)} | {f(pm)} / {f(pb)} | {jm / pm:.2f}× | {jb / pb:.2f}× |")
         print()
-    if "generate 15M java" not in rows:
-        rows["generate 15M java"] = []
     print("| greedy generation, KV cache, 255 tokens | Java tok/s | Python tok/s | Java / Python | peak RSS MiB (Java / Python) |")
     print("|---|---|---|---|---|")
     for m in ("stories260K", "15M"):

@@ -10,7 +10,7 @@ import org.llamawb.model.Kernels;
 import org.llamawb.model.Llama;
 
 /**
- * Final norm, LM head and loss with a fused loss gradient, over slices of the tokens, each slice's
+ * Final norm, LM head and loss with a fused loss gradient, over slices of the labelled tokens, each slice's
  * backward run before the next slice's logits exist.
  *
  * <p>The {@code [N, V]} logits are the largest activation of a small model with a 32k vocabulary. Autograd's
@@ -32,7 +32,7 @@ final class ChunkedHead {
      * Runs the head on {@code last: [B,T,d]} slice by slice, back-propagating {@code scale · Σ loss}; returns
      * {@code Σ loss}. Call with gradient recording on.
      *
-     * @param sliced false: one slice of every token, for a {@code last} that is still part of a graph
+     * @param sliced false: one slice of every labelled token, for a {@code last} that is still part of a graph
      *     (autograd back-propagates through it once); true: slices of {@link #logitsPerSlice} logits,
      *     for a {@code last} that is a leaf requiring gradients (they accumulate over the slices)
      */

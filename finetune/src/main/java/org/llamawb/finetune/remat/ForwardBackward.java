@@ -57,8 +57,8 @@ public final class ForwardBackward {
                 JniUtils.setSeed(seed + layer.index()); // the same dropout stream per block as full recomputes
                 x = Scoped.keep(() -> layer.forward(in, ctx));
             }
-            // the whole [B·T, V] logits at once (no slicing: autograd keeps everything under this policy), with
-            // the fused loss gradient; the backward runs from the logits through every block
+            // the logits of every labelled position at once ([m, V]; no slicing: autograd keeps everything under
+            // this policy), with the fused loss gradient; the backward runs from the logits through every block
             return ChunkedHead.lossAndBackward(model, x, shifted, scale, false);
         }
     }

@@ -164,4 +164,54 @@ class RematerializationGradientTest {
             lora.close();
         }
     }
+
+    /**
+     * `none` (the fused loss gradient, the head only on labelled rows) equals plain autograd through the
+     * whole model and PyTorch's cross-entropy, in full fine-tuning with a tied or an untied head.
+     */
+    @ParameterizedTest(name = "tied={0}, packed={1}")
+    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
+    void noneEqualsPlainAutograd(boolean tied, boolean packed) {
+        LlamaConfig c = new LlamaConfig(53, 32, 48, 2, 4, 2, 8, 10000.0, RopeScaling.NONE, 1e-5, tied, 1, List.of(2),
+                false, false, 64);
+        try (Llama m = Llama.random(c, 13, 0.3, manager)) {
+            Map<String, NDArray> params = m.parameters();
+            params.values().forEach(p -> p.setRequiresGradient(true));
+            TokenBatch b = batch(packed);
+            double scale = 1.0 / b.trainedTokens();
+            Map<String, float[]> reference = new LinkedHashMap<>();
+            try (NDScope scope = new NDScope();
+                    ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                NDArray logits = m.forward(b.inputIdsArray(manager), b.positionIdsArray(manager),
+                        b.segmentIdsArray(manager), true); // [B,T,V]
+                NDArray shifted = org.llamawb.finetune.sft.CausalLmLoss.shiftedLabels(manager, b.labels());
+                NDArray loss = org.llamawb.model.Kernels.get().crossEntropySum(logits.reshape(-1, 53), shifted.reshape(-1), true);
+                gc.backward(loss.mul(manager.create((float) scale)));
+            }
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                try (NDArray g = e.getValue().getGradient()) {
+                    reference.put(e.getKey(), g.toFloatArray());
+                }
+                JniUtils.zeroGrad((PtNDArray) e.getValue());
+            }
+            try (NDScope scope = new NDScope()) {
+                ForwardBackward.run(m, b, scale, Rematerialization.NONE, 3, manager);
+            }
+            double worst = 0;
+            double largest = 0;
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                try (NDArray g = e.getValue().getGradient()) {
+                    float[] ours = g.toFloatArray();
+                    float[] ref = reference.get(e.getKey());
+                    for (int i = 0; i < ref.length; i++) {
+                        worst = Math.max(worst, Math.abs(ours[i] - ref[i]));
+                        largest = Math.max(largest, Math.abs(ref[i]));
+                    }
+                }
+            }
+            assertTrue(worst <= 1e-5, "none differs from plain autograd by " + worst);
+            assertTrue(largest > 1e-3, "gradients must be non-trivial");
+            params.values().forEach(p -> p.setRequiresGradient(false));
+        }
+    }
 }

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -148,7 +150,7 @@ final class BenchCommand implements Command {
                 try (NDScope scope = new NDScope()) {
                     ForwardBackward.run(model, tb, 1.0 / tb.trainedTokens(), Rematerialization.NONE, 0, m);
                 }
-                model.parameters().values().forEach(p -> ai.djl.pytorch.jni.JniUtils.zeroGrad((ai.djl.pytorch.engine.PtNDArray) p));
+                model.parameters().values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
                 return null;
             });
             if (f.has("profile")) {
@@ -178,11 +180,11 @@ final class BenchCommand implements Command {
 
     /** One step under libtorch's profiler (operator names and input shapes), written as a chrome trace. */
     private static void profile(Path file, Runnable step) {
-        ai.djl.pytorch.jni.JniUtils.startProfile(false, true, false);
+        JniUtils.startProfile(false, true, false);
         try {
             step.run();
         } finally {
-            ai.djl.pytorch.jni.JniUtils.stopProfile(file.toString());
+            JniUtils.stopProfile(file.toString());
         }
     }
 
@@ -319,7 +321,7 @@ final class BenchCommand implements Command {
         int[][] labels = new int[b.inputIds().length][];
         for (int i = 0; i < labels.length; i++) {
             labels[i] = b.labels()[i].clone();
-            java.util.Arrays.fill(labels[i], 0, (int) Math.round(fraction * labels[i].length), CausalLmLoss.IGNORE);
+            Arrays.fill(labels[i], 0, (int) Math.round(fraction * labels[i].length), CausalLmLoss.IGNORE);
         }
         return new TokenBatch(b.inputIds(), labels, null, null);
     }

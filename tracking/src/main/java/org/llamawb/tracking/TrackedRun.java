@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.llamawb.tracking.mlflow.MlflowServer;
@@ -50,7 +51,7 @@ public final class TrackedRun implements AutoCloseable {
     private final JournalDelivery delivery;
     private final BackgroundSender sender;
     private final ScheduledExecutorService sampler;
-    private final java.util.concurrent.atomic.AtomicLong systemSamples = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong systemSamples = new AtomicLong();
     private final Thread killHook;
     private Runnable finalSample = () -> {};
     private long appendsSinceWake;

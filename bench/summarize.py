@@ -31,11 +31,19 @@ def f(v, digits=0):
 def main(path):
     rows = load(path)
     last = lambda label: rows[label][-1]
-    print("| GEMM fp32 GFLOP/s | 1024³ | 2048³ |\n|---|---|---|")
-    for impl in ("java", "python"):
-        r = last("gemm " + impl)["results"]
-        print(f"| {impl} | {f(r['1024']['gflops'], 1)} | {f(r['2048']['gflops'], 1)} |")
-    print()
+    if "gemm java" in rows:
+        print("| GEMM fp32 GFLOP/s | 1024³ | 2048³ |\n|---|---|---|")
+        for impl in ("java", "python"):
+            r = last("gemm " + impl)["results"]
+            print(f"| {impl} | {f(r['1024']['gflops'], 1)} | {f(r['2048']['gflops'], 1)} |")
+        print()
+    if "forward 15M 8x256 java" in rows:
+        forward_tables(rows)
+    generate_and_train_tables(rows)
+
+
+def forward_tables(rows):
+    last = lambda label: rows[label][-1]
     j, p = last("forward 15M 8x256 java"), last("forward 15M 8x256 python")
     print("| 15M, 8×256 | Java tok/s | MFU | Python tok/s | MFU | Java / Python | peak RSS MiB (Java / Python) |")
     print("|---|---|---|---|---|---|---|")
@@ -54,6 +62,10 @@ def main(path):
             pb = max(p["tokens_per_step"] / r[k]["min_s"] for r in fp)
             print(f"| {name} | {f(jm)} / {f(jb)} | {f(pm)} / {f(pb)} | {jm / pm:.2f}× | {jb / pb:.2f}× |")
         print()
+
+
+def generate_and_train_tables(rows):
+    last = lambda label: rows[label][-1]
     print("| greedy generation, KV cache, 255 tokens | Java tok/s | Python tok/s | Java / Python | peak RSS MiB (Java / Python) |")
     print("|---|---|---|---|---|")
     for m in ("stories260K", "15M"):

@@ -66,15 +66,15 @@ def forward_tables(rows):
 
 def generate_and_train_tables(rows):
     last = lambda label: rows[label][-1]
-    print("| greedy generation, KV cache, 255 tokens | Java tok/s | Python tok/s | Java / Python | peak RSS MiB (Java / Python) |")
-    print("|---|---|---|---|---|")
-    for m in ("stories260K", "15M"):
-        if not rows.get(f"generate {m} java"):
-            continue
-        a, b = last(f"generate {m} java"), last(f"generate {m} python")
-        print(f"| {m} | {f(a['tokens_per_s'], 1)} | {f(b['tokens_per_s'], 1)} | {a['tokens_per_s'] / b['tokens_per_s']:.2f}× "
-              f"| {f(a['peak_rss_mib'])} / {f(b['peak_rss_mib'])} |")
-    print()
+    models = [m for m in ("stories260K", "15M") if rows.get(f"generate {m} java")]
+    if models:
+        print("| greedy generation, KV cache, 255 tokens | Java tok/s | Python tok/s | Java / Python | peak RSS MiB (Java / Python) |")
+        print("|---|---|---|---|---|")
+        for m in models:
+            a, b = last(f"generate {m} java"), last(f"generate {m} python")
+            print(f"| {m} | {f(a['tokens_per_s'], 1)} | {f(b['tokens_per_s'], 1)} | {a['tokens_per_s'] / b['tokens_per_s']:.2f}× "
+                  f"| {f(a['peak_rss_mib'])} / {f(b['peak_rss_mib'])} |")
+        print()
     if "lora-train 15M 8x256 java" in rows:
         a, b = last("lora-train 15M 8x256 java"), last("lora-train 15M 8x256 python")
         print("| LoRA SFT step, 15M, 8×256, r 8 on q,k,v,o | step s | tok/s | MFU (6N) | MFU (4N, frozen base) | peak RSS MiB |")

@@ -65,16 +65,18 @@ for g in "${groups[@]}"; do
       done
       ;;
     remat)
-      # step time and peak RSS (default allocator); ROUNDS interleaved rounds (default 2), because single runs here vary by ±15%
+      # step time and peak RSS (default allocator); ROUNDS interleaved rounds (default 2), because single runs here vary by ±15%;
+      # SHAPES ("B T L,..."), POLICIES and PEER_GC narrow a rerun, e.g. SHAPES="1 2048 24" POLICIES=full PEER_GC=on
       P="$(peak)"
+      IFS=, read -r -a shapes <<< "${SHAPES:-8 256 6,2 1024 6,1 2048 6,1 2048 24}"
       for round in $(seq 1 "${ROUNDS:-2}"); do
-        for shape in "8 256 6" "2 1024 6" "1 2048 6" "1 2048 24"; do
+        for shape in "${shapes[@]}"; do
           set -- $shape
-          for policy in none full hybrid; do
+          for policy in ${POLICIES:-none full hybrid}; do
             emit "remat ${3}L ${1}x${2} $policy java" ./workbench bench train --batch "$1" --seq "$2" --layers "$3" \
               --remat "$policy" --steps 5 --warmup 1 --peak-gflops "$P"
           done
-          for gc in off on; do
+          for gc in ${PEER_GC:-off on}; do
             emit "remat ${3}L ${1}x${2} gc-$gc python" "$PY" bench/peer/peft_train.py --batch "$1" --seq "$2" --layers "$3" \
               --grad-checkpointing "$gc" --steps 5 --warmup 1 --peak-gflops "$P"
           done

@@ -67,16 +67,17 @@ for g in "${groups[@]}"; do
     remat)
       # step time and peak RSS (default allocator); ROUNDS interleaved rounds (default 2), because single runs here vary by ±15%;
       # SHAPES ("B T L,..."), POLICIES and PEER_GC narrow a rerun, e.g. SHAPES="1 2048 24" POLICIES=full PEER_GC=on
+      # (an empty PEER_GC runs no peer)
       P="$(peak)"
       IFS=, read -r -a shapes <<< "${SHAPES:-8 256 6,2 1024 6,1 2048 6,1 2048 24}"
       for round in $(seq 1 "${ROUNDS:-2}"); do
         for shape in "${shapes[@]}"; do
           set -- $shape
-          for policy in ${POLICIES:-none full hybrid}; do
+          for policy in ${POLICIES-none full hybrid hybrid-lean}; do
             emit "remat ${3}L ${1}x${2} $policy java" ./workbench bench train --batch "$1" --seq "$2" --layers "$3" \
               --remat "$policy" --steps 5 --warmup 1 --peak-gflops "$P"
           done
-          for gc in ${PEER_GC:-off on}; do
+          for gc in ${PEER_GC-off on}; do
             emit "remat ${3}L ${1}x${2} gc-$gc python" "$PY" bench/peer/peft_train.py --batch "$1" --seq "$2" --layers "$3" \
               --grad-checkpointing "$gc" --steps 5 --warmup 1 --peak-gflops "$P"
           done
@@ -87,9 +88,10 @@ for g in "${groups[@]}"; do
       # activation memory = peak RSS - RSS before the first step, with glibc's mmap threshold fixed at 1 MiB so
       # that freed tensors go back to the OS at once (by default glibc keeps freed blocks of up to 32 MiB in its
       # heaps, and peak RSS then measures fragmentation as much as tensors); timing is not taken from these runs
-      for shape in "8 256 6" "2 1024 6" "1 2048 6" "1 2048 24"; do
+      IFS=, read -r -a shapes <<< "${SHAPES:-8 256 6,2 1024 6,1 2048 6,1 2048 24}"
+      for shape in "${shapes[@]}"; do
         set -- $shape
-        for policy in none full hybrid; do
+        for policy in ${POLICIES-none full hybrid hybrid-lean}; do
           emit "remat-memory ${3}L ${1}x${2} $policy java" env MALLOC_MMAP_THRESHOLD_=1048576 ./workbench bench train \
             --batch "$1" --seq "$2" --layers "$3" --remat "$policy" --steps 3 --warmup 1
         done

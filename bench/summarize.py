@@ -100,6 +100,7 @@ def generate_and_train_tables(rows):
             py = {gc: med([r["tokens_per_s"] for r in rows.get(f"remat {s} gc-{gc} python", [])]) for gc in ("off", "on")}
             for setting, label, peer in (("none", f"remat {s} none java", "off"), ("full", f"remat {s} full java", "on"),
                                          ("hybrid", f"remat {s} hybrid java", "on"),
+                                         ("hybrid-lean", f"remat {s} hybrid-lean java", "on"),
                                          ("Python, checkpointing off", f"remat {s} gc-off python", None),
                                          ("Python, checkpointing on", f"remat {s} gc-on python", None)):
                 rs = rows.get(label, [])

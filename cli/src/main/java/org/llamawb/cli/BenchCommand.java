@@ -66,7 +66,7 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("sizes", "LIST", "gemm: matrix sizes, comma-separated (default 1024,2048)"));
         o.addOption(Flags.opt("peak-gflops", "G", "the GEMM ceiling, for MFU"));
         o.addOption(Flags.opt("targets", "T", "train: qkvo or all-linear (default qkvo); full = every parameter"));
-        o.addOption(Flags.opt("remat", "P", "train: none, full or hybrid (default none)"));
+        o.addOption(Flags.opt("remat", "P", "train: none, full, hybrid or hybrid-lean (default none)"));
         o.addOption(Flags.opt("prompt-fraction", "F", "train: ignore the labels of the first F of every row, "
                 + "as an SFT prompt (default 0: every token trained)"));
         o.addOption(Flags.opt("model", "PATH", "generate: a checkpoint instead of a random model"));

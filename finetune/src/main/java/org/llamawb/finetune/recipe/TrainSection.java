@@ -21,7 +21,7 @@ import org.llamawb.model.BadInputException;
  * @param adamEpsilon AdamW ε
  * @param maxGradNorm global-norm clipping threshold (0 = off)
  * @param seed seeds data order, adapter initialisation and dropout
- * @param rematerialization {@code none}, {@code full} or {@code hybrid}
+ * @param rematerialization {@code none}, {@code full}, {@code hybrid} or {@code hybrid-lean}
  * @param maxConsecutiveNonfinite a NaN/infinite loss skips the step; this many in a row stop the run
  * @param logEverySteps progress line and metrics every N steps
  */

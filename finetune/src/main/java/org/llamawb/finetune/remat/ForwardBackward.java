@@ -42,7 +42,8 @@ public final class ForwardBackward {
         return switch (policy) {
             case NONE -> none(model, ids, pos, seg, shifted, scale, seed);
             case FULL -> full(model, ids, pos, seg, shifted, scale, seed);
-            case HYBRID -> HybridBlockBackward.run(model, ids, pos, seg, shifted, scale, seed);
+            case HYBRID -> HybridBlockBackward.run(model, ids, pos, seg, shifted, scale, false);
+            case HYBRID_LEAN -> HybridBlockBackward.run(model, ids, pos, seg, shifted, scale, true);
         };
     }
 

@@ -29,7 +29,8 @@ import org.llamawb.model.Scoped;
  * residual {@code h}, and the feed-forward projections {@code g, u}. The backward pass is written out
  * by hand below; RMSNorm, RoPE and SiLU·gate are recomputed, the attention uses libtorch's flash
  * backward from the saved log-sum-exp. The final norm, LM head and loss use autograd, slice by slice
- * ({@link ChunkedHead}).
+ * ({@link ChunkedHead}). The {@code hybrid-lean} variant keeps neither {@code g} nor {@code u} and recomputes
+ * both from {@code h} in the backward pass ({@code n2} is recomputed there anyway).
  *
  * <p>Block, for input {@code x: [B,T,d]} ({@code r(z) = (mean(z²) + ε)^-½} per row):
  * <pre>
@@ -43,13 +44,15 @@ import org.llamawb.model.Scoped;
 final class HybridBlockBackward {
     private HybridBlockBackward() {}
 
-    /** What the forward pass keeps of one block. */
+    /** What the forward pass keeps of one block ({@code g, u} null when they are recomputed). */
     private record Saved(NDArray x, NDArray q, NDArray k, NDArray v, NDArray a, NDArray lse, NDArray h, NDArray g,
             NDArray u) {
         /** Frees the block's saved activations once its backward is done. */
         void close(boolean withInput) {
             for (NDArray t : new NDArray[] {q, k, v, a, lse, h, g, u}) {
-                t.close();
+                if (t != null) {
+                    t.close();
+                }
             }
             if (withInput) {
                 x.close();
@@ -57,7 +60,8 @@ final class HybridBlockBackward {
         }
     }
 
-    static double run(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale, long seed) {
+    /** @param lean recompute the feed-forward projections {@code g, u} in the backward pass instead of keeping them */
+    static double run(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale, boolean lean) {
         requireSupported(model);
         long t = ids.getShape().get(1);
         List<DecoderLayer> layers = model.layers();
@@ -71,7 +75,7 @@ final class HybridBlockBackward {
             NDArray[] kept = Scoped.keepAll(() -> {
                 Saved s = forward(model, layer, in, ctx, mask);
                 NDArray y = Scoped.keep(() -> s.h.add(layer.mlp().downProj().forward(swiglu(s.g, s.u)))); // y = h + Ld(s)
-                return new NDArray[] {s.x, s.q, s.k, s.v, s.a, s.lse, s.h, s.g, s.u, y};
+                return new NDArray[] {s.x, s.q, s.k, s.v, s.a, s.lse, s.h, lean ? null : s.g, lean ? null : s.u, y};
             });
             saved.add(new Saved(kept[0], kept[1], kept[2], kept[3], kept[4], kept[5], kept[6], kept[7], kept[8]));
             x = kept[9];
@@ -160,16 +164,22 @@ final class HybridBlockBackward {
         //   ds = dL/ds from Ld;  du = ds·silu(g);  dg = ds·u·σ(g)·(1 + g·(1 − σ(g)))
         FeedForward mlp = layer.mlp();
         NDArray dn2 = Scoped.keep(() -> {
-            NDArray sig = s.g.getNDArrayInternal().sigmoid();
-            NDArray silu = s.g.mul(sig);
-            NDArray ds = linearBackward(mlp.downProj(), silu.mul(s.u), dy);
+            NDArray n2 = layer.postAttentionLayernorm().forward(s.h);
+            NDArray g = s.g != null ? s.g : mlp.gateProj().forward(n2); // [B,T,hidden], recomputed under hybrid-lean
+            NDArray u = s.u != null ? s.u : mlp.upProj().forward(n2);
+            NDArray sig = g.getNDArrayInternal().sigmoid();
+            NDArray silu = g.mul(sig);
+            NDArray ds = linearBackward(mlp.downProj(), silu.mul(u), dy);
             NDArray du = ds.mul(silu);
             silu.close();
-            // in place (no autograd here), so at most four [B,T,hidden] tensors are resident
-            NDArray dg = sig.neg().addi(1).muli(s.g).addi(1).muli(sig).muli(s.u).muli(ds);
+            // in place (no autograd here), so at most four [B,T,hidden] tensors are resident besides g and u
+            NDArray dg = sig.neg().addi(1).muli(g).addi(1).muli(sig).muli(u).muli(ds);
             sig.close();
             ds.close();
-            NDArray n2 = layer.postAttentionLayernorm().forward(s.h);
+            if (s.g == null) {
+                g.close();
+                u.close();
+            }
             NDArray fromGate = linearBackward(mlp.gateProj(), n2, dg);
             dg.close();
             return fromGate.addi(linearBackward(mlp.upProj(), n2, du));

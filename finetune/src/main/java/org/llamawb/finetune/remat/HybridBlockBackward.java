@@ -62,7 +62,7 @@ final class HybridBlockBackward {
 
     /** @param lean recompute the feed-forward projections {@code g, u} in the backward pass instead of keeping them */
     static double run(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale, boolean lean) {
-        requireSupported(model);
+        requireSupported(model, lean ? Rematerialization.HYBRID_LEAN : Rematerialization.HYBRID);
         long t = ids.getShape().get(1);
         List<DecoderLayer> layers = model.layers();
         JniUtils.setGradMode(false);
@@ -106,15 +106,16 @@ final class HybridBlockBackward {
         return loss;
     }
 
-    private static void requireSupported(Llama model) {
+    private static void requireSupported(Llama model, Rematerialization policy) {
         for (Linear lin : model.linears()) {
             if (lin.adapter() instanceof LoraLinear ll && ll.dropoutActive()) {
-                throw new BadInputException("train.rematerialization: hybrid recomputes nothing random, so it cannot "
-                        + "apply adapter dropout (" + lin.name() + "); set adapter.dropout: 0 or use none/full");
+                throw new BadInputException("train.rematerialization: " + policy.recipeName()
+                        + " recomputes nothing random, so it cannot apply adapter dropout (" + lin.name()
+                        + "); set adapter.dropout: 0 or use none/full");
             }
             if (lin.adapter() != null && !(lin.adapter() instanceof LoraLinear)) {
-                throw new BadInputException("train.rematerialization: hybrid has no hand-written backward for the adapter on "
-                        + lin.name() + "; use none or full");
+                throw new BadInputException("train.rematerialization: " + policy.recipeName()
+                        + " has no hand-written backward for the adapter on " + lin.name() + "; use none or full");
             }
         }
     }

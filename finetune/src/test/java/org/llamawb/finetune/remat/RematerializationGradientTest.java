@@ -86,6 +86,17 @@ class RematerializationGradientTest {
     }
 
     @org.junit.jupiter.api.Test
+    void policiesParseFromTheirRecipeNames() {
+        for (Rematerialization r : Rematerialization.values()) {
+            assertEquals(r, Rematerialization.parse(r.recipeName()));
+        }
+        assertEquals("hybrid-lean", Rematerialization.HYBRID_LEAN.recipeName());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(org.llamawb.model.BadInputException.class,
+                () -> Rematerialization.parse("hybrid_lean"));
+        assertTrue(e.getMessage().contains("expected none, full, hybrid or hybrid-lean"), e.getMessage());
+    }
+
+    @org.junit.jupiter.api.Test
     void hybridRefusesAdapterDropoutSayingWhy() {
         try (LoraModel lora = new LoraModel(model)) {
             lora.add("default", new LoraConfig(4, 8, 0.1, false, new TargetModules.AllLinear(), List.of(), Map.of(),
@@ -99,6 +110,13 @@ class RematerializationGradientTest {
                 }
             });
             assertTrue(e.getMessage().contains("adapter dropout") && e.getMessage().contains("adapter.dropout: 0"), e.getMessage());
+            var lean = org.junit.jupiter.api.Assertions.assertThrows(org.llamawb.model.BadInputException.class, () -> {
+                try (NDScope scope = new NDScope()) {
+                    ForwardBackward.run(model, b, 1.0, Rematerialization.HYBRID_LEAN, 0, manager);
+                }
+            });
+            assertTrue(lean.getMessage().startsWith("train.rematerialization: hybrid-lean recomputes nothing random"),
+                    lean.getMessage());
             // full reseeds dropout before each block and again before recomputing it: the same masks as none
             Map<String, float[]> none = gradients(params, Rematerialization.NONE, b);
             Map<String, float[]> full = gradients(params, Rematerialization.FULL, b);

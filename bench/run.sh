@@ -35,6 +35,9 @@ peak() { # the measured GEMM ceiling (GFLOP/s at 2048³), for MFU
   ./workbench bench gemm --sizes 2048 --steps 10 | "$PY" -c 'import json,sys; print(round(json.load(sys.stdin)["results"]["2048"]["gflops"],1))'
 }
 
+# the rematerialisation shapes "batch seq layers"; SHAPES, POLICIES and PEER_GC narrow a remat/remat-memory rerun
+IFS=, read -r -a shapes <<< "${SHAPES:-8 256 6,2 1024 6,1 2048 6,1 2048 24}"
+
 for g in "${groups[@]}"; do
   case "$g" in
     gemm)
@@ -66,10 +69,8 @@ for g in "${groups[@]}"; do
       ;;
     remat)
       # step time and peak RSS (default allocator); ROUNDS interleaved rounds (default 2), because single runs here vary by ±15%;
-      # SHAPES ("B T L,..."), POLICIES and PEER_GC narrow a rerun, e.g. SHAPES="1 2048 24" POLICIES=full PEER_GC=on
-      # (an empty PEER_GC runs no peer)
+      # e.g. SHAPES="1 2048 24" POLICIES=full PEER_GC=on (SHAPES: "B T L,..."; an empty PEER_GC runs no peer)
       P="$(peak)"
-      IFS=, read -r -a shapes <<< "${SHAPES:-8 256 6,2 1024 6,1 2048 6,1 2048 24}"
       for round in $(seq 1 "${ROUNDS:-2}"); do
         for shape in "${shapes[@]}"; do
           set -- $shape
@@ -88,7 +89,6 @@ for g in "${groups[@]}"; do
       # activation memory = peak RSS - RSS before the first step, with glibc's mmap threshold fixed at 1 MiB so
       # that freed tensors go back to the OS at once (by default glibc keeps freed blocks of up to 32 MiB in its
       # heaps, and peak RSS then measures fragmentation as much as tensors); timing is not taken from these runs
-      IFS=, read -r -a shapes <<< "${SHAPES:-8 256 6,2 1024 6,1 2048 6,1 2048 24}"
       for shape in "${shapes[@]}"; do
         set -- $shape
         for policy in ${POLICIES-none full hybrid hybrid-lean}; do

@@ -13,6 +13,9 @@ import java.util.List;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.sft.TokenBatch;
 import org.llamawb.model.DecoderLayer;
+import org.llamawb.model.FeedForward;
+import org.llamawb.model.Kernels;
+import org.llamawb.model.Linear;
 import org.llamawb.model.ForwardContext;
 import org.llamawb.model.Llama;
 import org.llamawb.model.Scoped;
@@ -67,39 +70,54 @@ public final class ForwardBackward {
     /**
      * Keeps only each block's input; recomputes the block inside the backward pass and injects the
      * upstream gradient. Exact: the same operations run on the same inputs.
+     *
+     * <p>Two pieces of the recomputation are left out because nothing reads them. The last block runs
+     * under autograd in the first pass and keeps its graph through the head (it would be recomputed
+     * straight away). And where the down projection is frozen and has no adapter (LoRA on the attention,
+     * as in the paper and the default recipes), see {@link #recomputeAndBackward}.
      */
     private static double full(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale,
             long seed) {
         long t = ids.getShape().get(1);
         List<DecoderLayer> layers = model.layers();
+        int lastIndex = layers.size() - 1;
         List<NDArray> inputs = new ArrayList<>(layers.size());
         JniUtils.setGradMode(false);
         ForwardContext plain = model.context(pos, seg, t, false);
         NDArray x = model.embed(ids); // [B,T,d], no graph
-        for (DecoderLayer layer : layers) {
+        for (DecoderLayer layer : layers.subList(0, lastIndex)) {
             inputs.add(x);
             NDArray in = x;
             JniUtils.setSeed(seed + layer.index());
             x = Scoped.keep(() -> layer.forward(in, plain));
         }
+        inputs.add(x);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             ForwardContext ctx = model.context(pos, seg, t, true);
-            NDArray last = x;
+            NDArray lastIn = x;
+            lastIn.setRequiresGradient(true);
+            JniUtils.setSeed(seed + lastIndex);
+            NDArray lastOut = Scoped.keep(() -> layers.get(lastIndex).forward(lastIn, ctx)); // recorded
+            // the head runs in slices on a leaf, so that its backward stops there and the last block's
+            // graph is traversed once, with the summed gradient of every slice
+            NDArray last = lastOut.stopGradient(); // [B,T,d], the same storage
             last.setRequiresGradient(true);
             double loss = ChunkedHead.lossAndBackward(model, last, shifted, scale, true);
             NDArray upstream = last.getGradient(); // d loss / d output of the last block
             last.close();
-            for (int l = layers.size() - 1; l >= 0; l--) {
+            JniUtils.backward((PtNDArray) lastOut, (PtNDArray) upstream, false, false);
+            lastOut.close();
+            upstream.close();
+            upstream = lastIn.getGradient();
+            if (lastIndex > 0) {
+                lastIn.close();
+            }
+            for (int l = lastIndex - 1; l >= 0; l--) {
                 NDArray in = inputs.get(l);
                 NDArray up = upstream;
                 DecoderLayer layer = layers.get(l);
                 JniUtils.setSeed(seed + l);
-                upstream = Scoped.keep(() -> {
-                    in.setRequiresGradient(true);
-                    NDArray out = layer.forward(in, ctx);
-                    JniUtils.backward((PtNDArray) out, (PtNDArray) up, false, false);
-                    return in.getGradient();
-                });
+                upstream = Scoped.keep(() -> recomputeAndBackward(layer, in, up, ctx));
                 up.close();
                 if (l > 0) {
                     in.close(); // the embedding output (l = 0) may still be needed below
@@ -110,5 +128,44 @@ public final class ForwardBackward {
             }
             return loss;
         }
+    }
+
+    /**
+     * Recomputes one block from its input {@code in: [B,T,d]} under autograd and back-propagates the
+     * gradient {@code up: [B,T,d]} of its output; returns the gradient of its input.
+     *
+     * <p>The block's output is {@code y = r + down(h)}, with {@code r = in + attn(norm(in))} and
+     * {@code h = silu(gate(n₂)) · up(n₂)}, {@code n₂ = norm(r)}. When the down projection is frozen and has no
+     * adapter, its backward needs only its weight, {@code ∂L/∂h = up · W_down} ({@code [B,T,d]·[d,I]}), not
+     * {@code y}; so {@code y} is never computed, which saves one {@code T·d·I} GEMM and an add per block. Two
+     * roots are then injected, {@code ∂L/∂h} and the residual's {@code ∂L/∂r = up}, and the attention's
+     * graph must see their sum once: {@code r} is cut from it as a leaf, the feed-forward's graph is
+     * back-propagated into that leaf, and the attention's from {@code r} with {@code up + ∂(h-path)/∂r}.
+     */
+    static NDArray recomputeAndBackward(DecoderLayer layer, NDArray in, NDArray up, ForwardContext ctx) {
+        in.setRequiresGradient(true);
+        if (!skipsDownProjection(layer)) {
+            NDArray out = layer.forward(in, ctx);
+            JniUtils.backward((PtNDArray) out, (PtNDArray) up, false, false);
+            return in.getGradient();
+        }
+        NDArray r = in.add(layer.selfAttn().forward(layer.inputLayernorm().forward(in), ctx)); // [B,T,d]
+        NDArray rLeaf = r.stopGradient();
+        rLeaf.setRequiresGradient(true);
+        FeedForward mlp = layer.mlp();
+        NDArray n2 = layer.postAttentionLayernorm().forward(rLeaf);
+        NDArray h = Kernels.get().siluMul(mlp.gateProj().forward(n2), mlp.upProj().forward(n2), true); // [B,T,I]
+        NDArray dh = up.matMul(mlp.downProj().weight()); // [B,T,d]·[d,I] → [B,T,I], outside the graph
+        JniUtils.backward((PtNDArray) h, (PtNDArray) dh, false, false);
+        NDArray dr = rLeaf.getGradient().add(up); // the feed-forward's path plus the residual's
+        JniUtils.backward((PtNDArray) r, (PtNDArray) dr, false, false);
+        return in.getGradient();
+    }
+
+    /** True when a block's down projection is frozen and unadapted, so its recomputation can stop at its input. */
+    static boolean skipsDownProjection(DecoderLayer layer) {
+        Linear down = layer.mlp().downProj();
+        return down.adapter() == null && !down.weight().hasGradient()
+                && (down.bias() == null || !down.bias().hasGradient());
     }
 }

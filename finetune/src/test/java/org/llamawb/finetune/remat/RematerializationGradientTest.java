@@ -134,13 +134,21 @@ class RematerializationGradientTest {
     }
 
     @ParameterizedTest(name = "{0} training, packed={1}")
-    @CsvSource({"lora,false", "lora,true", "full,false", "full,true"})
+    @CsvSource({"lora,false", "lora,true", "lora-attention,false", "lora-attention,true", "full,false", "full,true"})
     void fullAndHybridEqualNone(String mode, boolean packed) {
         Map<String, NDArray> params;
         LoraModel lora = null;
-        if (mode.equals("lora")) {
+        if (mode.startsWith("lora")) {
             lora = new LoraModel(model);
-            lora.add("default", LoraConfig.of(4, 8, new TargetModules.AllLinear()), 1);
+            // lora-attention leaves the feed-forward frozen: full's recomputation then stops at the down
+            // projection's input (ForwardBackward.recomputeAndBackward), which this case checks
+            TargetModules targets = mode.equals("lora")
+                    ? new TargetModules.AllLinear()
+                    : new TargetModules.Names(List.of("q_proj", "k_proj", "v_proj", "o_proj"));
+            lora.add("default", LoraConfig.of(4, 8, targets), 1);
+            for (var layer : model.layers()) {
+                assertEquals(mode.equals("lora-attention"), ForwardBackward.skipsDownProjection(layer), mode);
+            }
             // B starts at zero; make it non-zero so that A's gradients are non-trivial
             SplittableRandom r = new SplittableRandom(2);
             lora.parameters("default").forEach((k, v) -> {

@@ -112,10 +112,20 @@ def generate_and_train_tables(rows):
                 rss = med([r["peak_rss_mib"] for r in rs])
                 mem = rows.get(label.replace("remat ", "remat-memory "), [])
                 act = med([r["peak_rss_mib"] - r["rss_before_steps_mib"] for r in mem]) if mem else None
-                vs_t = f"{t / none_t:.2f}×" if peer else "–"
+                vs_t = f"{t / none_t:.2f}×" if peer and none_t else "–"
                 vs_a = f"{act / none_act:.0%}" if act is not None and none_act else "–"
                 vs_py = f"{tps / py[peer]:.2f}×" if peer and py[peer] else "–"
                 print(f"| {s.replace('x', '×')} | {setting} | {t:.2f} | {f(tps)} | {f(mfu, 2)} | {f(rss)} | {f(act)} | {vs_t} | {vs_a} | {vs_py} |")
+        print()
+        # the rounds are interleaved, so each round's own ratio cancels slow spells of the machine
+        for s in shapes:
+            for policy in ("none", "full", "hybrid", "hybrid-lean"):
+                js = rows.get(f"remat {s} {policy} java", [])
+                ps = rows.get(f"remat {s} gc-{'off' if policy == 'none' else 'on'} python", [])
+                if len(js) > 1 and len(js) == len(ps):
+                    ratios = [p["step"]["median_s"] / j["step"]["median_s"] for j, p in zip(js, ps)]
+                    print(f"- {s} {policy} vs Python, round by round: " + ", ".join(f"{x:.2f}×" for x in ratios)
+                          + f"; median {med(ratios):.2f}×")
         print()
     for label, rs in rows.items():
         if label.startswith("longctx"):

@@ -14,9 +14,9 @@ import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.sft.TokenBatch;
 import org.llamawb.model.DecoderLayer;
 import org.llamawb.model.FeedForward;
+import org.llamawb.model.ForwardContext;
 import org.llamawb.model.Kernels;
 import org.llamawb.model.Linear;
-import org.llamawb.model.ForwardContext;
 import org.llamawb.model.Llama;
 import org.llamawb.model.Scoped;
 

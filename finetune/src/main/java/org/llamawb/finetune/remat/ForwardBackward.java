@@ -81,7 +81,7 @@ public final class ForwardBackward {
         long t = ids.getShape().get(1);
         List<DecoderLayer> layers = model.layers();
         int lastIndex = layers.size() - 1;
-        List<NDArray> inputs = new ArrayList<>(layers.size());
+        List<NDArray> inputs = new ArrayList<>(lastIndex); // the inputs of every block but the last, which keeps its graph
         JniUtils.setGradMode(false);
         ForwardContext plain = model.context(pos, seg, t, false);
         NDArray x = model.embed(ids); // [B,T,d], no graph
@@ -91,7 +91,6 @@ public final class ForwardBackward {
             JniUtils.setSeed(seed + layer.index());
             x = Scoped.keep(() -> layer.forward(in, plain));
         }
-        inputs.add(x);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             ForwardContext ctx = model.context(pos, seg, t, true);
             NDArray lastIn = x;

@@ -1,6 +1,7 @@
 package org.llamawb.adapters;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -32,6 +33,8 @@ import org.llamawb.model.weights.TensorInfo;
 public final class PeftAdapterFormat {
     public static final String CONFIG_FILE = "adapter_config.json";
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+    /** PEFT's {@code task_type} of an adapter on a sequence classifier (a reward model). */
+    public static final String SEQ_CLS = "SEQ_CLS";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private PeftAdapterFormat() {}
@@ -43,15 +46,28 @@ public final class PeftAdapterFormat {
      * @param baseModel what {@code base_model_name_or_path} says (a path or hub id of the base model)
      */
     public static void write(LoraModel lora, String name, Path dir, String baseModel) {
+        write(lora, name, dir, baseModel, Map.of());
+    }
+
+    /**
+     * Writes adapter {@code name} with extra {@code modules_to_save} heads that live outside the LLaMA model
+     * (a sequence classifier's {@code score}): each head {@code h} is saved as {@code base_model.model.h.weight}
+     * and named in {@code modules_to_save}, and the adapter's {@code task_type} becomes {@code SEQ_CLS}, so
+     * PEFT loads it onto {@code LlamaForSequenceClassification}. Without heads this is {@link #write(LoraModel,
+     * String, Path, String)}.
+     */
+    public static void write(LoraModel lora, String name, Path dir, String baseModel, Map<String, NDArray> heads) {
         LoraConfig c = lora.config(name);
         Path abs = dir.toAbsolutePath();
         Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         try {
             ModelDirectory.deleteTree(tmp);
             Files.createDirectories(tmp);
-            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(CONFIG_FILE).toFile(), configJson(c, baseModel));
+            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(CONFIG_FILE).toFile(),
+                    configJson(c, baseModel, List.copyOf(heads.keySet())));
             SafetensorsWriter w = new SafetensorsWriter(StorageType.F32);
             lora.parameters(name).forEach(w::add);
+            heads.forEach((head, value) -> w.add(LoraModel.PEFT_PREFIX + head + ".weight", value));
             w.writeFile(tmp.resolve(WEIGHTS_FILE));
             if (Files.exists(abs)) {
                 if (!Files.isRegularFile(abs.resolve(CONFIG_FILE)) && Files.list(abs).findAny().isPresent()) {
@@ -73,6 +89,10 @@ public final class PeftAdapterFormat {
 
     /** {@code adapter_config.json} as PEFT writes it (the keys every PEFT version since 0.9 reads). */
     static ObjectNode configJson(LoraConfig c, String baseModel) {
+        return configJson(c, baseModel, List.of());
+    }
+
+    private static ObjectNode configJson(LoraConfig c, String baseModel, List<String> heads) {
         ObjectNode o = JSON.createObjectNode();
         ObjectNode alpha = o.putObject("alpha_pattern");
         c.alphaPattern().forEach(alpha::put);
@@ -95,11 +115,12 @@ public final class PeftAdapterFormat {
         o.put("lora_dropout", c.dropout());
         o.putNull("megatron_config");
         o.put("megatron_core", "megatron.core");
-        if (c.modulesToSave().isEmpty()) {
+        if (c.modulesToSave().isEmpty() && heads.isEmpty()) {
             o.putNull("modules_to_save");
         } else {
             ArrayNode l = o.putArray("modules_to_save");
             c.modulesToSave().forEach(l::add);
+            heads.forEach(l::add);
         }
         o.put("peft_type", "LORA");
         o.put("r", c.r());
@@ -115,7 +136,7 @@ public final class PeftAdapterFormat {
             ArrayNode l = o.putArray("target_modules");
             names.forEach(l::add);
         }
-        o.put("task_type", "CAUSAL_LM");
+        o.put("task_type", heads.isEmpty() ? "CAUSAL_LM" : SEQ_CLS);
         o.put("use_dora", false);
         o.put("use_rslora", c.useRslora());
         return o;
@@ -123,6 +144,14 @@ public final class PeftAdapterFormat {
 
     /** Reads {@code adapter_config.json} of an adapter directory. */
     public static LoraConfig readConfig(Path dir) {
+        return readConfig(dir, Set.of());
+    }
+
+    /**
+     * Reads {@code adapter_config.json}; {@code modules_to_save} entries in {@code heads} are heads outside the
+     * LLaMA model, left out of the returned config (and each must be named there).
+     */
+    static LoraConfig readConfig(Path dir, Set<String> heads) {
         Path file = dir.resolve(CONFIG_FILE);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(dir + ": not a PEFT adapter directory (no " + CONFIG_FILE + ")");
@@ -134,14 +163,23 @@ public final class PeftAdapterFormat {
             throw new BadInputException(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
         }
         try {
-            return parseConfig(j);
+            return parseConfig(j, heads);
         } catch (BadInputException e) {
             throw new BadInputException(file + ": " + e.getMessage(), e);
         }
     }
 
     static LoraConfig parseConfig(JsonNode j) {
+        return parseConfig(j, Set.of());
+    }
+
+    private static LoraConfig parseConfig(JsonNode j, Set<String> heads) {
         String type = j.path("peft_type").asText("LORA");
+        boolean seqCls = j.path("task_type").asText("").equals(SEQ_CLS);
+        if (seqCls && heads.isEmpty()) {
+            throw new BadInputException("task_type: SEQ_CLS is a sequence-classification (reward model) adapter; "
+                    + "use it as a reward model (--reward-model), not as a language-model adapter");
+        }
         if (!type.equals("LORA")) {
             throw new BadInputException("peft_type: '" + type + "' is not supported (expected LORA)");
         }
@@ -174,6 +212,14 @@ public final class PeftAdapterFormat {
         Map<String, Double> alpha = new LinkedHashMap<>();
         j.path("alpha_pattern").fields().forEachRemaining(e -> alpha.put(e.getKey(), e.getValue().asDouble()));
         List<String> save = j.hasNonNull("modules_to_save") ? toStrings(j.get("modules_to_save")) : List.of();
+        for (String head : heads) {
+            if (!save.contains(head)) {
+                throw new BadInputException("modules_to_save does not name '" + head + "': not an adapter with that head "
+                        + "(expected a sequence-classification adapter saved with modules_to_save=[\"" + head + "\"])");
+            }
+        }
+        // PEFT adds its default head names for SEQ_CLS ("classifier", "score"); LLaMA has no "classifier"
+        save = save.stream().filter(m -> !heads.contains(m) && !(seqCls && m.equals("classifier"))).distinct().toList();
         return new LoraConfig(j.get("r").asInt(), j.path("lora_alpha").asDouble(8), j.path("lora_dropout").asDouble(0),
                 j.path("use_rslora").asBoolean(false), TargetModules.parse(t), layers, rank, alpha, save);
     }
@@ -189,7 +235,20 @@ public final class PeftAdapterFormat {
      * Every tensor must belong to a targeted module with the shape the config and the base imply.
      */
     public static LoraConfig read(LoraModel lora, String name, Path dir) {
-        LoraConfig config = readConfig(dir);
+        read(lora, name, dir, Map.of());
+        return lora.config(name);
+    }
+
+    /**
+     * Loads the adapter in {@code dir} as {@link #read(LoraModel, String, Path)} does, together with heads kept
+     * in {@code modules_to_save} that are not part of the LLaMA model (see {@link #write(LoraModel, String, Path,
+     * String, Map)}): {@code heads} maps each head's module name to the shape its {@code weight} must have.
+     *
+     * @return each head's weight, a private copy in the adapter's memory (freed when {@code lora} closes)
+     */
+    public static Map<String, NDArray> read(LoraModel lora, String name, Path dir, Map<String, long[]> heads) {
+        LoraConfig config = readConfig(dir, heads.keySet());
+        Map<String, NDArray> loadedHeads = new LinkedHashMap<>();
         Path file = dir.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(dir + ": no " + WEIGHTS_FILE + " (adapter_model.bin is not supported; "
@@ -211,6 +270,12 @@ public final class PeftAdapterFormat {
                 current.set(loaded.toFloatArray());
                 loaded.close();
             }
+            for (Map.Entry<String, long[]> head : heads.entrySet()) {
+                NDArray w = tensor(st, byCanonical, used, LoraModel.PEFT_PREFIX + head.getKey() + ".weight",
+                        head.getValue(), file, lora);
+                NDScope.unregister(w); // lives as long as the adapter, not a caller's step scope
+                loadedHeads.put(head.getKey(), w);
+            }
             for (String canonicalName : byCanonical.keySet()) {
                 if (!used.contains(canonicalName)) {
                     throw new BadInputException(file + ": tensor '" + byCanonical.get(canonicalName)
@@ -218,13 +283,14 @@ public final class PeftAdapterFormat {
                 }
             }
         }
-        return config;
+        return loadedHeads;
     }
 
     /** PEFT may keep the adapter name in keys ({@code lora_A.default.weight}); we compare without it. */
     private static String canonical(String key, String name) {
         return key.replace(".lora_A." + name + ".", ".lora_A.").replace(".lora_B." + name + ".", ".lora_B.")
-                .replace(".lora_A.default.", ".lora_A.").replace(".lora_B.default.", ".lora_B.");
+                .replace(".lora_A.default.", ".lora_A.").replace(".lora_B.default.", ".lora_B.")
+                .replace(".modules_to_save." + name + ".", ".").replace(".modules_to_save.default.", ".");
     }
 
     private static NDArray tensor(Safetensors st, Map<String, String> byCanonical, Set<String> used, String key,

@@ -85,16 +85,24 @@ final class EvalCommand implements Command {
         o.addOption(Flags.opt("set", "KEY=VALUE", "override a recipe key (repeatable), e.g. --set limit=50"));
         o.addOption(Flags.opt("bench", null, "untimed warm-up first, then print one JSON line of timings"));
         o.addOption(Flags.opt("list-tasks", null, "list the tasks of --task-dir and exit"));
+        o.addOption(Flags.opt("reward-model", "DIR", "score the pairs of --data with this reward model (a PEFT SEQ_CLS "
+                + "adapter with a score head): pairwise accuracy and mean scores"));
+        o.addOption(Flags.opt("data", "FILE", "with --reward-model: preference pairs (JSON array or JSON lines)"));
+        o.addOption(Flags.opt("format", "F", "with --reward-model: record format of --data (default: detected)"));
+        o.addOption(Flags.opt("template", "NAME", "with --reward-model: chat template (default: the model's, else vicuna_v1.1)"));
         return o;
     }
 
     @Override
     @SuppressWarnings("try") // the adapter handle is held open for the evaluation, not used
     public int run(List<String> args) throws Exception {
-        Flags cl = Flags.parse("eval (RECIPE.yaml | --model M --tasks T,...) [options; flags override recipe keys]",
-                options(), args);
+        Flags cl = Flags.parse("eval (RECIPE.yaml | --model M --tasks T,... | --reward-model DIR --data FILE) "
+                + "[options; flags override recipe keys]", options(), args);
         if (cl == null) {
             return 0;
+        }
+        if (cl.has("reward-model")) {
+            return RewardModelEval.run(cl, out, err);
         }
         Path cwd = Path.of("").toAbsolutePath();
         TaskCatalog catalog = new TaskCatalog(Path.of(cl.string("task-dir", "recipes/eval/tasks")), cwd);

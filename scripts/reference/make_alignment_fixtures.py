@@ -422,8 +422,8 @@ def main():
     datasets.disable_progress_bars()
     transformers.utils.logging.disable_progress_bar()
     os.makedirs(a.out, exist_ok=True)
-    for f in os.listdir(a.out):  # everything but the hand-written README.md is regenerated
-        if f != "README.md":
+    for f in os.listdir(a.out):  # everything but the README and check_reward_export.py's record is regenerated
+        if f not in ("README.md", "java-export"):
             shutil.rmtree(os.path.join(a.out, f)) if os.path.isdir(os.path.join(a.out, f)) else os.remove(
                 os.path.join(a.out, f))
 

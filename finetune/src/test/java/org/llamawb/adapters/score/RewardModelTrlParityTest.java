@@ -13,6 +13,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -204,6 +205,55 @@ class RewardModelTrlParityTest {
                 assertEquals(0f, maxDiff(again.scores(ids, len, false), m.create(before)));
             }
         }
+    }
+
+    /**
+     * One plain gradient step in Java on the reward batch, then save: the reloaded model scores as before. The
+     * saved adapter and Java's scores go to {@code -Dllamawb.rewardExport=DIR} when set, where
+     * scripts/reference/check_reward_export.py has Python PEFT score the same pairs (its record is asserted by
+     * {@link #pythonScoresTheJavaTrainedRewardAdapterLikeJava}).
+     */
+    @Test
+    void javaTrainedAdapterSavesAndReloads() throws Exception {
+        JsonNode batch = batch();
+        String exportTo = System.getProperty("llamawb.rewardExport");
+        Path out = exportTo != null ? Path.of(exportTo) : tmp.resolve("java-step");
+        int[][] idRows = Fixtures.intMatrix(batch.get("input_ids"));
+        int[] len = lengths(Fixtures.intMatrix(batch.get("attention_mask")));
+        try (NDManager m = NDManager.newBaseManager();
+                Llama base = Llama.load(Checkpoint.open(trl("base")), m);
+                RewardModel rm = RewardModel.load(base, trl("reward/adapter"))) {
+            NDArray ids = ids(m, idRows);
+            float[] before = rm.scores(ids, len, false).toFloatArray();
+            Map<String, NDArray> params = rm.trainableParameters();
+            try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray s = rm.scores(ids, len, true);
+                gc.backward(RewardLoss.loss(s.get(new NDIndex("0:3")), s.get(new NDIndex("3:")), null));
+            }
+            for (NDArray p : params.values()) {
+                try (NDArray g = p.getGradient()) {
+                    p.subi(g.mul(0.5f)); // outside the collector: no graph is recorded
+                }
+            }
+            float[] after = rm.scores(ids, len, false).toFloatArray();
+            assertTrue(maxDiff(m.create(after), m.create(before)) > 1e-2, "the step changes the scores");
+            rm.save(out, "finetune/src/test/resources/trl/base");
+            if (exportTo != null) {
+                Files.writeString(out.resolve("java_scores.json"), new com.fasterxml.jackson.databind.ObjectMapper()
+                        .writeValueAsString(Map.of("scores", after, "scores_before_step", before)));
+            }
+            try (RewardModel again = RewardModel.load(base, out)) {
+                assertEquals(0f, maxDiff(again.scores(ids, len, false), m.create(after)));
+            }
+        }
+    }
+
+    @Test
+    void pythonScoresTheJavaTrainedRewardAdapterLikeJava() {
+        JsonNode r = Fixtures.json(trl("java-export/results.json"));
+        assertTrue(r.get("python_vs_java_scores_max_abs_diff").asDouble() <= 1e-5, r.toString());
+        assertTrue(r.get("java_step_changed_scores_max_abs").asDouble() > 1e-2, "the Java-trained adapter must matter: " + r);
+        assertEquals("SEQ_CLS", r.get("peft_task_type").asText());
     }
 
     @Test

@@ -52,6 +52,11 @@ record DataInput(Path data, DataFormat format, ColumnMapping columns, String tem
                 .withKeepProblems(1000);
     }
 
+    /** The reader options for throughput runs: skipped records are counted, not kept. */
+    ReadOptions benchReadOptions() {
+        return ReadOptions.skipping().withFormat(format).withColumns(columns);
+    }
+
     /** Loads the tokenizer, resolves the template, and builds the encoder (the caller closes both). */
     Encoding open() {
         LlamaTokenizer tokenizer = LlamaTokenizer.load(tokenizerPath);

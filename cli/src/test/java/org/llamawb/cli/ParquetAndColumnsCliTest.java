@@ -87,6 +87,18 @@ class ParquetAndColumnsCliTest {
     }
 
     @Test
+    void benchReadsAMappedParquetFile() {
+        // the answers as SFT outputs: without the columns, format alpaca would find no instruction at all
+        Path data = FIXTURES.resolve("pku_pairs.parquet");
+        PrintStream out = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
+        Workbench w = new Workbench(List.of(new DataBenchCommand(out)));
+        assertEquals(0, w.run(new String[] {"data", "bench", "--data", data.toString(), "--tokenizer", stories(),
+                "--template", "vicuna_v1.1", "--format", "alpaca", "--columns", "instruction=prompt,output=response_0",
+                "--repeats", "1"}, new PrintStream(errBytes, true, StandardCharsets.UTF_8)));
+        assertTrue(out().contains("\"max_length\": 2048, \"examples\": 4,"), out());
+    }
+
+    @Test
     void finetuneTrainsOnParquetAndMappedSources() throws Exception {
         Path model = TestData.require("models/stories260K/stories260K.bin").toAbsolutePath();
         Path run = tmp.resolve("run");

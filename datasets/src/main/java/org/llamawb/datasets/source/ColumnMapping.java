@@ -24,8 +24,9 @@ import org.llamawb.model.BadInputException;
  *
  * <p>A value is a field path: {@code name}, {@code a.b} (a field of an object) or {@code name[0]} (an
  * element of a list). Each mapped key is set on a copy of the record and the format decoder then reads it
- * as usual; other fields stay. A list holding exactly one value stands for that value (so
- * {@code output: outputs} reads {@code outputs: ["..."]}); a longer list must be indexed.
+ * as usual; other fields stay. A list of plain values holding exactly one stands for that value (so
+ * {@code output: outputs} reads {@code outputs: ["..."]}); a longer one must be indexed. Lists of messages
+ * or turns are passed on whole.
  *
  * <p>{@code answer_a}, {@code answer_b} and {@code preferred} describe a pairwise preference file with two
  * answers and a label instead of {@code chosen}/{@code rejected}: the label names the preferred answer by
@@ -169,7 +170,11 @@ public record ColumnMapping(Map<String, String> fields) {
         if (v == null) {
             throw new BadRecord("missing field '" + path + "' (columns." + target + ")");
         }
-        if (v.isArray() && !Set.of("conversations", "messages", "history", "chosen", "rejected", "prompt").contains(target)) {
+        // A list of plain values stands for its one value (outputs: ["..."]); lists of turns or messages, and
+        // the keys whose value is a list (history: [[q, a]]), are passed on as they are.
+        boolean plainList = v.isArray() && !v.isEmpty() && java.util.stream.StreamSupport.stream(v.spliterator(), false)
+                .allMatch(JsonNode::isValueNode);
+        if (plainList && !target.equals("history")) {
             if (v.size() != 1) {
                 throw new BadRecord("field '" + path + "' (columns." + target + ") is a list of " + v.size()
                         + " values; pick one with " + path + "[0]");

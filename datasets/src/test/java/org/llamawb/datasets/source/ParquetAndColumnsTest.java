@@ -214,6 +214,21 @@ class ParquetAndColumnsTest {
             assertEquals(f + ":2: preference label winner=\"tie\" names neither response_a nor response_b (expected a or b)",
                     s.counts().firstProblems().get(0).toString());
         }
+        // answers as message lists (TRL's conversational shape) pass through whole; "0" names r0 by its digits
+        Path conv = tmp.resolve("conv.jsonl");
+        Files.writeString(conv, "{\"prompt\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"r0\": [{\"role\":"
+                + " \"assistant\", \"content\": \"A\"}], \"r1\": [{\"role\": \"assistant\", \"content\": \"B\"}],"
+                + " \"pick\": 0}\n");
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("prompt", "prompt");
+        m.put("answer_a", "r0");
+        m.put("answer_b", "r1");
+        m.put("preferred", "pick");
+        PreferencePair c = (PreferencePair) DatasetReader.readAll(conv, ReadOptions.failing()
+                .withColumns(new ColumnMapping(m))).get(0);
+        assertEquals(List.of(Message.user("Hi")), c.prompt());
+        assertEquals(Message.assistant("A"), c.chosen());
+        assertEquals(Message.assistant("B"), c.rejected());
         assertTrue(ColumnMapping.names("1", "response_1"));
         assertTrue(ColumnMapping.names("model_a", "response_a"));
         assertTrue(ColumnMapping.names("output_2", "output_2"));

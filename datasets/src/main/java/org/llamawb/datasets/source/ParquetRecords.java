@@ -53,6 +53,8 @@ final class ParquetRecords implements RecordSource {
             // Parquet is built into DuckDB: never fetch an extension from the network while reading data.
             s.execute("SET autoinstall_known_extensions = false");
             s.execute("SET autoload_known_extensions = false");
+            // rows come back in file order (DuckDB's default, relied on for row numbers in problem reports)
+            s.execute("SET preserve_insertion_order = true");
             this.rows = s.executeQuery("SELECT to_json(t)::VARCHAR FROM read_parquet('" + path.replace("'", "''")
                     + "') AS t");
         } catch (SQLException e) {

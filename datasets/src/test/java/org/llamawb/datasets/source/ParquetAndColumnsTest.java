@@ -265,5 +265,10 @@ class ParquetAndColumnsTest {
         BadInputException e = assertThrows(BadInputException.class, () -> DatasetReader.readAll(cut, ReadOptions.failing()));
         assertTrue(e.getMessage().startsWith(cut + ": cannot read as Parquet ("), e.getMessage());
         assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        // the bytes decide, not the name: JSON lines called .parquet are read as JSON lines
+        Path named = tmp.resolve("really-json.parquet");
+        Files.writeString(named, "{\"instruction\": \"Hi\", \"output\": \"Hello\"}\n");
+        assertEquals(List.of(Message.user("Hi"), Message.assistant("Hello")),
+                ((Conversation) DatasetReader.readAll(named, ReadOptions.failing()).get(0)).messages());
     }
 }

@@ -229,6 +229,13 @@ class ParquetAndColumnsTest {
         assertEquals(List.of(Message.user("Hi")), c.prompt());
         assertEquals(Message.assistant("A"), c.chosen());
         assertEquals(Message.assistant("B"), c.rejected());
+        // AlpacaFarm with an input: joined to the prompt after a newline, as Alpaca's instruction and input are
+        Path farm = tmp.resolve("farm.jsonl");
+        Files.writeString(farm, "{\"instruction\": \"Translate\", \"input\": \"bonjour\", \"output_1\": \"hello\","
+                + " \"output_2\": \"bye\", \"preference\": 1}\n");
+        PreferencePair joined = (PreferencePair) DatasetReader.readAll(farm, ReadOptions.failing()).get(0);
+        assertEquals(List.of(Message.user("Translate\nbonjour")), joined.prompt());
+        assertEquals(Message.assistant("hello"), joined.chosen());
         assertTrue(ColumnMapping.names("1", "response_1"));
         assertTrue(ColumnMapping.names("model_a", "response_a"));
         assertTrue(ColumnMapping.names("output_2", "output_2"));

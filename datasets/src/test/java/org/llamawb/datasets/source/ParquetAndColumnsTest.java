@@ -201,7 +201,7 @@ class ParquetAndColumnsTest {
     }
 
     @Test
-    void aLabelThatNamesNeitherAnswerIsAProblem() throws IOException {
+    void labelsPickTheirAnswerWhateverTheShapeAndATieIsAProblem() throws IOException {
         Path f = tmp.resolve("arena.jsonl");
         Files.writeString(f, String.join("\n",
                 "{\"prompt\": \"p\", \"response_a\": \"A\", \"response_b\": \"B\", \"winner\": \"model_b\"}",

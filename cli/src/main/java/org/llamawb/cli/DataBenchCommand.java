@@ -38,7 +38,7 @@ final class DataBenchCommand implements Command {
         DataInput.addOptions(o);
         o.addOption(Flags.opt("repeats", "N", "timed repeats after one warm-up; the best is reported (default 3)"));
         o.addOption(Flags.opt("rows", "B", "packed rows per batch (default 8)"));
-        Flags f = Flags.parse("data bench --data FILE [--format F] [--template NAME] --tokenizer M [options]", o, args);
+        Flags f = Flags.parse("data bench --data FILE [--format F] [--columns K=F,...] [--template NAME] --tokenizer M [options]", o, args);
         if (f == null) {
             return 0;
         }
@@ -49,7 +49,7 @@ final class DataBenchCommand implements Command {
             throw new UsageException("--repeats and --rows must be >= 1");
         }
         try (DataInput.Encoding enc = in.open()) {
-            ThroughputResult r = ThroughputBench.run(in.data(), in.format(), enc.tokenizer(), enc.encoder().template(),
+            ThroughputResult r = ThroughputBench.run(in.data(), in.benchReadOptions(), enc.tokenizer(), enc.encoder().template(),
                     in.maxLength(), rows, repeats);
             out.println(r.toJson());
         }

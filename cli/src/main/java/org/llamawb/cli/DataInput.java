@@ -2,6 +2,7 @@ package org.llamawb.cli;
 
 import java.nio.file.Path;
 import org.apache.commons.cli.Options;
+import org.llamawb.datasets.source.ColumnMapping;
 import org.llamawb.datasets.source.DataFormat;
 import org.llamawb.datasets.source.OnError;
 import org.llamawb.datasets.source.ReadOptions;
@@ -15,13 +16,17 @@ import org.llamawb.model.tokenizer.LlamaTokenizer;
 
 /**
  * The flags {@code data inspect} and {@code data validate} share: {@code --data FILE [--format F]
- * [--template NAME] --tokenizer M [--max-length N]}, and the encoder they describe.
+ * [--columns K=F,...] [--template NAME] --tokenizer M [--max-length N]}, and the encoder they describe.
  */
-record DataInput(Path data, DataFormat format, String templateName, Path tokenizerPath, int maxLength) {
+record DataInput(Path data, DataFormat format, ColumnMapping columns, String templateName, Path tokenizerPath,
+        int maxLength) {
 
     static void addOptions(Options o) {
-        o.addOption(Flags.required("data", "FILE", "a data file: JSON array or JSON lines, plain or gzip"));
+        o.addOption(Flags.required("data", "FILE", "a data file: JSON array or JSON lines (plain or gzip), or Parquet"));
         o.addOption(Flags.opt("format", "F", "record format (default: detected); one of " + DataFormat.names()));
+        o.addOption(Flags.opt("columns", "K=F,...", "where the format's keys are when the file names them"
+                + " differently, e.g. instruction=question,output=answer or prompt=prompt,answer_a=response_0,"
+                + "answer_b=response_1,preferred=better_response_id (default: as guessed from the first record)"));
         o.addOption(Flags.opt("template", "NAME", "chat template: " + BuiltinTemplate.names() + ", model (the"
                 + " tokenizer's chat_template) or a .jinja file (default: model when it has one, else vicuna_v1.1)"));
         o.addOption(Flags.required("tokenizer", "M", "tokenizer: a model directory, tokenizer.json, tokenizer.model,"
@@ -32,16 +37,24 @@ record DataInput(Path data, DataFormat format, String templateName, Path tokeniz
     static DataInput of(Flags f) {
         Path data = f.existing("data");
         DataFormat format = f.has("format") ? DataFormat.parse(f.string("format")) : null;
+        ColumnMapping columns = f.has("columns") ? ColumnMapping.parse("--columns", f.string("columns"))
+                : ColumnMapping.NONE;
         int maxLength = f.integer("max-length", 2048);
         if (maxLength < 2) {
             throw new UsageException("--max-length must be >= 2, got " + maxLength);
         }
-        return new DataInput(data, format, f.string("template", null), f.existing("tokenizer"), maxLength);
+        return new DataInput(data, format, columns, f.string("template", null), f.existing("tokenizer"), maxLength);
     }
 
     /** The reader options: problems are collected (skip), never fatal. */
     ReadOptions readOptions() {
-        return ReadOptions.skipping().withOnError(OnError.SKIP).withFormat(format).withKeepProblems(1000);
+        return ReadOptions.skipping().withOnError(OnError.SKIP).withFormat(format).withColumns(columns)
+                .withKeepProblems(1000);
+    }
+
+    /** The reader options for throughput runs: skipped records are counted, not kept. */
+    ReadOptions benchReadOptions() {
+        return ReadOptions.skipping().withFormat(format).withColumns(columns);
     }
 
     /** Loads the tokenizer, resolves the template, and builds the encoder (the caller closes both). */

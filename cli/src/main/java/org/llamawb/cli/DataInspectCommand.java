@@ -39,7 +39,7 @@ final class DataInspectCommand implements Command {
         DataInput.addOptions(o);
         o.addOption(Flags.opt("show", "N", "examples to render (default 3)"));
         o.addOption(Flags.opt("color", "WHEN", "mark trained text with colour: auto, always or never (default auto)"));
-        Flags f = Flags.parse("data inspect --data FILE [--format F] [--template NAME] --tokenizer M [options]", o, args);
+        Flags f = Flags.parse("data inspect --data FILE [--format F] [--columns K=F,...] [--template NAME] --tokenizer M [options]", o, args);
         if (f == null) {
             return 0;
         }

@@ -39,7 +39,7 @@ final class DataValidateCommand implements Command {
         Options o = new Options();
         DataInput.addOptions(o);
         o.addOption(Flags.opt("max-problems", "N", "problems to list (default 20)"));
-        Flags f = Flags.parse("data validate --data FILE [--format F] [--template NAME] --tokenizer M [options]", o, args);
+        Flags f = Flags.parse("data validate --data FILE [--format F] [--columns K=F,...] [--template NAME] --tokenizer M [options]", o, args);
         if (f == null) {
             return 0;
         }

@@ -1,6 +1,6 @@
 /**
- * Dialogue, instruction and preference data for fine-tuning: reading the field's file formats
- * ({@code source}), chat templates ({@code template}), tokenisation with loss masks ({@code tokenize}),
+ * Dialogue, instruction and preference data for fine-tuning: reading the field's file formats from JSON,
+ * JSON lines or Parquet, with column mappings for differently named fields ({@code source}), chat templates ({@code template}), tokenisation with loss masks ({@code tokenize}),
  * mixtures, splits and filters ({@code mix}), batches for the training loop ({@code batch}), the
  * {@code workbench data inspect|validate} back end ({@code inspect}) and the throughput harness
  * ({@code bench}).

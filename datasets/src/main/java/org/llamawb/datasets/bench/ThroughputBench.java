@@ -25,6 +25,12 @@ public final class ThroughputBench {
 
     public static ThroughputResult run(Path file, DataFormat format, LlamaTokenizer tokenizer, ChatTemplate template,
             int maxLength, int batchRows, int repeats) {
+        return run(file, ReadOptions.skipping().withFormat(format), tokenizer, template, maxLength, batchRows, repeats);
+    }
+
+    /** As above, reading with {@code read} (format, columns). */
+    public static ThroughputResult run(Path file, ReadOptions read, LlamaTokenizer tokenizer, ChatTemplate template,
+            int maxLength, int batchRows, int repeats) {
         double bestEncode = Double.MAX_VALUE;
         double bestPack = Double.MAX_VALUE;
         TokenizedDataset data = null;
@@ -33,7 +39,7 @@ public final class ThroughputBench {
             long t0 = System.nanoTime();
             TokenizedDataset d = new TokenizedDataset();
             try (ExampleEncoder enc = new ExampleEncoder(tokenizer, template, EncodeOptions.of(maxLength));
-                    ExampleStream s = DatasetReader.open(file, ReadOptions.skipping().withFormat(format))) {
+                    ExampleStream s = DatasetReader.open(file, read)) {
                 while (s.hasNext()) {
                     Example e = s.next();
                     enc.encode(e).ifPresent(d::add);

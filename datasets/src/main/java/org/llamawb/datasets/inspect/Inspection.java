@@ -77,6 +77,7 @@ public record Inspection(Path file, DataFormat format, String template, List<Str
             out.add(String.format(Locale.ROOT, "tokens: %d, trained %d (%.1f%%)", encoding.tokens(),
                     encoding.trainedTokens(), 100.0 * encoding.trainedTokens() / Math.max(1, encoding.tokens())));
         }
+        reads.detection().ifPresent(d -> out.add("format: " + d));
         return out;
     }
 }

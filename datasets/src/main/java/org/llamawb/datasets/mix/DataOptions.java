@@ -14,6 +14,9 @@ import org.llamawb.model.BadInputException;
  *   sources:                      # one or more files, mixed by weight
  *     - {path: sharegpt.json, weight: 1.0}
  *     - {path: oasst.jsonl, format: oasst, weight: 0.5}
+ *     - {path: train.parquet}     # Parquet too (recognised by its bytes)
+ *     - path: pku.jsonl           # fields under other names: columns maps them
+ *       columns: {prompt: prompt, answer_a: response_0, answer_b: response_1, preferred: better_response_id}
  *   template: vicuna_v1.1         # a built-in, "model" (the model's chat_template) or a .jinja file
  *   max_length: 2048              # tokens per sequence
  *   truncation: right             # right (keep the start) | drop (drop longer examples)

@@ -28,6 +28,7 @@ public record DataReport(List<SourceReport> sources, EncodeStats total, long tra
                     s.file(), s.format() == null ? "empty" : s.format().wireName(), s.source().weight(),
                     s.reads().records(), s.reads().problems(), s.encoding().kept(), s.encoding().truncated(),
                     s.encoding().droppedTotal(), s.train(), s.weightedTrain(), s.validation()));
+            s.reads().detection().ifPresent(d -> out.add("  " + d));
             for (Map.Entry<String, Long> e : s.reads().skippedByReason().entrySet()) {
                 out.add("  skipped " + e.getValue() + ": " + e.getKey());
             }

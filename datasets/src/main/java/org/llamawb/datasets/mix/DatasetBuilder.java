@@ -119,7 +119,8 @@ public final class DatasetBuilder {
         for (int si = 0; si < o.sources().size(); si++) {
             DataSource src = o.sources().get(si);
             Path file = baseDir == null ? Path.of(src.path()) : baseDir.resolve(src.path());
-            ReadOptions read = ReadOptions.skipping().withOnError(o.onErrorPolicy()).withFormat(src.dataFormat());
+            ReadOptions read = ReadOptions.skipping().withOnError(o.onErrorPolicy()).withFormat(src.dataFormat())
+                    .withColumns(src.columnMapping());
             List<Integer> trainIdx = new ArrayList<>();
             long val = 0;
             try (ExampleEncoder enc = new ExampleEncoder(tokenizer, template, o.encodeOptions());

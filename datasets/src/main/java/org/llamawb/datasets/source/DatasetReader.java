@@ -9,7 +9,10 @@ import java.util.List;
 import org.llamawb.datasets.example.Example;
 import org.llamawb.model.BadInputException;
 
-/** Opens dialogue, instruction and preference files as streams of {@link Example}s. */
+/**
+ * Opens dialogue, instruction and preference files as streams of {@link Example}s: JSON arrays or JSON
+ * lines (plain or gzip), or Parquet (recognised by its magic bytes, not the file name).
+ */
 public final class DatasetReader {
     private DatasetReader() {}
 
@@ -25,7 +28,9 @@ public final class DatasetReader {
             throw new BadInputException(file + ": data file not found");
         }
         try {
-            return new ExampleStream(new RecordStream(file, options.maxRecordBytes()), options);
+            RecordSource records = ParquetRecords.isParquet(file) ? new ParquetRecords(file)
+                    : new RecordStream(file, options.maxRecordBytes());
+            return new ExampleStream(records, options);
         } catch (IOException e) {
             throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")");
         }

@@ -1,5 +1,6 @@
 package org.llamawb.datasets.source;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -19,18 +20,25 @@ public final class ExampleStream implements Iterator<Example>, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ExampleStream.class);
     private static final int LOGGED_PROBLEMS = 20;
 
-    private final RecordStream records;
+    private final RecordSource records;
     private final ReadOptions options;
     private final ReadCounts counts;
     private final Deque<Example> pending = new ArrayDeque<>();
     private DataFormat format;
+    private ColumnMapping columns;
     private boolean finished;
 
-    ExampleStream(RecordStream records, ReadOptions options) {
+    ExampleStream(RecordSource records, ReadOptions options) {
         this.records = records;
         this.options = options;
         this.format = options.format();
+        this.columns = options.columns();
         this.counts = new ReadCounts(options.keepProblems());
+    }
+
+    /** The column mapping applied to each record: as given, or as guessed with the format. */
+    public ColumnMapping columns() {
+        return columns;
     }
 
     /** The format being read: as given, or as detected from the first record (null before it is read). */
@@ -79,20 +87,46 @@ public final class ExampleStream implements Iterator<Example>, AutoCloseable {
             return;
         }
         RecordStream.Record rec = (RecordStream.Record) item;
-        if (format == null) {
-            format = DataFormat.detect(rec.node()).orElse(null);
-            if (format == null) {
-                throw new BadInputException(rec.origin() + ": cannot detect the data format from this record's keys "
-                        + keys(rec.node()) + "; name it with --format (one of " + DataFormat.names() + ")");
-            }
-        }
         try {
-            List<Example> out = format.decode(rec.node(), rec.origin());
+            JsonNode node = format == null && columns.isEmpty() ? detect(rec) : columns.apply(rec.node());
+            if (format == null) {
+                detectMapped(rec, node);
+            }
+            List<Example> out = format.decode(node, rec.origin());
             counts.examples(out.size());
             pending.addAll(out);
         } catch (BadRecord e) {
             problem(new Problem(rec.origin(), e.getMessage()));
         }
+    }
+
+    /** Chooses the format (and any columns) from an unmapped first record; returns the record mapped. */
+    private JsonNode detect(RecordStream.Record rec) throws BadRecord {
+        Detection d = Detection.of(rec.node(), rec.origin().file()).orElseThrow(() -> undetectable(rec, rec.node()));
+        detected(d);
+        return columns.apply(rec.node());
+    }
+
+    /** Chooses the format from a first record already mapped by the given columns. */
+    private void detectMapped(RecordStream.Record rec, JsonNode mapped) {
+        detected(Detection.ofMapped(mapped, columns, rec.origin().file()).orElseThrow(() -> undetectable(rec, mapped)));
+    }
+
+    private void detected(Detection d) {
+        format = d.format();
+        columns = d.columns();
+        counts.detection(d.note());
+        if (options.columns().isEmpty() && !d.columns().isEmpty()) {
+            LOG.warn(d.note()); // a guess about columns: say so where the user looks
+        } else {
+            LOG.info(d.note());
+        }
+    }
+
+    private static BadInputException undetectable(RecordStream.Record rec, JsonNode node) {
+        return new BadInputException(rec.origin() + ": cannot detect the data format from this record's keys "
+                + Detection.keys(node) + "; name it with --format (one of " + DataFormat.names() + "), and map"
+                + " differently named fields with --columns (recipe: format: and columns: on the data source)");
     }
 
     private void problem(Problem p) {
@@ -107,15 +141,6 @@ public final class ExampleStream implements Iterator<Example>, AutoCloseable {
 
     private String recordsName() {
         return "data file";
-    }
-
-    private static String keys(com.fasterxml.jackson.databind.JsonNode node) {
-        if (!node.isObject()) {
-            return "(a JSON " + node.getNodeType().name().toLowerCase() + ")";
-        }
-        StringBuilder sb = new StringBuilder("{");
-        node.fieldNames().forEachRemaining(k -> sb.append(sb.length() > 1 ? ", " : "").append(k));
-        return sb.append("}").toString();
     }
 
     @Override

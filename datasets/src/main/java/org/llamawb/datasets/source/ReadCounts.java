@@ -17,9 +17,19 @@ public final class ReadCounts {
     private final Map<String, Long> skippedByReason = new TreeMap<>();
     private final List<Problem> firstProblems = new ArrayList<>();
     private long problems;
+    private String detection;
 
     public ReadCounts(int keepProblems) {
         this.keepProblems = keepProblems;
+    }
+
+    void detection(String note) {
+        detection = note;
+    }
+
+    /** What format auto-detection chose and from what, in one line; empty when the format was given. */
+    public java.util.Optional<String> detection() {
+        return java.util.Optional.ofNullable(detection);
     }
 
     void record() {

@@ -30,7 +30,7 @@ import org.llamawb.datasets.example.Origin;
  * is skipped and the next one read). In an array a syntax error or invalid UTF-8 leaves the parser
  * nowhere to resume, so it ends the file with a problem at its line.
  */
-final class RecordStream implements AutoCloseable {
+final class RecordStream implements RecordSource {
 
     /** One step of the stream: a record, or a problem (which may end the file). */
     sealed interface Item permits Record, Bad {}
@@ -83,7 +83,8 @@ final class RecordStream implements AutoCloseable {
     }
 
     /** The next record or problem, or null at the end of the file. */
-    Item next() throws IOException {
+    @Override
+    public Item next() throws IOException {
         if (done) {
             return null;
         }

@@ -154,10 +154,11 @@ class BadInputTest {
 
     @Test
     void undetectableFormatNamesTheKeysAndTheFlag() throws IOException {
-        Path file = jsonl("odd.jsonl", "{\"question\": \"q\", \"answer\": \"a\"}");
+        Path file = jsonl("odd.jsonl", "{\"q\": \"q\", \"a\": \"a\"}");
         BadInputException e = assertThrows(BadInputException.class, () -> DatasetReader.readAll(file, ReadOptions.skipping()));
-        assertEquals(file + ":1: cannot detect the data format from this record's keys {question, answer}; name it with"
-                + " --format (one of " + DataFormat.names() + ")", e.getMessage());
+        assertEquals(file + ":1: cannot detect the data format from this record's keys {q, a}; name it with"
+                + " --format (one of " + DataFormat.names() + "), and map differently named fields with --columns"
+                + " (recipe: format: and columns: on the data source)", e.getMessage());
     }
 
     @Test

@@ -21,6 +21,7 @@ import org.llamawb.adapters.score.RewardLoss;
 import org.llamawb.adapters.score.RewardModel;
 import org.llamawb.datasets.example.Example;
 import org.llamawb.datasets.example.PreferencePair;
+import org.llamawb.datasets.source.ColumnMapping;
 import org.llamawb.datasets.source.DataFormat;
 import org.llamawb.datasets.source.DatasetReader;
 import org.llamawb.datasets.source.ExampleStream;
@@ -58,7 +59,7 @@ final class RewardModelEval {
             throw new UsageException("--batch-tokens must be >= 1, got " + batchTokens);
         }
         DataInput input = new DataInput(cl.existing("data"), cl.has("format") ? DataFormat.parse(cl.string("format")) : null,
-                cl.string("template", null), cl.has("tokenizer") ? cl.existing("tokenizer") : model, maxLength);
+                ColumnMapping.NONE, cl.string("template", null), cl.has("tokenizer") ? cl.existing("tokenizer") : model, maxLength);
 
         List<TokenizedPair> pairs = new ArrayList<>();
         long others = 0;

@@ -1,5 +1,7 @@
 package org.llamawb.adapters;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -17,6 +19,9 @@ import org.llamawb.model.BadInputException;
  * @param rankPattern {@code rank_pattern}: per-module rank overrides, keys matched as PEFT does
  * @param alphaPattern {@code alpha_pattern}: per-module alpha overrides
  * @param modulesToSave {@code modules_to_save}: modules trained fully beside the adapter ({@code embed_tokens}, {@code lm_head})
+ * @param trainableTokenIndices {@code trainable_token_indices}: token ids whose rows of a vocabulary matrix
+ *     ({@code embed_tokens}, which a tied LM head shares, or {@code lm_head}) are trained beside the adapter,
+ *     by module; empty when none
  */
 public record LoraConfig(
         int r,
@@ -27,7 +32,8 @@ public record LoraConfig(
         List<Integer> layersToTransform,
         Map<String, Integer> rankPattern,
         Map<String, Double> alphaPattern,
-        List<String> modulesToSave) {
+        List<String> modulesToSave,
+        Map<String, List<Integer>> trainableTokenIndices) {
 
     public LoraConfig {
         if (r <= 0) {
@@ -49,6 +55,24 @@ public record LoraConfig(
                         + "' (expected embed_tokens or lm_head)");
             }
         }
+        Map<String, List<Integer>> tokens = new LinkedHashMap<>();
+        List<String> wholeModules = modulesToSave;
+        trainableTokenIndices.forEach((module, ids) -> {
+            if (!module.equals("embed_tokens") && !module.equals("lm_head")) {
+                throw new BadInputException("adapter.trainable_tokens: unsupported module '" + module
+                        + "' (expected embed_tokens or lm_head)");
+            }
+            if (ids.isEmpty() || ids.stream().anyMatch(i -> i < 0) || ids.stream().distinct().count() != ids.size()) {
+                throw new BadInputException("adapter.trainable_tokens: " + module + " needs distinct token ids >= 0, got "
+                        + ids);
+            }
+            if (wholeModules.contains(module)) {
+                throw new BadInputException("adapter.trainable_tokens: " + module + " is already trained whole "
+                        + "(modules_to_save); name it in one of the two");
+            }
+            tokens.put(module, List.copyOf(ids));
+        });
+        trainableTokenIndices = Collections.unmodifiableMap(tokens);
         rankPattern.forEach((k, v) -> {
             if (v <= 0) {
                 throw new BadInputException("rank_pattern." + k + " must be > 0, got " + v);
@@ -56,9 +80,23 @@ public record LoraConfig(
         });
     }
 
+    /** Without trainable tokens. */
+    public LoraConfig(int r, double alpha, double dropout, boolean useRslora, TargetModules targetModules,
+            List<Integer> layersToTransform, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern,
+            List<String> modulesToSave) {
+        this(r, alpha, dropout, useRslora, targetModules, layersToTransform, rankPattern, alphaPattern, modulesToSave,
+                Map.of());
+    }
+
     /** The common case: rank, alpha and target names, no dropout. */
     public static LoraConfig of(int r, double alpha, TargetModules targets) {
         return new LoraConfig(r, alpha, 0, false, targets, List.of(), Map.of(), Map.of(), List.of());
+    }
+
+    /** This configuration with {@code trainable_token_indices} replaced. */
+    public LoraConfig withTrainableTokens(Map<String, List<Integer>> indices) {
+        return new LoraConfig(r, alpha, dropout, useRslora, targetModules, layersToTransform, rankPattern, alphaPattern,
+                modulesToSave, indices);
     }
 
     /** Whether the projection at {@code path} in decoder layer {@code layer} gets an adapter. */

@@ -3,6 +3,7 @@ package org.llamawb.adapters;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
@@ -39,6 +40,7 @@ public final class LoraModel implements AutoCloseable {
     private final Map<String, Map<String, NDArray>> mergedOriginals = new LinkedHashMap<>();
     private final Map<String, Map<String, NDArray>> savedModules = new LinkedHashMap<>(); // adapter -> tensor -> trained copy
     private final Map<String, NDArray> baseModules = new LinkedHashMap<>(); // tensor -> base value
+    private final Map<String, TrainableTokens> tokenRows = new LinkedHashMap<>(); // embed_tokens | lm_head -> rows
     private boolean disabled;
     private boolean training;
 
@@ -110,9 +112,66 @@ public final class LoraModel implements AutoCloseable {
             saved.put(tensor, copy);
         }
         savedModules.put(name, saved);
+        config.trainableTokenIndices().forEach((module, ids) -> addTokenRows(name, module, ids));
         configs.put(name, config);
         active.add(name);
         applyModules();
+    }
+
+    /**
+     * Adds trainable rows for {@code ids} of {@code module}'s vocabulary matrix to adapter {@code name},
+     * starting from the base rows (the model is unchanged until they are trained), as PEFT initialises them.
+     */
+    private void addTokenRows(String name, String module, List<Integer> ids) {
+        boolean tied = model.config().tieWordEmbeddings();
+        if (module.equals("lm_head") && tied) {
+            throw new BadInputException("adapter.trainable_tokens: the LM head is tied to embed_tokens in this model; "
+                    + "name embed_tokens (its rows serve both)");
+        }
+        NDArray weight = module.equals("embed_tokens") ? model.embedTokens() : model.lmHead().weight(); // [V, d]
+        long vocab = weight.getShape().get(0);
+        long[] idx = ids.stream().mapToLong(Integer::longValue).toArray();
+        for (long id : idx) {
+            if (id >= vocab) {
+                throw new BadInputException("adapter.trainable_tokens: token id " + id + " is outside the vocabulary [0, "
+                        + vocab + ")");
+            }
+        }
+        TrainableTokens tt = tokenRows.computeIfAbsent(module, mod -> {
+            TrainableTokens created = new TrainableTokens(this, mod);
+            if (mod.equals("embed_tokens")) {
+                requireFreeSlot(model.embeddingAdapter() == null, "the token embedding");
+                model.setEmbeddingAdapter(created);
+            }
+            if (mod.equals("lm_head") || tied) {
+                requireFreeSlot(model.lmHead().adapter() == null, "the LM head");
+                model.lmHead().setAdapter(created);
+            }
+            return created;
+        });
+        NDArray indices = manager.create(idx); // [k]
+        NDArray original = weight.get(new NDIndex("{}", indices)).duplicate(); // [k, d]
+        NDArray values = original.duplicate();
+        float[] onehot = new float[Math.toIntExact(idx.length * vocab)];
+        for (int k = 0; k < idx.length; k++) {
+            onehot[Math.toIntExact(k * vocab + idx[k])] = 1f;
+        }
+        NDArray select = manager.create(onehot, new Shape(idx.length, vocab)); // [k, V]
+        NDScope.unregister(indices, original, values, select);
+        tt.adapters.put(name, new TrainableTokens.Rows(idx, indices, values, original, select));
+    }
+
+    private static void requireFreeSlot(boolean free, String what) {
+        if (!free) {
+            throw new BadInputException("adapter.trainable_tokens: " + what + " already carries another adapter");
+        }
+    }
+
+    /** The trainable rows of {@code module} ({@code embed_tokens} or {@code lm_head}) in adapter {@code name}, or null. */
+    NDArray tokenValues(String name, String module) {
+        TrainableTokens tt = tokenRows.get(module);
+        TrainableTokens.Rows r = tt == null ? null : tt.adapters.get(name);
+        return r == null ? null : r.values();
     }
 
     /**
@@ -285,6 +344,22 @@ public final class LoraModel implements AutoCloseable {
             originals.put(ll.base().name() + ".weight", original);
             model.replace(ll.base().name() + ".weight", merged);
         }
+        for (TrainableTokens tt : tokenRows.values()) {
+            TrainableTokens.Rows r = tt.adapters.get(name);
+            if (r == null) {
+                continue;
+            }
+            // PEFT's index_copy: the trained rows replace the base rows exactly
+            String tensor = moduleTensor(tt.module());
+            NDArray original = model.parameters().get(tensor);
+            NDArray merged = original.duplicate();
+            NDScope.unregister(merged);
+            for (int k = 0; k < r.ids().length; k++) {
+                merged.set(new NDIndex("{}", r.ids()[k]), r.values().get(k));
+            }
+            originals.put(tensor, original);
+            model.replace(tensor, merged);
+        }
         mergedOriginals.put(name, originals);
     }
 
@@ -319,6 +394,12 @@ public final class LoraModel implements AutoCloseable {
             }
         }
         savedModules.get(name).forEach((tensor, value) -> out.put(PEFT_PREFIX + tensor, value));
+        for (TrainableTokens tt : tokenRows.values()) {
+            TrainableTokens.Rows r = tt.adapters.get(name);
+            if (r != null) {
+                out.put(tt.key(), r.values());
+            }
+        }
         return out;
     }
 
@@ -372,6 +453,14 @@ public final class LoraModel implements AutoCloseable {
         applyModules();
         for (LoraLinear ll : layers.values()) {
             ll.base().setAdapter(null);
+        }
+        for (TrainableTokens tt : tokenRows.values()) {
+            if (model.embeddingAdapter() == tt) {
+                model.setEmbeddingAdapter(null);
+            }
+            if (model.lmHead().adapter() == tt) {
+                model.lmHead().setAdapter(null);
+            }
         }
         manager.close();
     }

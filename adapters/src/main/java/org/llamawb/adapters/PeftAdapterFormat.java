@@ -123,6 +123,16 @@ public final class PeftAdapterFormat {
             heads.forEach(l::add);
         }
         o.put("peft_type", "LORA");
+        Map<String, List<Integer>> tokens = c.trainableTokenIndices();
+        if (tokens.isEmpty()) {
+            o.putNull("trainable_token_indices");
+        } else if (tokens.keySet().equals(Set.of("embed_tokens"))) {
+            ArrayNode l = o.putArray("trainable_token_indices"); // PEFT's list form: the embedding (and a tied head)
+            tokens.get("embed_tokens").forEach(l::add);
+        } else {
+            ObjectNode byModule = o.putObject("trainable_token_indices");
+            tokens.forEach((module, ids) -> ids.forEach(byModule.putArray(module)::add));
+        }
         o.put("r", c.r());
         ObjectNode rank = o.putObject("rank_pattern");
         c.rankPattern().forEach(rank::put);
@@ -221,7 +231,38 @@ public final class PeftAdapterFormat {
         // PEFT adds its default head names for SEQ_CLS ("classifier", "score"); LLaMA has no "classifier"
         save = save.stream().filter(m -> !heads.contains(m) && !(seqCls && m.equals("classifier"))).distinct().toList();
         return new LoraConfig(j.get("r").asInt(), j.path("lora_alpha").asDouble(8), j.path("lora_dropout").asDouble(0),
-                j.path("use_rslora").asBoolean(false), TargetModules.parse(t), layers, rank, alpha, save);
+                j.path("use_rslora").asBoolean(false), TargetModules.parse(t), layers, rank, alpha, save,
+                trainableTokens(j.get("trainable_token_indices")));
+    }
+
+    /** {@code trainable_token_indices}: a list (the embedding) or a map from module name to a list. */
+    private static Map<String, List<Integer>> trainableTokens(JsonNode n) {
+        Map<String, List<Integer>> out = new LinkedHashMap<>();
+        if (n == null || n.isNull()) {
+            return out;
+        }
+        if (n.isArray()) {
+            out.put("embed_tokens", ids(n, "trainable_token_indices"));
+        } else if (n.isObject()) {
+            n.fields().forEachRemaining(e -> out.put(e.getKey(), ids(e.getValue(), "trainable_token_indices." + e.getKey())));
+        } else {
+            throw new BadInputException("trainable_token_indices: expected a list of token ids or a map from module to ids");
+        }
+        return out;
+    }
+
+    private static List<Integer> ids(JsonNode a, String key) {
+        if (!a.isArray()) {
+            throw new BadInputException(key + ": expected a list of token ids");
+        }
+        List<Integer> out = new ArrayList<>();
+        a.forEach(v -> {
+            if (!v.isIntegralNumber()) {
+                throw new BadInputException(key + ": '" + v + "' is not a token id");
+            }
+            out.add(v.asInt());
+        });
+        return out;
     }
 
     private static List<String> toStrings(JsonNode a) {
@@ -270,6 +311,13 @@ public final class PeftAdapterFormat {
                 current.set(loaded.toFloatArray());
                 loaded.close();
             }
+            for (String module : config.trainableTokenIndices().keySet()) {
+                NDArray current = lora.tokenValues(name, module); // [k, d], the base rows until set
+                NDArray loaded = tensor(st, byCanonical, used, TrainableTokens.key(module), current.getShape().getShape(),
+                        file, lora);
+                current.set(loaded.toFloatArray());
+                loaded.close();
+            }
             for (Map.Entry<String, long[]> head : heads.entrySet()) {
                 NDArray w = tensor(st, byCanonical, used, LoraModel.PEFT_PREFIX + head.getKey() + ".weight",
                         head.getValue(), file, lora);
@@ -290,7 +338,9 @@ public final class PeftAdapterFormat {
     private static String canonical(String key, String name) {
         return key.replace(".lora_A." + name + ".", ".lora_A.").replace(".lora_B." + name + ".", ".lora_B.")
                 .replace(".lora_A.default.", ".lora_A.").replace(".lora_B.default.", ".lora_B.")
-                .replace(".modules_to_save." + name + ".", ".").replace(".modules_to_save.default.", ".");
+                .replace(".modules_to_save." + name + ".", ".").replace(".modules_to_save.default.", ".")
+                .replaceFirst("\\.trainable_tokens_delta\\.(" + java.util.regex.Pattern.quote(name) + "|default)$",
+                        ".trainable_tokens_delta");
     }
 
     private static NDArray tensor(Safetensors st, Map<String, String> byCanonical, Set<String> used, String key,

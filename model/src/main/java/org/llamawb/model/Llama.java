@@ -34,6 +34,7 @@ public final class Llama implements AutoCloseable {
     private final List<DecoderLayer> layers;
     private final RmsNorm norm;
     private final Linear lmHead; // [V, d]; its weight is embedTokens when tied
+    private EmbeddingAdapter embeddingAdapter; // or null
     private final Map<String, Object> keepAlive = new LinkedHashMap<>();
 
     private Llama(LlamaConfig config, NDManager manager, Function<String, NDArray> tensors) {
@@ -175,7 +176,24 @@ public final class Llama implements AutoCloseable {
 
     /** Token embeddings {@code [B, T, d]} of {@code ids: [B, T]}. */
     public NDArray embed(NDArray inputIds) {
-        return ai.djl.nn.core.Embedding.embedding(inputIds, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+        NDArray base = ai.djl.nn.core.Embedding.embedding(inputIds, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+        return embeddingAdapter == null ? base : embeddingAdapter.forward(inputIds, base);
+    }
+
+    /**
+     * Whether a backward pass must go through the embedding: the whole table is trained, or an adapter trains
+     * some of its rows. Rematerialised passes that run the embedding without a graph ask this.
+     */
+    public boolean embeddingTrainable() {
+        return embedTokens.hasGradient() || (embeddingAdapter != null && embeddingAdapter.trainable());
+    }
+
+    public EmbeddingAdapter embeddingAdapter() {
+        return embeddingAdapter;
+    }
+
+    public void setEmbeddingAdapter(EmbeddingAdapter adapter) {
+        this.embeddingAdapter = adapter;
     }
 
     /** LM head: {@code [..., d]} to {@code [..., V]}. */

@@ -1,10 +1,16 @@
 package org.llamawb.finetune.recipe;
 
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.llamawb.adapters.LoraConfig;
 import org.llamawb.adapters.TargetModules;
+import org.llamawb.adapters.UntrainedTokens;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.Llama;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
 
 /**
  * The adapter to train; {@code type: none} trains every parameter of the model (full fine-tuning).
@@ -20,6 +26,9 @@ import org.llamawb.model.BadInputException;
  * @param rankPattern per-module rank overrides, as PEFT
  * @param alphaPattern per-module alpha overrides, as PEFT
  * @param name the adapter's name
+ * @param trainableTokens token rows trained beside a LoRA adapter (PEFT's {@code trainable_token_indices}):
+ *     {@code auto} (the default: the tokens that end the training answers, when their output rows were never
+ *     trained; see {@link UntrainedTokens}), {@code none}, or a list of token strings or ids
  */
 public record AdapterSection(
         String type,
@@ -32,9 +41,11 @@ public record AdapterSection(
         List<String> modulesToSave,
         Map<String, Integer> rankPattern,
         Map<String, Double> alphaPattern,
-        String name) {
+        String name,
+        Object trainableTokens) {
 
-    static final AdapterSection NONE = new AdapterSection("none", null, null, null, null, null, null, null, null, null, null);
+    static final AdapterSection NONE = new AdapterSection("none", null, null, null, null, null, null, null, null, null, null,
+            null);
 
     public AdapterSection {
         type = type == null ? "lora" : type;
@@ -51,6 +62,18 @@ public record AdapterSection(
         rankPattern = rankPattern == null ? Map.of() : Map.copyOf(rankPattern);
         alphaPattern = alphaPattern == null ? Map.of() : Map.copyOf(alphaPattern);
         name = name == null ? "default" : name;
+        trainableTokens = trainableTokens == null ? "auto" : trainableTokens;
+        if (trainableTokens instanceof List<?> l) {
+            for (Object t : l) {
+                if (!(t instanceof String) && !(t instanceof Integer)) {
+                    throw new BadInputException("adapter.trainable_tokens: expected token strings or ids, got '" + t + "'");
+                }
+            }
+            trainableTokens = List.copyOf(l);
+        } else if (!"auto".equals(trainableTokens) && !"none".equals(trainableTokens)) {
+            throw new BadInputException("adapter.trainable_tokens: expected auto, none or a list of tokens, got '"
+                    + trainableTokens + "'");
+        }
         if (type.equals("lora")) {
             // the fields are assigned only after this constructor body: validate from the parameters
             config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern);
@@ -64,6 +87,35 @@ public record AdapterSection(
     /** The adapter as the adapters module takes it. */
     public LoraConfig loraConfig() {
         return config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern);
+    }
+
+    /**
+     * The adapter with its trainable token rows resolved against the model: for {@code auto}, those of
+     * {@code endTokens} (the ids that close the training answers) whose output rows were never trained, with a
+     * line to {@code note} saying why; for a list, those tokens.
+     */
+    public LoraConfig loraConfigFor(Llama model, LlamaTokenizer tokenizer, Collection<Integer> endTokens,
+            Consumer<String> note) {
+        LoraConfig c = loraConfig();
+        List<Integer> ids = new ArrayList<>();
+        if (trainableTokens instanceof List<?> l) {
+            for (Object t : l) {
+                ids.add(t instanceof Integer i ? i : tokenizer.id((String) t).orElseThrow(() -> new BadInputException(
+                        "adapter.trainable_tokens: '" + t + "' is not a token of the tokenizer")));
+            }
+        } else if ("auto".equals(trainableTokens)) {
+            for (UntrainedTokens.Finding f : UntrainedTokens.find(model, endTokens)) {
+                note.accept("adapter: " + f.describe(tokenizer.piece(f.id())) + " (never trained), so adapters on the "
+                        + "linear layers cannot make the model end its answers; training that row too "
+                        + "(adapter.trainable_tokens: none turns this off)");
+                ids.add(f.id());
+            }
+        }
+        try {
+            return c.withTrainableTokens(UntrainedTokens.indices(model, ids));
+        } catch (BadInputException e) {
+            throw new BadInputException(e.getMessage().startsWith("adapter.") ? e.getMessage() : "adapter." + e.getMessage(), e);
+        }
     }
 
     private static LoraConfig config(int r, double alpha, double dropout, boolean useRslora, Object targetModules,

@@ -122,7 +122,7 @@ public final class ForwardBackward {
                     in.close(); // the embedding output (l = 0) may still be needed below
                 }
             }
-            if (model.embedTokens().hasGradient()) {
+            if (model.embeddingTrainable()) {
                 JniUtils.backward((PtNDArray) model.embed(ids), (PtNDArray) upstream, false, false);
             }
             return loss;

@@ -98,7 +98,7 @@ final class HybridBlockBackward {
             up.close();
             s.close(l > 0); // the embedding output (layer 0's input) may still be needed below
         }
-        if (model.embedTokens().hasGradient()) {
+        if (model.embeddingTrainable()) {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 JniUtils.backward((PtNDArray) model.embed(ids), (PtNDArray) upstream, false, false);
             }

@@ -75,6 +75,16 @@ public final class SftTrainer {
 
     private SftTrainer() {}
 
+    /** The ids that close the training answers, and the ids that end generation: what must become likely to stop. */
+    static java.util.Set<Integer> endTokens(PreparedData<TokenizedDataset> data, BaseModel base) {
+        java.util.Set<Integer> out = new java.util.TreeSet<>(data.train().trainedRunEnds());
+        out.addAll(base.generation().stopIds());
+        if (base.tokenizer().eosId() >= 0) {
+            out.add(base.tokenizer().eosId());
+        }
+        return out;
+    }
+
     public static Result run(Options o) {
         Recipe r = o.recipe();
         Path runDir = Path.of(r.output().dir());
@@ -112,7 +122,8 @@ public final class SftTrainer {
                 if (resumeFrom.isPresent()) {
                     PeftAdapterFormat.read(lora, adapterName, resumeFrom.get().resolve(CheckpointStore.ADAPTER_DIR));
                 } else {
-                    lora.add(adapterName, r.adapter().loraConfig(), r.train().seed());
+                    lora.add(adapterName, r.adapter().loraConfigFor(model, tokenizer, endTokens(data, base), o.out()::println),
+                            r.train().seed());
                 }
                 params = lora.trainableParameters(adapterName);
                 lora.setTraining(true);

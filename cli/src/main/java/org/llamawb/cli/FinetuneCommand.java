@@ -6,9 +6,12 @@ import java.time.Duration;
 import java.util.List;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
+import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
 import org.llamawb.finetune.sft.SftTrainer;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
+import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.tracking.RunSpec;
 import org.llamawb.tracking.TrackedRun;
 import org.llamawb.tracking.Tracker;
@@ -42,6 +45,7 @@ final class FinetuneCommand implements Command {
         }
         Path file = Path.of(f.positional().get(0));
         Recipe recipe = RecipeLoader.load(file, Recipe.class, f.strings("set"));
+        checkModel(recipe.model());
         Path outputDir = Path.of(recipe.output().dir());
         Files.createDirectories(outputDir);
         TrackingSettings settings = TrackingSettings.resolve(f.string("tracking-uri", null), recipe.tracking().uri(),
@@ -70,5 +74,20 @@ final class FinetuneCommand implements Command {
             run.awaitDelivery(Duration.ofSeconds(30));
         }
         return 0;
+    }
+
+    /**
+     * What can be checked before a run exists (so a refused recipe leaves no run behind): the pretrained
+     * model opens and has a tokenizer, named by its recipe key when it is missing.
+     */
+    static void checkModel(ModelSection m) {
+        if (m.path() == null) {
+            return; // model.init: the section itself requires model.tokenizer
+        }
+        try (Checkpoint c = Checkpoint.open(Path.of(m.path()));
+                LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, m.tokenizer() == null ? null : Path.of(m.tokenizer()),
+                        "model.tokenizer")) {
+            // opened only to be checked
+        }
     }
 }

@@ -59,6 +59,8 @@ public final class StrictYaml {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // `max_steps: 2.5` is not 2 steps: an integer key takes integers only
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
             // a document is its record components: derived accessors (isLora(), settings()) are not keys
             .visibility(PropertyAccessor.ALL, JsonAutoDetect.Visibility.NONE)

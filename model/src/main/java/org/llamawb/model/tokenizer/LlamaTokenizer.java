@@ -115,6 +115,15 @@ public final class LlamaTokenizer implements AutoCloseable {
      * {@code tok<vocab>.bin}, {@code tokenizer.model} or {@code tok<vocab>.model} beside it.
      */
     public static LlamaTokenizer forCheckpoint(org.llamawb.model.weights.Checkpoint c, Path explicit) {
+        return forCheckpoint(c, explicit, "--tokenizer");
+    }
+
+    /**
+     * As {@link #forCheckpoint(org.llamawb.model.weights.Checkpoint, Path)}; {@code explicitKey} is what
+     * the caller calls {@code explicit} ({@code --tokenizer}, the recipe key {@code model.tokenizer}), so the
+     * error for a checkpoint without a tokenizer names what the user can set.
+     */
+    public static LlamaTokenizer forCheckpoint(org.llamawb.model.weights.Checkpoint c, Path explicit, String explicitKey) {
         if (explicit != null) {
             return load(explicit);
         }
@@ -132,7 +141,7 @@ public final class LlamaTokenizer implements AutoCloseable {
                     }
                 }
                 throw new BadInputException(c.location() + ": no tokenizer beside this llama2.c checkpoint (looked for "
-                        + "tokenizer.bin, tok" + v + ".bin, tokenizer.model); pass --tokenizer");
+                        + "tokenizer.bin, tok" + v + ".bin, tokenizer.model); set " + explicitKey);
         }
     }
 

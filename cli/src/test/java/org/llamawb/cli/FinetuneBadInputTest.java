@@ -1,0 +1,67 @@
+package org.llamawb.cli;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.llamawb.cli.BadInputCliTest.assertOneLine;
+import static org.llamawb.cli.BadInputCliTest.run;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.llamawb.model.TestData;
+
+/**
+ * Bad recipes given to {@code finetune}: one line naming the recipe key, exit code 2, no stack trace, and
+ * nothing written to the output directory (the run is refused before it exists).
+ */
+class FinetuneBadInputTest {
+    @TempDir
+    Path tmp;
+
+    Path model;
+    Path data;
+    Path out;
+
+    @BeforeEach
+    void data() throws Exception {
+        model = TestData.require("models/stories260K/stories260K.bin").toAbsolutePath();
+        data = TestData.require("sft/fastchat-dummy-conversation/dummy_conversation.json").toAbsolutePath();
+        out = tmp.resolve("out");
+    }
+
+    Path recipe(String model, String extra) throws Exception {
+        return Files.writeString(tmp.resolve("r.yaml"), """
+                model: {%s}
+                data:
+                  sources: [{path: %s, format: sharegpt}]
+                  max_length: 64
+                train: {max_steps: 2, micro_batch_size: 2}
+                tracking: {experiment: bad-input}
+                output: {dir: %s}
+                %s
+                """.formatted(model, data, out, extra));
+    }
+
+    @Test
+    void aFractionalStepCountIsRefusedNotTruncated() throws Exception {
+        Path r = recipe("path: " + model, "");
+        // before: 2.5 was read as 2 and the run trained 2 steps
+        assertOneLine(run("finetune", r.toString(), "--set", "train.max_steps=2.5"),
+                "--set train.max_steps=2.5", "key 'train.max_steps': cannot read '2.5' as an integer");
+        assertFalse(Files.exists(out));
+        Files.writeString(r, Files.readString(r).replace("max_steps: 2,", "max_steps: 2.0,"));
+        assertOneLine(run("finetune", r.toString()), "r.yaml: line 5: key 'train.max_steps': cannot read '2.0' as an integer");
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void aMissingTokenizerNamesTheRecipeKey() throws Exception {
+        Path alone = Files.copy(model, Files.createDirectories(tmp.resolve("alone")).resolve("stories260K.bin"));
+        BadInputCliTest.Outcome o = run("finetune", recipe("path: " + alone, "").toString());
+        // before: "pass --tokenizer", a flag finetune does not have
+        assertOneLine(o, "no tokenizer beside this llama2.c checkpoint", "set model.tokenizer");
+        assertFalse(o.err().contains("--tokenizer"), o.err());
+        assertFalse(Files.exists(out));
+    }
+}

@@ -10,6 +10,7 @@ import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
 import org.llamawb.finetune.sft.SftTrainer;
+import org.llamawb.model.BadInputException;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.tracking.RunSpec;
@@ -45,8 +46,11 @@ final class FinetuneCommand implements Command {
         }
         Path file = Path.of(f.positional().get(0));
         Recipe recipe = RecipeLoader.load(file, Recipe.class, f.strings("set"));
-        checkModel(recipe.model());
         Path outputDir = Path.of(recipe.output().dir());
+        if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
+            throw new BadInputException("output.dir: " + outputDir + " exists and is not a directory");
+        }
+        checkModel(recipe.model());
         Files.createDirectories(outputDir);
         TrackingSettings settings = TrackingSettings.resolve(f.string("tracking-uri", null), recipe.tracking().uri(),
                 recipe.tracking().experiment()).withNotices(System.err::println);
@@ -78,7 +82,8 @@ final class FinetuneCommand implements Command {
 
     /**
      * What can be checked before a run exists (so a refused recipe leaves no run behind): the pretrained
-     * model opens and has a tokenizer, named by its recipe key when it is missing.
+     * model opens and has a tokenizer (named by its recipe key when it is missing) whose ids all have an
+     * embedding.
      */
     static void checkModel(ModelSection m) {
         if (m.path() == null) {

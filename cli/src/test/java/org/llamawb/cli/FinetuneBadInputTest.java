@@ -1,5 +1,6 @@
 package org.llamawb.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.llamawb.cli.BadInputCliTest.assertOneLine;
 import static org.llamawb.cli.BadInputCliTest.run;
@@ -62,6 +63,24 @@ class FinetuneBadInputTest {
         // before: "pass --tokenizer", a flag finetune does not have
         assertOneLine(o, "no tokenizer beside this llama2.c checkpoint", "set model.tokenizer");
         assertFalse(o.err().contains("--tokenizer"), o.err());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void anOutputDirThatIsAFileIsRefused() throws Exception {
+        Files.writeString(out, "not a directory");
+        // before: FileAlreadyExistsException with a stack trace, exit 1
+        assertOneLine(run("finetune", recipe("path: " + model, "").toString()), "output.dir: " + out,
+                "exists and is not a directory");
+        assertEquals("not a directory", Files.readString(out));
+    }
+
+    @Test
+    void aTokenizerLargerThanTheModelNamesBothSizes() throws Exception {
+        Path llama = TestData.require("tokenizers/llama/tokenizer.model").toAbsolutePath();
+        // before: "index out of range in self" from libtorch at the first step, a stack trace, exit 1
+        assertOneLine(run("finetune", recipe("path: " + model + ", tokenizer: " + llama, "").toString()),
+                "model.tokenizer " + llama + " has 32000 tokens", "has vocab_size 512");
         assertFalse(Files.exists(out));
     }
 }

@@ -54,4 +54,27 @@ class CheckpointStoreTest {
         }));
         assertTrue(e.getMessage().contains("cannot write checkpoint") && e.getMessage().contains("Input/output error"), e.getMessage());
     }
+
+    @Test
+    void keepLastKeepsTheNewestAndNothingElse() throws Exception {
+        Path run = tmp.resolve("run");
+        CheckpointStore store = new CheckpointStore(run, 2);
+        Files.createDirectories(run);
+        Files.writeString(run.resolve("train.log"), "not a checkpoint");
+        for (long step : new long[] {3, 6, 9, 12}) {
+            store.save(at(step), Map.of(), "r: 1\n", dir -> Files.writeString(dir.resolve("weights.bin"), "w" + step));
+        }
+        assertEquals(List.of("checkpoint-000009", "checkpoint-000012", "train.log"), entries(run));
+        assertEquals("w12", Files.readString(store.latest().orElseThrow().resolve("weights.bin")));
+        assertEquals(12, CheckpointStore.readState(store.latest().orElseThrow()).step());
+        // saving a step again (a resumed run) replaces it; the oldest by step is pruned
+        store.save(at(12), Map.of(), "r: 2\n", dir -> Files.writeString(dir.resolve("weights.bin"), "again"));
+        store.save(at(15), Map.of(), "r: 2\n", dir -> Files.writeString(dir.resolve("weights.bin"), "w15"));
+        assertEquals(List.of("checkpoint-000012", "checkpoint-000015", "train.log"), entries(run));
+        assertEquals("again", Files.readString(run.resolve("checkpoint-000012/weights.bin")));
+
+        CheckpointStore one = new CheckpointStore(run, 1);
+        one.save(at(18), Map.of(), "r: 2\n", dir -> { });
+        assertEquals(List.of("checkpoint-000018", "train.log"), entries(run));
+    }
 }

@@ -2,7 +2,6 @@ package org.llamawb.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -75,7 +74,6 @@ final class FinetuneCommand implements Command {
                 run.fail(e);
                 throw e;
             }
-            run.awaitDelivery(Duration.ofSeconds(30));
         }
         return 0;
     }

@@ -24,7 +24,6 @@ final class BackgroundSender {
     private volatile boolean stopping;
     private boolean woken;
     private volatile boolean down;
-    private volatile boolean reached;
     private volatile MlflowCallException lastFailure;
 
     BackgroundSender(JournalDelivery delivery, LongSupplier journaled, Duration interval, Consumer<String> notices,
@@ -55,7 +54,6 @@ final class BackgroundSender {
             try {
                 if (delivery.acked() < journaled.getAsLong()) {
                     delivery.deliver(Long.MAX_VALUE);
-                    reached = true;
                 }
                 if (down) {
                     notices.accept("tracking: MLflow at " + JournalDelivery.serverKey(delivery) + " is reachable"
@@ -113,11 +111,6 @@ final class BackgroundSender {
 
     boolean isAlive() {
         return thread.isAlive();
-    }
-
-    /** Whether a delivery round has ever completed (the server answered this run at least once). */
-    boolean reached() {
-        return reached;
     }
 
     /** Whether the last round failed to reach the server. */

@@ -41,7 +41,7 @@ public final class TrackedRun implements AutoCloseable {
     private static final Pattern BAD_KEY_CHARS = Pattern.compile("[^/\\w.\\- :]");
 
     private static final Logger LOG = LoggerFactory.getLogger(TrackedRun.class);
-    /** How long ending a run waits for a server that is down or has never answered. */
+    /** How long ending a run waits for a server that the sender found down. */
     static final Duration UNREACHABLE_GRACE = Duration.ofSeconds(3);
 
     private final RunFiles files;
@@ -381,12 +381,12 @@ public final class TrackedRun implements AutoCloseable {
         }
         Duration grace = fromHook ? min(settings.closeGrace(), Duration.ofSeconds(5)) : settings.closeGrace();
         if (sender != null) {
-            // A server that is down, or has never answered, gets a few seconds, not the full grace (which is
-            // for a live server taking the last uploads): the journal keeps everything for `runs sync`.
-            Duration wait = sender.reached() && !sender.serverDown() ? grace : min(grace, UNREACHABLE_GRACE);
+            // A server known to be down gets a few seconds, not the full grace (which is for a live server
+            // taking the last uploads, however slowly): the journal keeps everything for `runs sync`.
+            Duration wait = sender.serverDown() ? min(grace, UNREACHABLE_GRACE) : grace;
             sender.stop(wait);
-            if (!sender.isAlive() && sender.reached() && !sender.serverDown()) {
-                drain(); // the server answers: one last round for what the sender had not sent yet
+            if (!sender.isAlive() && !sender.serverDown()) {
+                drain(); // one last round for what the sender had not sent yet
             } else {
                 MlflowCallException last = sender.lastFailure();
                 keptInJournal(last != null ? last.getMessage() : "no answer within " + wait.toSeconds() + " s");

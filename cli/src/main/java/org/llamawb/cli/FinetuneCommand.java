@@ -65,7 +65,8 @@ final class FinetuneCommand implements Command {
                         + " on " + recipe.data().sources().size() + " source(s); rematerialization "
                         + recipe.train().rematerialization());
         try (TrackedRun run = new Tracker(settings).start(spec)) {
-            run.logArtifact(file, "");
+            // what this run trains with: the recipe resolved (--set applied, defaults filled in), not the file
+            run.logText(resolvedRecipe(file, recipe, f.strings("set")), file.getFileName().toString());
             try {
                 SftTrainer.Result result = SftTrainer.run(new SftTrainer.Options(recipe, f.has("resume"), run, System.err));
                 run.finish();
@@ -76,6 +77,16 @@ final class FinetuneCommand implements Command {
             }
         }
         return 0;
+    }
+
+    /** The resolved recipe as YAML, headed by the file it came from and the overrides as given. */
+    static String resolvedRecipe(Path file, Recipe recipe, List<String> sets) {
+        StringBuilder sb = new StringBuilder("# resolved from ").append(file);
+        if (!sets.isEmpty()) {
+            sb.append(" with");
+            sets.forEach(s -> sb.append(" --set ").append(s.replace('\n', ' ')));
+        }
+        return sb.append('\n').append(RecipeLoader.toYaml(recipe)).toString();
     }
 
     /**

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
+import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
@@ -48,6 +49,12 @@ final class FinetuneCommand implements Command {
         Path outputDir = Path.of(recipe.output().dir());
         if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
             throw new BadInputException("output.dir: " + outputDir + " exists and is not a directory");
+        }
+        // before the tracker opens (and would resume) the MLflow run kept in that directory: a refused
+        // command must not touch a finished run
+        if (!f.has("resume") && !new CheckpointStore(outputDir, recipe.output().keepLast()).list().isEmpty()) {
+            throw new BadInputException(outputDir + ": already holds checkpoints; pass --resume to continue that run "
+                    + "or set output.dir to a new folder");
         }
         checkModel(recipe.model());
         Files.createDirectories(outputDir);

@@ -2,6 +2,7 @@ package org.llamawb.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.llamawb.cli.BadInputCliTest.assertOneLine;
 import static org.llamawb.cli.BadInputCliTest.run;
 
@@ -36,7 +37,7 @@ class FinetuneBadInputTest {
                 model: {%s}
                 data:
                   sources: [{path: %s, format: sharegpt}]
-                  max_length: 64
+                  max_length: 256
                 train: {max_steps: 2, micro_batch_size: 2}
                 tracking: {experiment: bad-input}
                 output: {dir: %s}
@@ -82,5 +83,18 @@ class FinetuneBadInputTest {
         assertOneLine(run("finetune", recipe("path: " + model + ", tokenizer: " + llama, "").toString()),
                 "model.tokenizer " + llama + " has 32000 tokens", "has vocab_size 512");
         assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void aRefusedRerunLeavesTheFinishedRunAsItWas() throws Exception {
+        Path r = recipe("path: " + model, "");
+        BadInputCliTest.Outcome first = run("finetune", r.toString());
+        assertEquals(0, first.code(), first.err());
+        Path journal = out.resolve("tracking/journal.jsonl");
+        String before = Files.readString(journal);
+        assertTrue(before.contains("\"FINISHED\""), before);
+        // before: the right error, but only after the run was reopened: RUNNING, then FAILED, appended to it
+        assertOneLine(run("finetune", r.toString()), out + ": already holds checkpoints; pass --resume");
+        assertEquals(before, Files.readString(journal), "the finished run's journal is unchanged");
     }
 }

@@ -9,6 +9,8 @@ import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
+import org.llamawb.datasets.mix.DataSource;
+import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.finetune.sft.SftTrainer;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
@@ -56,7 +58,8 @@ final class FinetuneCommand implements Command {
             throw new BadInputException(outputDir + ": already holds checkpoints; pass --resume to continue that run "
                     + "or set output.dir to a new folder");
         }
-        checkModel(recipe.model());
+        checkModel(recipe.model(), recipe.data().template());
+        checkData(recipe);
         Files.createDirectories(outputDir);
         TrackingSettings settings = TrackingSettings.resolve(f.string("tracking-uri", null), recipe.tracking().uri(),
                 recipe.tracking().experiment()).withNotices(System.err::println);
@@ -99,16 +102,33 @@ final class FinetuneCommand implements Command {
     /**
      * What can be checked before a run exists (so a refused recipe leaves no run behind): the pretrained
      * model opens and has a tokenizer (named by its recipe key when it is missing) whose ids all have an
-     * embedding.
+     * embedding, and the chat template resolves.
      */
-    static void checkModel(ModelSection m) {
+    static void checkModel(ModelSection m, String template) {
         if (m.path() == null) {
             return; // model.init: the section itself requires model.tokenizer
         }
         try (Checkpoint c = Checkpoint.open(Path.of(m.path()));
                 LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, m.tokenizer() == null ? null : Path.of(m.tokenizer()),
                         "model.tokenizer")) {
-            // opened only to be checked
+            // the template as the trainer resolves it: `model` reads the chat_template where the model lives
+            Path location = c.format() == Checkpoint.Format.GGUF ? c.location() : c.directory();
+            try {
+                ChatTemplates.resolve(template, tok, location);
+            } catch (BadInputException e) {
+                throw new BadInputException("data.template: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Every data source exists (the trainer reads them relative to the working directory too). */
+    static void checkData(Recipe recipe) {
+        List<DataSource> sources = recipe.data().sources();
+        for (int i = 0; i < sources.size(); i++) {
+            Path p = Path.of(sources.get(i).path());
+            if (!Files.isRegularFile(p)) {
+                throw new BadInputException("data.sources[" + i + "].path: " + p + ": data file not found");
+            }
         }
     }
 }

@@ -97,4 +97,17 @@ class FinetuneBadInputTest {
         assertOneLine(run("finetune", r.toString()), out + ": already holds checkpoints; pass --resume");
         assertEquals(before, Files.readString(journal), "the finished run's journal is unchanged");
     }
+
+    @Test
+    void missingDataAndAnUnknownTemplateAreRefusedBeforeARunExists() throws Exception {
+        // before: both were found after the run was created, leaving a FAILED run and output.dir/tracking
+        Path r = recipe("path: " + model, "");
+        Files.writeString(r, Files.readString(r).replace(data.toString(), data.resolveSibling("nowhere.json").toString()));
+        assertOneLine(run("finetune", r.toString()), "data.sources[0].path: " + data.resolveSibling("nowhere.json"),
+                "data file not found");
+        assertFalse(Files.exists(out));
+        assertOneLine(run("finetune", recipe("path: " + model, "").toString(), "--set", "data.template=nope"),
+                "data.template: unknown chat template 'nope'");
+        assertFalse(Files.exists(out));
+    }
 }

@@ -106,18 +106,31 @@ final class FinetuneCommand implements Command {
      */
     static void checkModel(ModelSection m, String template) {
         if (m.path() == null) {
-            return; // model.init: the section itself requires model.tokenizer
+            // model.init: a new model over model.tokenizer, whose folder holds what `template: model` reads
+            Path tokenizer = Path.of(m.tokenizer());
+            try (LlamaTokenizer tok = named("model.tokenizer", () -> LlamaTokenizer.load(tokenizer))) {
+                checkTemplate(template, tok, Files.isDirectory(tokenizer) ? tokenizer : tokenizer.toAbsolutePath().getParent());
+            }
+            return;
         }
-        try (Checkpoint c = Checkpoint.open(Path.of(m.path()));
+        try (Checkpoint c = named("model.path", () -> Checkpoint.open(Path.of(m.path())));
                 LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, m.tokenizer() == null ? null : Path.of(m.tokenizer()),
                         "model.tokenizer")) {
             // the template as the trainer resolves it: `model` reads the chat_template where the model lives
-            Path location = c.format() == Checkpoint.Format.GGUF ? c.location() : c.directory();
-            try {
-                ChatTemplates.resolve(template, tok, location);
-            } catch (BadInputException e) {
-                throw new BadInputException("data.template: " + e.getMessage(), e);
-            }
+            checkTemplate(template, tok, c.format() == Checkpoint.Format.GGUF ? c.location() : c.directory());
+        }
+    }
+
+    private static void checkTemplate(String template, LlamaTokenizer tok, Path location) {
+        named("data.template", () -> ChatTemplates.resolve(template, tok, location));
+    }
+
+    /** Runs {@code open}; its one-line error gets the recipe key in front. */
+    private static <T> T named(String key, java.util.function.Supplier<T> open) {
+        try {
+            return open.get();
+        } catch (BadInputException e) {
+            throw new BadInputException(key + ": " + e.getMessage(), e);
         }
     }
 

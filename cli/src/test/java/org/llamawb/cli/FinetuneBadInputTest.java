@@ -99,7 +99,7 @@ class FinetuneBadInputTest {
     }
 
     @Test
-    void missingDataAndAnUnknownTemplateAreRefusedBeforeARunExists() throws Exception {
+    void missingDataOrModelAndAnUnknownTemplateAreRefusedBeforeARunExists() throws Exception {
         // before: both were found after the run was created, leaving a FAILED run and output.dir/tracking
         Path r = recipe("path: " + model, "");
         Files.writeString(r, Files.readString(r).replace(data.toString(), data.resolveSibling("nowhere.json").toString()));
@@ -108,6 +108,9 @@ class FinetuneBadInputTest {
         assertFalse(Files.exists(out));
         assertOneLine(run("finetune", recipe("path: " + model, "").toString(), "--set", "data.template=nope"),
                 "data.template: unknown chat template 'nope'");
+        assertFalse(Files.exists(out));
+        assertOneLine(run("finetune", recipe("path: " + tmp.resolve("none.bin"), "").toString()),
+                "model.path: " + tmp.resolve("none.bin") + ": not found");
         assertFalse(Files.exists(out));
     }
 }

@@ -43,7 +43,8 @@ public final class PeftAdapterFormat {
      * Writes adapter {@code name} into {@code dir} (created, or replaced atomically when it exists and
      * holds an adapter).
      *
-     * @param baseModel what {@code base_model_name_or_path} says (a path or hub id of the base model)
+     * @param baseModel the base model as the user named it: a path (written absolute, see {@link
+     *     #baseModelReference}) or a Hub id
      */
     public static void write(LoraModel lora, String name, Path dir, String baseModel) {
         write(lora, name, dir, baseModel, Map.of());
@@ -64,7 +65,7 @@ public final class PeftAdapterFormat {
             ModelDirectory.deleteTree(tmp);
             Files.createDirectories(tmp);
             JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(CONFIG_FILE).toFile(),
-                    configJson(c, baseModel, List.copyOf(heads.keySet())));
+                    configJson(c, baseModelReference(baseModel), List.copyOf(heads.keySet())));
             SafetensorsWriter w = new SafetensorsWriter(StorageType.F32);
             lora.parameters(name).forEach(w::add);
             heads.forEach((head, value) -> w.add(LoraModel.PEFT_PREFIX + head + ".weight", value));
@@ -84,6 +85,23 @@ public final class PeftAdapterFormat {
         } catch (IOException e) {
             ModelDirectory.deleteTree(tmp);
             throw new UncheckedIOException("cannot write adapter " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What {@code base_model_name_or_path} says: a base model that exists on this machine as its absolute,
+     * normalised path (a relative one would only load from the directory the run was started in); anything
+     * else, such as a Hub id ({@code meta-llama/Llama-2-7b-hf}), as given.
+     */
+    static String baseModelReference(String baseModel) {
+        if (baseModel == null || baseModel.isBlank()) {
+            return baseModel;
+        }
+        try {
+            Path p = Path.of(baseModel);
+            return Files.exists(p) ? p.toAbsolutePath().normalize().toString() : baseModel;
+        } catch (java.nio.file.InvalidPathException notAPath) {
+            return baseModel;
         }
     }
 

@@ -26,7 +26,7 @@ import org.llamawb.eval.run.EvalTracker;
 import org.llamawb.eval.run.Evaluator;
 import org.llamawb.eval.run.MlflowEvalTracker;
 import org.llamawb.eval.task.Task;
-import org.llamawb.eval.task.StrictYaml;
+import org.llamawb.config.StrictYaml;
 import org.llamawb.eval.task.TaskCatalog;
 import org.llamawb.tracking.TrackingSettings;
 

@@ -2,13 +2,19 @@ package org.llamawb.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
+import org.llamawb.finetune.checkpoint.CheckpointStore;
+import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
+import org.llamawb.datasets.mix.DataSource;
+import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.finetune.sft.SftTrainer;
+import org.llamawb.model.BadInputException;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
+import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.tracking.RunSpec;
 import org.llamawb.tracking.TrackedRun;
 import org.llamawb.tracking.Tracker;
@@ -43,6 +49,17 @@ final class FinetuneCommand implements Command {
         Path file = Path.of(f.positional().get(0));
         Recipe recipe = RecipeLoader.load(file, Recipe.class, f.strings("set"));
         Path outputDir = Path.of(recipe.output().dir());
+        if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
+            throw new BadInputException("output.dir: " + outputDir + " exists and is not a directory");
+        }
+        // before the tracker opens (and would resume) the MLflow run kept in that directory: a refused
+        // command must not touch a finished run
+        if (!f.has("resume") && !new CheckpointStore(outputDir, recipe.output().keepLast()).list().isEmpty()) {
+            throw new BadInputException(outputDir + ": already holds checkpoints; pass --resume to continue that run "
+                    + "or set output.dir to a new folder");
+        }
+        checkModel(recipe.model(), recipe.data().template());
+        checkData(recipe);
         Files.createDirectories(outputDir);
         TrackingSettings settings = TrackingSettings.resolve(f.string("tracking-uri", null), recipe.tracking().uri(),
                 recipe.tracking().experiment()).withNotices(System.err::println);
@@ -58,7 +75,8 @@ final class FinetuneCommand implements Command {
                         + " on " + recipe.data().sources().size() + " source(s); rematerialization "
                         + recipe.train().rematerialization());
         try (TrackedRun run = new Tracker(settings).start(spec)) {
-            run.logArtifact(file, "");
+            // what this run trains with: the recipe resolved (--set applied, defaults filled in), not the file
+            run.logText(resolvedRecipe(file, recipe, f.strings("set")), file.getFileName().toString());
             try {
                 SftTrainer.Result result = SftTrainer.run(new SftTrainer.Options(recipe, f.has("resume"), run, System.err));
                 run.finish();
@@ -67,8 +85,63 @@ final class FinetuneCommand implements Command {
                 run.fail(e);
                 throw e;
             }
-            run.awaitDelivery(Duration.ofSeconds(30));
         }
         return 0;
+    }
+
+    /** The resolved recipe as YAML, headed by the file it came from and the overrides as given. */
+    static String resolvedRecipe(Path file, Recipe recipe, List<String> sets) {
+        StringBuilder sb = new StringBuilder("# resolved from ").append(file);
+        if (!sets.isEmpty()) {
+            sb.append(" with");
+            sets.forEach(s -> sb.append(" --set ").append(s.replace('\n', ' ')));
+        }
+        return sb.append('\n').append(RecipeLoader.toYaml(recipe)).toString();
+    }
+
+    /**
+     * What can be checked before a run exists (so a refused recipe leaves no run behind): the pretrained
+     * model opens and has a tokenizer (named by its recipe key when it is missing) whose ids all have an
+     * embedding, and the chat template resolves.
+     */
+    static void checkModel(ModelSection m, String template) {
+        if (m.path() == null) {
+            // model.init: a new model over model.tokenizer, whose folder holds what `template: model` reads
+            Path tokenizer = Path.of(m.tokenizer());
+            try (LlamaTokenizer tok = named("model.tokenizer", () -> LlamaTokenizer.load(tokenizer))) {
+                checkTemplate(template, tok, Files.isDirectory(tokenizer) ? tokenizer : tokenizer.toAbsolutePath().getParent());
+            }
+            return;
+        }
+        try (Checkpoint c = named("model.path", () -> Checkpoint.open(Path.of(m.path())));
+                LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, m.tokenizer() == null ? null : Path.of(m.tokenizer()),
+                        "model.tokenizer")) {
+            // the template as the trainer resolves it: `model` reads the chat_template where the model lives
+            checkTemplate(template, tok, c.format() == Checkpoint.Format.GGUF ? c.location() : c.directory());
+        }
+    }
+
+    private static void checkTemplate(String template, LlamaTokenizer tok, Path location) {
+        named("data.template", () -> ChatTemplates.resolve(template, tok, location));
+    }
+
+    /** Runs {@code open}; its one-line error gets the recipe key in front. */
+    private static <T> T named(String key, java.util.function.Supplier<T> open) {
+        try {
+            return open.get();
+        } catch (BadInputException e) {
+            throw new BadInputException(key + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Every data source exists (the trainer reads them relative to the working directory too). */
+    static void checkData(Recipe recipe) {
+        List<DataSource> sources = recipe.data().sources();
+        for (int i = 0; i < sources.size(); i++) {
+            Path p = Path.of(sources.get(i).path());
+            if (!Files.isRegularFile(p)) {
+                throw new BadInputException("data.sources[" + i + "].path: " + p + ": data file not found");
+            }
+        }
     }
 }

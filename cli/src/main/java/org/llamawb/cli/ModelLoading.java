@@ -41,13 +41,7 @@ final class ModelLoading {
         Checkpoint c = Checkpoint.open(path);
         LlamaTokenizer tok = null;
         try {
-            tok = LlamaTokenizer.forCheckpoint(c, tokenizer);
-            if (tok.vocabSize() > c.config().vocabSize()) {
-                int n = tok.vocabSize();
-                tok.close();
-                throw new org.llamawb.model.BadInputException((tokenizer == null ? "the tokenizer beside " + path : tokenizer)
-                        + " has " + n + " tokens but the model's vocab_size is " + c.config().vocabSize());
-            }
+            tok = LlamaTokenizer.forCheckpoint(c, tokenizer); // refuses a vocabulary larger than the model's
         } catch (org.llamawb.model.BadInputException e) {
             if (tokenizerRequired || tokenizer != null || tok != null) {
                 c.close();

@@ -65,6 +65,11 @@ public final class Workbench {
                 err.println("error: " + bad.getMessage());
                 return 2;
             }
+            String full = diskFull(e);
+            if (full != null) {
+                err.println("error: " + full);
+                return 2;
+            }
             String oom = outOfMemory(e);
             if (oom != null) {
                 err.println("error: out of memory: " + oom + "; lower the batch size or sequence length, or train with"
@@ -87,6 +92,22 @@ public final class Workbench {
             int at = m.indexOf("can't allocate memory");
             if (at >= 0) {
                 return "libtorch " + m.substring(at).lines().findFirst().orElse("").replaceAll("\\s+", " ");
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A full disk met by a writer that does not say so itself, as one line (the outermost message names what
+     * was being written), or null. Not a bug: no trace.
+     */
+    static String diskFull(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.io.IOException && String.valueOf(c.getMessage()).contains("No space left on device")) {
+                String where = c instanceof java.nio.file.FileSystemException f && f.getFile() != null
+                        ? " while writing " + f.getFile() : "";
+                return "no space left on device" + where + " ("
+                        + String.valueOf(t.getMessage()).lines().findFirst().orElse("") + ")";
             }
         }
         return null;

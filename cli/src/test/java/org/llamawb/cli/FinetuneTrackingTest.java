@@ -18,6 +18,8 @@ import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.finetune.checkpoint.TrainerState;
+import org.llamawb.finetune.recipe.Recipe;
+import org.llamawb.finetune.recipe.RecipeLoader;
 import org.llamawb.model.Llama;
 import org.llamawb.model.TestData;
 import org.llamawb.model.weights.Checkpoint;
@@ -44,7 +46,7 @@ class FinetuneTrackingTest {
         Path out = tmp.resolve("tracked");
         Path recipe = Files.writeString(tmp.resolve("tracked.yaml"), """
                 model: {path: %s}
-                adapter: {type: lora, r: 4, alpha: 8, target_modules: [q_proj, v_proj]}
+                adapter: {type: lora, r: 16, alpha: 8, target_modules: [q_proj, v_proj]}
                 data:
                   sources: [{path: %s, format: sharegpt}]
                   max_length: 256
@@ -55,7 +57,7 @@ class FinetuneTrackingTest {
                 output: {dir: %s, save_every_steps: 3}
                 """.formatted(model, data, out));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        assertEquals(0, Workbench.standard().run(new String[] {"finetune", recipe.toString(), "--tracking-uri", u},
+        assertEquals(0, Workbench.standard().run(new String[] {"finetune", recipe.toString(), "--tracking-uri", u, "--set", "adapter.r=4"},
                 new PrintStream(err, true)), err.toString());
 
         try (MlflowServer server = MlflowServer.connect(URI.create(u.trim()), MlflowTimeouts.DEFAULT)) {
@@ -101,6 +103,14 @@ class FinetuneTrackingTest {
                 saved.forEach((k, v) -> assertEquals(v.length, lora.parameters("default").get(k).size()));
             }
             assertTrue(server.listArtifacts(run.runId(), "").stream().anyMatch(a -> a.path().equals("tracked.yaml")), "recipe");
+            // the recipe artifact is what the run trained with: --set applied (before: the file's r: 16)
+            Path recipeCopy = server.downloadArtifacts(run.runId(), "tracked.yaml", tmp.resolve("recipe"));
+            String stored = Files.readString(Files.isDirectory(recipeCopy) ? recipeCopy.resolve("tracked.yaml") : recipeCopy);
+            assertTrue(stored.startsWith("# resolved from " + recipe + " with --set adapter.r=4\n"), stored);
+            assertTrue(stored.contains("\n  r: 4\n") && !stored.contains("r: 16"), stored);
+            Path storedFile = Files.writeString(tmp.resolve("stored.yaml"), stored);
+            assertEquals(RecipeLoader.load(recipe, Recipe.class, List.of("adapter.r=4")),
+                    RecipeLoader.load(storedFile, Recipe.class, List.of()), "the stored recipe reproduces the run's");
             assertTrue(server.listArtifacts(run.runId(), "").stream().anyMatch(a -> a.path().equals("samples.jsonl")), "samples");
         }
     }

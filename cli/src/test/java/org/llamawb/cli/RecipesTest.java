@@ -40,6 +40,25 @@ class RecipesTest {
     }
 
     @Test
+    void everyCpuRecipePassesFinetunesChecksBeforeARun() throws Exception {
+        TestData.require("models/stories260K/stories260K.bin");
+        Path cwd = Path.of("..").toAbsolutePath().normalize();
+        int checked = 0;
+        for (Path p : recipes()) {
+            Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
+            String path = r.model().path() != null ? r.model().path() : r.model().tokenizer();
+            if (!Files.exists(cwd.resolve(path))) {
+                continue;
+            }
+            Recipe rebased = rebase(p, cwd, List.of());
+            FinetuneCommand.checkModel(rebased.model(), rebased.data().template());
+            FinetuneCommand.checkData(rebased);
+            checked++;
+        }
+        assertTrue(checked >= 2, "model.path and model.init recipes: " + checked);
+    }
+
+    @Test
     void everyCpuRecipeRunsTwoSteps() throws Exception {
         TestData.require("models/stories260K/stories260K.bin");
         Path cwd = Path.of("..").toAbsolutePath().normalize(); // recipes use paths relative to the repository root

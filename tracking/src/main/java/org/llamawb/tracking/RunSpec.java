@@ -1,6 +1,7 @@
 package org.llamawb.tracking;
 
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -15,9 +16,11 @@ import java.util.Map;
  * @param note {@code mlflow.note.content}: a short summary shown on the run page
  * @param gitCommit {@code mlflow.source.git.commit}; null to detect it from the working directory
  * @param tags further tags
+ * @param startTime when the work began, for a run logged after it (an evaluation); null: when the run
+ *     is started
  */
 public record RunSpec(Path outputDir, String runName, String sourceName, String method, String baseModel,
-        String adapterType, String note, String gitCommit, Map<String, String> tags) {
+        String adapterType, String note, String gitCommit, Map<String, String> tags, Instant startTime) {
 
     public static final String METHOD = "method";
     public static final String BASE_MODEL = "base_model";
@@ -36,37 +39,41 @@ public record RunSpec(Path outputDir, String runName, String sourceName, String 
 
     /** A run with only a directory and a name; add tags with the {@code with...} methods. */
     public static RunSpec of(Path outputDir, String runName) {
-        return new RunSpec(outputDir, runName, null, null, null, null, null, null, Map.of());
+        return new RunSpec(outputDir, runName, null, null, null, null, null, null, Map.of(), null);
     }
 
     public RunSpec withSourceName(String s) {
-        return new RunSpec(outputDir, runName, s, method, baseModel, adapterType, note, gitCommit, tags);
+        return new RunSpec(outputDir, runName, s, method, baseModel, adapterType, note, gitCommit, tags, startTime);
     }
 
     public RunSpec withMethod(String m) {
-        return new RunSpec(outputDir, runName, sourceName, m, baseModel, adapterType, note, gitCommit, tags);
+        return new RunSpec(outputDir, runName, sourceName, m, baseModel, adapterType, note, gitCommit, tags, startTime);
     }
 
     public RunSpec withBaseModel(String m) {
-        return new RunSpec(outputDir, runName, sourceName, method, m, adapterType, note, gitCommit, tags);
+        return new RunSpec(outputDir, runName, sourceName, method, m, adapterType, note, gitCommit, tags, startTime);
     }
 
     public RunSpec withAdapterType(String a) {
-        return new RunSpec(outputDir, runName, sourceName, method, baseModel, a, note, gitCommit, tags);
+        return new RunSpec(outputDir, runName, sourceName, method, baseModel, a, note, gitCommit, tags, startTime);
     }
 
     public RunSpec withNote(String n) {
-        return new RunSpec(outputDir, runName, sourceName, method, baseModel, adapterType, n, gitCommit, tags);
+        return new RunSpec(outputDir, runName, sourceName, method, baseModel, adapterType, n, gitCommit, tags, startTime);
     }
 
     public RunSpec withGitCommit(String c) {
-        return new RunSpec(outputDir, runName, sourceName, method, baseModel, adapterType, note, c, tags);
+        return new RunSpec(outputDir, runName, sourceName, method, baseModel, adapterType, note, c, tags, startTime);
     }
 
     public RunSpec withTag(String key, String value) {
         Map<String, String> t = new LinkedHashMap<>(tags);
         t.put(key, value);
-        return new RunSpec(outputDir, runName, sourceName, method, baseModel, adapterType, note, gitCommit, t);
+        return new RunSpec(outputDir, runName, sourceName, method, baseModel, adapterType, note, gitCommit, t, startTime);
+    }
+
+    public RunSpec withStartTime(Instant t) {
+        return new RunSpec(outputDir, runName, sourceName, method, baseModel, adapterType, note, gitCommit, tags, t);
     }
 
     /** The run's tags in MLflow's names, given the commit found (or null). */

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.llamawb.tracking.mlflow.MlflowCallException;
 import org.llamawb.tracking.mlflow.MlflowServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +41,8 @@ public final class TrackedRun implements AutoCloseable {
     private static final Pattern BAD_KEY_CHARS = Pattern.compile("[^/\\w.\\- :]");
 
     private static final Logger LOG = LoggerFactory.getLogger(TrackedRun.class);
+    /** How long ending a run waits for a server that the sender found down. */
+    static final Duration UNREACHABLE_GRACE = Duration.ofSeconds(3);
 
     private final RunFiles files;
     private final RunJournal journal;
@@ -378,8 +381,16 @@ public final class TrackedRun implements AutoCloseable {
         }
         Duration grace = fromHook ? min(settings.closeGrace(), Duration.ofSeconds(5)) : settings.closeGrace();
         if (sender != null) {
-            sender.stop(grace);
-            drain();
+            // A server known to be down gets a few seconds, not the full grace (which is for a live server
+            // taking the last uploads, however slowly): the journal keeps everything for `runs sync`.
+            Duration wait = sender.serverDown() ? min(grace, UNREACHABLE_GRACE) : grace;
+            sender.stop(wait);
+            if (!sender.isAlive() && !sender.serverDown()) {
+                drain(); // one last round for what the sender had not sent yet
+            } else {
+                MlflowCallException last = sender.lastFailure();
+                keptInJournal(last != null ? last.getMessage() : "no answer within " + wait.toSeconds() + " s");
+            }
             server.close();
         } else {
             settings.notices().accept("tracking: run '" + runName + "' " + status + "; journal at " + files.journal()
@@ -400,13 +411,19 @@ public final class TrackedRun implements AutoCloseable {
         try {
             delivery.deliver(Long.MAX_VALUE);
         } catch (IOException | RuntimeException e) {
-            settings.notices().accept("tracking: " + pendingEvents() + " events of run '" + runName + "' are not on "
-                    + where + " yet (" + e.getMessage() + "); they are kept in " + files.journal()
-                    + "; send them with: workbench runs sync --dir " + files.outputDir() + " --tracking-uri " + where);
+            keptInJournal(e.getMessage());
             return;
         }
         settings.notices().accept("tracking: run '" + runName + "' is at " + where + "/#/experiments/"
                 + delivery.experimentId() + "/runs/" + delivery.runId());
+    }
+
+    /** Says what stayed in the journal and the command that sends it. */
+    private void keptInJournal(String why) {
+        String where = JournalDelivery.serverKey(server);
+        settings.notices().accept("tracking: " + pendingEvents() + " events of run '" + runName + "' are not on "
+                + where + " yet (" + why + "); they are kept in " + files.journal()
+                + "; send them with: workbench runs sync --dir " + files.outputDir() + " --tracking-uri " + where);
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -420,6 +437,9 @@ public final class TrackedRun implements AutoCloseable {
     public boolean awaitDelivery(Duration timeout) throws InterruptedException {
         if (sender == null) {
             return false;
+        }
+        if (ended) {
+            return delivery.acked() >= journal.lastSeq(); // nothing sends any more: waiting cannot help
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         long target = journal.lastSeq();

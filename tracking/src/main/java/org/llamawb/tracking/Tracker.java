@@ -66,7 +66,7 @@ public final class Tracker {
             } else {
                 runName = spec.runName();
                 var tags = spec.mlflowTags(gitCommit());
-                long now = System.currentTimeMillis();
+                long now = spec.startTime() != null ? spec.startTime().toEpochMilli() : System.currentTimeMillis();
                 String id = UUID.randomUUID().toString();
                 journal.append(seq -> new JournalEvent.Started(seq, now, id, settings.experiment(), spec.runName(), tags));
             }

@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The examples of one file, decoded lazily. Skipped records are logged at WARN (the first few) and
- * counted in {@link #counts()}; with {@link OnError#FAIL} the first one throws instead.
+ * counted in {@link #counts()}; with {@link OnError#FAIL} the first one throws instead. A problem after
+ * which the rest of the file cannot be read (a syntax error inside a JSON array) always throws.
  */
 public final class ExampleStream implements Iterator<Example>, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ExampleStream.class);
@@ -80,10 +81,12 @@ public final class ExampleStream implements Iterator<Example>, AutoCloseable {
         }
         counts.record();
         if (item instanceof RecordStream.Bad bad) {
-            problem(bad.problem());
             if (bad.endsFile()) {
-                finished = true;
+                // what follows cannot be read, nor counted: refused, never silently cut short
+                throw new BadInputException(bad.problem() + "; the file is refused rather than cut short (fix it, or"
+                        + " write it as JSON lines, where a bad line is skipped alone)");
             }
+            problem(bad.problem());
             return;
         }
         RecordStream.Record rec = (RecordStream.Record) item;

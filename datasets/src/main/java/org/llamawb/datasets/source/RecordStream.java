@@ -27,8 +27,10 @@ import org.llamawb.datasets.example.Origin;
  * <p>Gzip is recognised by its magic bytes, not the file name. The first non-blank byte chooses the
  * layout: {@code [} a JSON array (read with Jackson's streaming parser, one element at a time), anything
  * else JSON lines (one record per line, each line checked as UTF-8 and parsed on its own, so a bad line
- * is skipped and the next one read). In an array a syntax error or invalid UTF-8 leaves the parser
- * nowhere to resume, so it ends the file with a problem at its line.
+ * is skipped and the next one read). In an array invalid UTF-8 is repaired on the way in ({@link
+ * Utf8Repair}) so the parser reads on and only the record holding it is bad; a syntax error leaves the
+ * parser nowhere to resume, so it is a problem that ends the file ({@link Bad#endsFile()}: records may
+ * follow that cannot be read, or counted).
  */
 final class RecordStream implements RecordSource {
 
@@ -47,6 +49,7 @@ final class RecordStream implements RecordSource {
     private final boolean array;
     private final LineReader lines;
     private final JsonParser parser;
+    private final Utf8Repair repair;
     private final long lineOffset;
     private boolean done;
 
@@ -73,11 +76,13 @@ final class RecordStream implements RecordSource {
         this.array = first == '[';
         this.lineOffset = blankLines;
         if (array) {
-            this.parser = factory.setCodec(elementMapper).createParser(lines.remainder());
+            this.repair = new Utf8Repair(lines.remainder());
+            this.parser = factory.setCodec(elementMapper).createParser(repair);
             this.parser.nextToken(); // the '[' peeked above
             this.done = false;
         } else {
             this.parser = null;
+            this.repair = null;
             this.done = first < 0;
         }
     }
@@ -96,8 +101,9 @@ final class RecordStream implements RecordSource {
             JsonToken t = parser.nextToken();
             if (t == null) {
                 done = true;
+                // nothing follows, so nothing is lost: a problem like any other
                 return new Bad(new Problem(origin(parser.currentLocation().getLineNr()),
-                        "malformed JSON: the array is not closed with ']'"), true);
+                        "malformed JSON: the array is not closed with ']'"), false);
             }
             if (t == JsonToken.END_ARRAY) {
                 done = true;
@@ -105,6 +111,11 @@ final class RecordStream implements RecordSource {
             }
             long line = parser.currentTokenLocation().getLineNr();
             JsonNode node = elementMapper.readTree(parser);
+            long bad = repair.firstBadLine(line, parser.currentLocation().getLineNr());
+            if (bad > 0) {
+                return new Bad(new Problem(origin(bad), "invalid UTF-8 in the record starting at line "
+                        + (line + lineOffset)), false);
+            }
             return new Record(node, origin(line));
         } catch (JsonProcessingException e) {
             done = true;

@@ -92,20 +92,16 @@ class BadInputTest {
     }
 
     @Test
-    void aBrokenJsonArrayEndsTheFileAtTheLineOfTheError() throws IOException {
+    void aBrokenJsonArrayIsRefusedAtTheLineOfTheError() throws IOException {
         String json = "[\n {\"conversations\": [{\"from\": \"human\", \"value\": \"a\"}, {\"from\": \"gpt\", \"value\": \"b\"}]},\n"
                 + " {\"conversations\": [{\"from\": \"human\", \"value\": \"a\"}, {\"from\": \"gpt\" \"value\": \"b\"}]},\n"
                 + " {\"conversations\": []}\n]\n";
         Path file = write("broken.json", json.getBytes(StandardCharsets.UTF_8));
-        try (ExampleStream s = DatasetReader.open(file, ReadOptions.skipping())) {
-            List<Example> ex = new java.util.ArrayList<>();
-            s.forEachRemaining(ex::add);
-            assertEquals(1, ex.size());
-            assertEquals(DataFormat.SHAREGPT, s.format());
-            String p = s.counts().firstProblems().get(0).toString();
-            assertEquals(file + ":3: malformed JSON: Unexpected character ('\"' (code 34)): was expecting comma to separate"
-                    + " Object entries; the rest of this JSON array cannot be read", p);
-        }
+        // what follows a syntax error cannot be read or counted: the file is refused, even when skipping
+        BadInputException e = assertThrows(BadInputException.class, () -> DatasetReader.readAll(file, ReadOptions.skipping()));
+        assertEquals(file + ":3: malformed JSON: Unexpected character ('\"' (code 34)): was expecting comma to separate"
+                + " Object entries; the rest of this JSON array cannot be read; the file is refused rather than cut short"
+                + " (fix it, or write it as JSON lines, where a bad line is skipped alone)", e.getMessage());
     }
 
     @Test
@@ -116,8 +112,39 @@ class BadInputTest {
         b.write("\"}]}\n]".getBytes(StandardCharsets.UTF_8));
         Path file = write("utf8.json", b.toByteArray());
         List<String> p = problems(file, ReadOptions.skipping());
-        assertEquals(1, p.size());
-        assertEquals(file + ":3: invalid UTF-8 (Invalid UTF-8 start byte 0xff); the rest of this JSON array cannot be read", p.get(0));
+        assertEquals(List.of(file + ":3: invalid UTF-8 in the record starting at line 3"), p);
+    }
+
+    @Test
+    void oneInvalidByteInAJsonArraySkipsOnlyItsRecord() throws IOException {
+        // 41 records, one per line after '['; record 21 (line 22) holds a lone continuation byte. Before: "1 skipped"
+        // and records 22-41 lost without a word.
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.write("[\n".getBytes(StandardCharsets.UTF_8));
+        for (int i = 1; i <= 41; i++) {
+            b.write(("{\"conversations\": [{\"from\": \"human\", \"value\": \"q" + i).getBytes(StandardCharsets.UTF_8));
+            if (i == 21) {
+                b.write(0x80);
+            }
+            b.write(("\"}, {\"from\": \"gpt\", \"value\": \"caf\u00e9 " + i + "\"}]}" + (i < 41 ? "," : "") + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        b.write("]\n".getBytes(StandardCharsets.UTF_8));
+        Path file = write("41.json", b.toByteArray());
+        try (ExampleStream s = DatasetReader.open(file, ReadOptions.skipping())) {
+            List<Example> ex = new java.util.ArrayList<>();
+            s.forEachRemaining(ex::add);
+            assertEquals(40, ex.size());
+            assertEquals(41, s.counts().records());
+            assertEquals(1, s.counts().problems());
+            assertEquals(file + ":22: invalid UTF-8 in the record starting at line 22", s.counts().firstProblems().get(0).toString());
+            List<Long> lines = ex.stream().map(e -> e.origin().line()).toList();
+            assertEquals(java.util.stream.LongStream.rangeClosed(2, 42).filter(l -> l != 22).boxed().toList(), lines);
+            // valid multi-byte text around the bad byte is untouched
+            assertEquals("caf\u00e9 41", ((Conversation) ex.get(39)).messages().get(1).content());
+        }
+        BadInputException e = assertThrows(BadInputException.class, () -> DatasetReader.readAll(file, ReadOptions.failing()));
+        assertEquals(file + ":22: invalid UTF-8 in the record starting at line 22", e.getMessage());
     }
 
     @Test

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import org.llamawb.eval.score.Packing;
 import org.llamawb.eval.score.ScoringOptions;
-import org.llamawb.eval.task.StrictYaml;
+import org.llamawb.config.StrictYaml;
 import org.llamawb.model.BadInputException;
 
 /**

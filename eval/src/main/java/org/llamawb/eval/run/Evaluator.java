@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,6 +50,7 @@ public final class Evaluator {
 
     /** Evaluates {@code model} (already carrying {@code adapter}, if any) on every task. */
     public EvalReport evaluate(EvalModel model, List<Task> tasks, String label, String adapter, Path outDir) {
+        Instant started = Instant.now();
         List<TaskResult> results = new ArrayList<>();
         for (Task t : tasks) {
             Task task = settings.shots() != null ? t.withShots(settings.shots()) : t;
@@ -69,7 +71,7 @@ public final class Evaluator {
         EvalReport report = new EvalReport(label, model.name(), adapter, s, results);
         if (outDir != null) {
             write(report, outDir);
-            tracker.logRun(report, outDir);
+            tracker.logRun(report, tasks, outDir, started);
         }
         return report;
     }

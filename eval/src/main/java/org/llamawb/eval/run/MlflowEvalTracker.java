@@ -1,10 +1,18 @@
 package org.llamawb.eval.run;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.llamawb.eval.report.EvalReport;
 import org.llamawb.eval.report.ReportJson;
+import org.llamawb.eval.report.TaskResult;
+import org.llamawb.eval.task.Task;
+import org.llamawb.tracking.DatasetInput;
 import org.llamawb.tracking.RunSpec;
 import org.llamawb.tracking.TrackedRun;
 import org.llamawb.tracking.Tracker;
@@ -14,8 +22,9 @@ import org.llamawb.tracking.TrackingSettings;
  * Logs each evaluated model variant as one tracked run (MLflow, through the tracking module's journal, so a
  * server outage loses nothing and {@code workbench runs sync} replays it): params = model, adapter and
  * settings; metrics at step 0 = {@code task/metric}, {@code task/metric_stderr}, {@code task/examples_per_second};
- * artifacts = the variant's output folder (results.json, report.md, charts, samples, answers). The run's
- * journal lives in that folder.
+ * artifacts = the variant's output folder (results.json, report.md, charts, samples, answers); datasets =
+ * each task's data file (context {@code eval}, rows = the examples evaluated). The run starts when the
+ * evaluation did, so its duration is the evaluation's. The run's journal lives in that folder.
  */
 public final class MlflowEvalTracker implements EvalTracker {
     private final Tracker tracker;
@@ -25,8 +34,9 @@ public final class MlflowEvalTracker implements EvalTracker {
     }
 
     @Override
-    public void logRun(EvalReport report, Path artifactsDir) {
-        RunSpec spec = RunSpec.of(artifactsDir, "eval-" + report.label()).withMethod("eval").withBaseModel(report.model());
+    public void logRun(EvalReport report, List<Task> tasks, Path artifactsDir, Instant started) {
+        RunSpec spec = RunSpec.of(artifactsDir, "eval-" + report.label()).withMethod("eval").withBaseModel(report.model())
+                .withStartTime(started);
         if (report.adapter() != null) {
             spec = spec.withAdapterType("lora").withTag("adapter", report.adapter());
         }
@@ -39,6 +49,17 @@ public final class MlflowEvalTracker implements EvalTracker {
                 }
             });
             run.logMetrics(metrics, 0);
+            for (Task t : tasks) {
+                if (Files.isRegularFile(t.data())) {
+                    long rows = report.tasks().stream().filter(r -> r.task().equals(t.name())).mapToLong(TaskResult::examples)
+                            .findFirst().orElse(-1);
+                    try {
+                        run.logInput(DatasetInput.ofFile(t.name(), t.data(), rows, "eval"));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot read " + t.data() + " for its digest", e);
+                    }
+                }
+            }
             run.logArtifacts(artifactsDir, "");
             run.finish();
         }

@@ -2,6 +2,7 @@ package org.llamawb.eval.task;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.llamawb.config.StrictYaml;
 import org.llamawb.model.BadInputException;
 
 /**

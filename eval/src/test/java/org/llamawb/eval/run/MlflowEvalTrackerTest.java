@@ -33,12 +33,17 @@ class MlflowEvalTrackerTest {
     @TempDir
     Path tmp;
 
+    /** When {@link #evaluate} called the evaluator (after the model was loaded). */
+    private long called;
+
     private EvalReport evaluate(TrackingSettings settings, Path out) {
         Task copa = Repo.catalog().resolve("copa");
         Evaluator e = new Evaluator(new EvalSettings(4, null, 8192, 64, org.llamawb.eval.score.Packing.TREE),
                 new MlflowEvalTracker(settings.withSystemMetricsInterval(Duration.ZERO).withNotices(n -> { })),
                 new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
-        return e.evaluate(Stories260K.evalModel(), List.of(copa), "base", null, out);
+        var model = Stories260K.evalModel();
+        called = System.currentTimeMillis();
+        return e.evaluate(model, List.of(copa), "base", null, out);
     }
 
     @Test
@@ -56,6 +61,16 @@ class MlflowEvalTrackerTest {
         assertTrue(events.stream().anyMatch(e -> "copa/acc_norm_stderr".equals(e.path("key").asText())));
         assertTrue(events.stream().anyMatch(e -> "limit".equals(e.path("key").asText()) && "4".equals(e.path("value").asText())));
         assertTrue(events.stream().anyMatch(e -> e.has("artifactPath") || e.has("artifact_path")), events.toString());
+        // the task's data is a dataset input (before: none), with the examples evaluated as its rows
+        assertTrue(events.stream().anyMatch(e -> "input".equals(e.path("type").asText()) && "copa".equals(e.path("name").asText())
+                && e.path("profile").asText().contains("\"num_rows\":4")), events.toString());
+        // the run spans the evaluation (before: it was started after it, so it lasted 0 s)
+        long start = events.stream().filter(e -> "start".equals(e.path("type").asText())).findFirst().orElseThrow().path("time").asLong();
+        long end = events.stream().filter(e -> "status".equals(e.path("type").asText())).reduce((a, b) -> b).orElseThrow()
+                .path("time").asLong();
+        assertTrue(end - start >= (long) (1000 * r.tasks().get(0).seconds()), (end - start) + " ms for " + r.tasks().get(0).seconds() + " s");
+        assertTrue(start - called < end - start, "the run starts " + (start - called) + " ms after the evaluation began and lasts "
+                + (end - start) + " ms");
     }
 
     @Test
@@ -75,6 +90,9 @@ class MlflowEvalTrackerTest {
             assertEquals("eval", run.tags().get("method"));
             List<String> files = server.listArtifacts(run.runId(), "").stream().map(ArtifactFile::path).toList();
             assertTrue(files.contains("results.json") && files.contains("report.md"), files.toString());
+            assertTrue(run.inputs().stream().anyMatch(d -> d.name().equals("copa")), run.inputs().toString());
+            assertTrue(run.endTime() - run.startTime() >= (long) (1000 * r.tasks().get(0).seconds()),
+                    (run.endTime() - run.startTime()) + " ms");
         }
     }
 }

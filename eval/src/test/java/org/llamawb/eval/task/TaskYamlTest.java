@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.llamawb.eval.Repo;
 import org.llamawb.eval.run.EvalRecipe;
 import org.llamawb.eval.score.Packing;
+import org.llamawb.config.StrictYaml;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.TestData;
 
@@ -130,7 +131,7 @@ class TaskYamlTest {
         assertTrue(e.getMessage().contains("packing must be tree or none, got 'flat'"), e.getMessage());
         e = assertThrows(BadInputException.class,
                 () -> StrictYaml.override(r, EvalRecipe.class, "eval recipe", List.of("limit=many")));
-        assertTrue(e.getMessage().startsWith("--set: key 'limit'"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("--set limit=many: key 'limit'"), e.getMessage());
     }
 
     private static void assertMessage(String yaml, String expected) {

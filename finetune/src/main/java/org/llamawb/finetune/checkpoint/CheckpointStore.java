@@ -60,6 +60,7 @@ public final class CheckpointStore {
         String name = String.format("%s%06d", PREFIX, state.step());
         Path done = runDir.resolve(name);
         Path tmp = runDir.resolve(".tmp-" + name);
+        Path writing = tmp; // the caller's contents: which of its files is found after a failure
         try {
             Files.createDirectories(runDir);
             ModelDirectory.deleteTree(tmp);
@@ -67,19 +68,64 @@ public final class CheckpointStore {
             contents.write(tmp);
             SafetensorsWriter w = new SafetensorsWriter(StorageType.F32);
             optimizerState.forEach(w::add);
-            w.writeFile(tmp.resolve(OPTIMIZER_FILE));
-            Files.writeString(tmp.resolve(RECIPE_FILE), recipeYaml, StandardCharsets.UTF_8);
-            state.write(tmp.resolve(STATE_FILE)); // last: a checkpoint without it is never considered
+            writing = tmp.resolve(OPTIMIZER_FILE);
+            w.writeFile(writing);
+            writing = tmp.resolve(RECIPE_FILE);
+            Files.writeString(writing, recipeYaml, StandardCharsets.UTF_8);
+            writing = tmp.resolve(STATE_FILE);
+            state.write(writing); // last: a checkpoint without it is never considered
+            writing = done;
             if (Files.exists(done)) {
                 ModelDirectory.deleteTree(done);
             }
             Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
+            Path file = writing.equals(tmp) ? newestFile(tmp).orElse(tmp) : writing;
             ModelDirectory.deleteTree(tmp);
-            throw new UncheckedIOException("cannot write checkpoint " + done + ": " + e.getMessage(), e);
+            if (isDiskFull(e)) {
+                // the environment, not a bug: one line naming the device and the file, no trace
+                throw new BadInputException("no space left on " + device(runDir) + " while writing " + file
+                        + " (the partial checkpoint was removed)");
+            }
+            throw new UncheckedIOException("cannot write checkpoint " + done + ": " + e.getMessage(),
+                    e instanceof UncheckedIOException u ? u.getCause() : (IOException) e);
         }
         prune();
         return done;
+    }
+
+    /** Whether {@code e} or a cause is the operating system's ENOSPC ("No space left on device"). */
+    static boolean isDiskFull(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof IOException && String.valueOf(c.getMessage()).contains("No space left on device")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The device (file store) holding {@code dir}, as the operating system names it. */
+    private static String device(Path dir) {
+        try {
+            return Files.getFileStore(dir).name();
+        } catch (IOException | RuntimeException e) {
+            return "the device of " + dir;
+        }
+    }
+
+    /** The most recently modified file under {@code dir}: the one a failed writer was writing. */
+    private static Optional<Path> newestFile(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).max(Comparator.comparing(p -> {
+                try {
+                    return Files.getLastModifiedTime(p).toMillis();
+                } catch (IOException e) {
+                    return 0L;
+                }
+            }));
+        } catch (IOException | UncheckedIOException e) {
+            return Optional.empty();
+        }
     }
 
     /** Complete checkpoints, oldest first (temporary directories of an interrupted write are ignored). */

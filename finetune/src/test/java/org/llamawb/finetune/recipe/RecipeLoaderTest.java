@@ -86,4 +86,12 @@ class RecipeLoaderTest {
         assertEquals("7", flat.get("train.seed"));
         assertEquals("lora", flat.get("adapter.type"));
     }
+
+    @Test
+    void aSectionGivenTwiceIsRefusedNotMerged() throws Exception {
+        // before: the second train: replaced the first and its learning rate vanished without a word
+        String m = error(MINIMAL + "train:\n  learning_rate: 1e-3\ntrain:\n  max_steps: 5\n");
+        assertTrue(m.contains("r.yaml: line 8: duplicate key 'train' in recipe"), m);
+        assertEquals(1, m.lines().count(), "one line");
+    }
 }

@@ -115,6 +115,29 @@ public final class LlamaTokenizer implements AutoCloseable {
      * {@code tok<vocab>.bin}, {@code tokenizer.model} or {@code tok<vocab>.model} beside it.
      */
     public static LlamaTokenizer forCheckpoint(org.llamawb.model.weights.Checkpoint c, Path explicit) {
+        return forCheckpoint(c, explicit, "--tokenizer");
+    }
+
+    /**
+     * As {@link #forCheckpoint(org.llamawb.model.weights.Checkpoint, Path)}; {@code explicitKey} is what
+     * the caller calls {@code explicit} ({@code --tokenizer}, the recipe key {@code model.tokenizer}), so the
+     * errors name what the user can set. A tokenizer with more tokens than the model has embeddings is
+     * refused here: its high ids would otherwise fail deep inside libtorch ("index out of range in self").
+     */
+    public static LlamaTokenizer forCheckpoint(org.llamawb.model.weights.Checkpoint c, Path explicit, String explicitKey) {
+        LlamaTokenizer tok = find(c, explicit, explicitKey);
+        int modelVocab = c.config().vocabSize();
+        if (tok.vocabSize() > modelVocab) {
+            int n = tok.vocabSize();
+            tok.close();
+            throw new BadInputException((explicit != null ? explicitKey + " " + explicit : "the tokenizer beside " + c.location())
+                    + " has " + n + " tokens but the model " + c.location() + " has vocab_size " + modelVocab
+                    + ": use the tokenizer the model was trained with");
+        }
+        return tok;
+    }
+
+    private static LlamaTokenizer find(org.llamawb.model.weights.Checkpoint c, Path explicit, String explicitKey) {
         if (explicit != null) {
             return load(explicit);
         }
@@ -132,7 +155,7 @@ public final class LlamaTokenizer implements AutoCloseable {
                     }
                 }
                 throw new BadInputException(c.location() + ": no tokenizer beside this llama2.c checkpoint (looked for "
-                        + "tokenizer.bin, tok" + v + ".bin, tokenizer.model); pass --tokenizer");
+                        + "tokenizer.bin, tok" + v + ".bin, tokenizer.model); set " + explicitKey);
         }
     }
 

@@ -320,6 +320,41 @@ public final class LlamaTokenizer implements AutoCloseable {
         return bosId;
     }
 
+    /**
+     * Whether Hugging Face adds BOS when encoding with this tokenizer's defaults ({@code
+     * add_special_tokens=True}): true when the {@code tokenizer.json} post-processor puts the BOS token
+     * first, and, when there is no post-processor, true for a vocabulary with a BOS token (LLaMA's {@code
+     * add_bos_token} default). SmolLM2- and Qwen-style tokenizers (a ByteLevel post-processor) add none.
+     */
+    public boolean addsBosByDefault() {
+        if (bosId < 0) {
+            return false;
+        }
+        JsonNode post = root.path("post_processor");
+        if (post.isMissingNode() || post.isNull()) {
+            return true;
+        }
+        return startsWithSpecial(post, pieces[bosId]);
+    }
+
+    private static boolean startsWithSpecial(JsonNode post, String token) {
+        switch (post.path("type").asText()) {
+            case "TemplateProcessing": {
+                JsonNode first = post.path("single").path(0);
+                return first.has("SpecialToken") && token.equals(first.path("SpecialToken").path("id").asText());
+            }
+            case "Sequence":
+                for (JsonNode p : post.path("processors")) {
+                    if (startsWithSpecial(p, token)) {
+                        return true;
+                    }
+                }
+                return false;
+            default:
+                return false;
+        }
+    }
+
     /** The end-of-sequence id, -1 when the vocabulary has none. */
     public int eosId() {
         return eosId;

@@ -66,7 +66,7 @@ class ProgressOutputTest {
         Supplier<String> model = () -> TestData.require("models/stories260K/stories260K.bin").toString();
         String err = stderrOf("eval", "--model", model.get(), "--tokenizer",
                 TestData.require("models/stories260K/tok512.model").toString(), "--task-dir", dir.toString(),
-                "--tasks", "copa", "--limit", "5");
+                "--tasks", "copa", "--limit", "5", "--out", tmp.resolve("eval").toString());
         List<String> lines = linesStartingWith(err, "copa: ").stream().filter(l -> l.contains("request")).toList();
         assertTrue(lines.size() >= 2, err);
         // Five two-choice questions: ten requests.

@@ -51,8 +51,10 @@ class ProgressOutputTest {
             saved = c.weights().names().size();
         }
         List<String> lines = linesStartingWith(err, "convert: ");
-        assertTrue(lines.size() >= 2, err);
-        assertTrue(lines.get(0).matches("convert: \\d% \\(1 of " + saved + " tensors\\).*"), lines.get(0));
+        assertTrue(!lines.isEmpty(), err);
+        for (String l : lines.subList(0, lines.size() - 1)) {
+            assertTrue(l.matches("convert: \\d+% \\(\\d+ of " + saved + " tensors\\).*"), l);
+        }
         String last = lines.get(lines.size() - 1);
         assertTrue(last.matches("convert: " + saved + " tensors in \\d+:\\d\\d  [0-9.]+ tensors/s"), last);
         assertTrue(!err.contains("\r"), "no redrawing off a terminal");
@@ -68,9 +70,11 @@ class ProgressOutputTest {
                 TestData.require("models/stories260K/tok512.model").toString(), "--task-dir", dir.toString(),
                 "--tasks", "copa", "--limit", "5", "--out", tmp.resolve("eval").toString());
         List<String> lines = linesStartingWith(err, "copa: ").stream().filter(l -> l.contains("request")).toList();
-        assertTrue(lines.size() >= 2, err);
+        assertTrue(!lines.isEmpty(), err);
         // Five two-choice questions: ten requests.
-        assertTrue(lines.get(0).matches("copa: \\d+% \\(\\d+ of 10 requests\\).*"), lines.get(0));
+        for (String l : lines.subList(0, lines.size() - 1)) {
+            assertTrue(l.matches("copa: \\d+% \\(\\d+ of 10 requests\\).*"), l);
+        }
         String last = lines.get(lines.size() - 1);
         assertTrue(last.matches("copa: 10 requests in \\d+:\\d\\d  [0-9.]+ requests/s"), last);
     }

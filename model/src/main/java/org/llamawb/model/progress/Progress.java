@@ -7,8 +7,9 @@ import java.util.function.LongSupplier;
 /**
  * The progress of one long task on stderr. On a terminal, one line redrawn in place (at most ten times a
  * second): {@code label [#######.........]  45% 123/456 tensors  12.3 tensors/s  ETA 0:27}. Elsewhere
- * (a log file, CI), a plain line at every tenth of the work and at least every 30 seconds, so logs stay
- * short. Closing it prints the final line: what was done, how long it took, the mean rate.
+ * (a log file, CI), a plain line at every tenth of the work and at least every 30 seconds, none in the first
+ * two seconds, so logs stay short. Closing it prints the final line: what was done, how long it took, the
+ * mean rate.
  *
  * <p>{@code WORKBENCH_PROGRESS=bar|plain|off} overrides the choice. Byte counts ({@code unit} "B") are
  * shown in KB/MB/GB.
@@ -22,6 +23,8 @@ public final class Progress implements AutoCloseable {
 
     private static final long REDRAW_NANOS = 100_000_000L;
     private static final long PLAIN_EVERY_NANOS = 30_000_000_000L;
+    /** A task done within this time logs only its final line. */
+    private static final long PLAIN_QUIET_NANOS = 2_000_000_000L;
     private static final int BAR_WIDTH = 24;
 
     private final String label;
@@ -93,7 +96,7 @@ public final class Progress implements AutoCloseable {
             if (now - lastShown >= REDRAW_NANOS || (total > 0 && done >= total)) {
                 draw(now);
             }
-        } else {
+        } else if (now - started >= PLAIN_QUIET_NANOS) {
             long tenth = total > 0 ? Math.min(10, done * 10 / total) : -1;
             if ((tenth > lastTenth && tenth < 10) || now - lastShown >= PLAIN_EVERY_NANOS) {
                 lastTenth = Math.max(lastTenth, tenth);

@@ -57,10 +57,11 @@ class ProgressTest {
             }
         }
         List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
-        assertEquals(11, lines.size(), String.join("\n", lines)); // the first unit, 10%..90%, then the final line
-        assertEquals("eval arc_easy: 0% (1 of 1000 requests)  100.0 requests/s, ETA 0:10", lines.get(0));
-        assertEquals("eval arc_easy: 10% (100 of 1000 requests)  100.0 requests/s, ETA 0:09", lines.get(1));
-        assertEquals("eval arc_easy: 1000 requests in 0:10  100.0 requests/s", lines.get(10));
+        // Quiet for two seconds, then the first line at once, each tenth, and the final line.
+        assertEquals(9, lines.size(), String.join("\n", lines));
+        assertEquals("eval arc_easy: 20% (200 of 1000 requests)  100.0 requests/s, ETA 0:08", lines.get(0));
+        assertEquals("eval arc_easy: 30% (300 of 1000 requests)  100.0 requests/s, ETA 0:07", lines.get(1));
+        assertEquals("eval arc_easy: 1000 requests in 0:10  100.0 requests/s", lines.get(8));
 
         // Slow work with no known total: a line every 30 s.
         bytes.reset();
@@ -72,8 +73,19 @@ class ProgressTest {
             }
         }
         lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
-        assertEquals(List.of("download: 2.5 MB  2.5 MB/s", "download: 77.5 MB  2.5 MB/s", "download: 152.5 MB  2.5 MB/s",
+        assertEquals(List.of("download: 5.0 MB  2.5 MB/s", "download: 80.0 MB  2.5 MB/s", "download: 155.0 MB  2.5 MB/s",
                 "download: 225.0 MB in 1:30  2.5 MB/s"), lines);
+
+        // A quick task logs its final line only.
+        bytes.reset();
+        clock.now = 0;
+        try (Progress p = Progress.of("convert", 47, "tensors", out, Progress.Style.PLAIN, () -> clock.now)) {
+            for (int i = 0; i < 47; i++) {
+                clock.now += SECOND / 100;
+                p.advance(1);
+            }
+        }
+        assertEquals("convert: 47 tensors in 0:00  100.0 tensors/s\n", bytes.toString(StandardCharsets.UTF_8));
     }
 
     @Test

@@ -11,6 +11,7 @@ final class Commands {
         List<Command> all = new ArrayList<>();
         all.add(new FinetuneCommand());
         all.add(new GenerateCommand());
+        all.add(new ChatCommand());
         all.add(new EvalCommand());
         all.add(new MergeCommand());
         all.add(new ExportCommand());

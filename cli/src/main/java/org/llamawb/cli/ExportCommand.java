@@ -11,6 +11,7 @@ import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.gguf.GgmlType;
 import org.llamawb.model.gguf.LlamaGgufExporter;
+import org.llamawb.model.progress.Progress;
 import org.llamawb.model.weights.ArrayWeights;
 
 /**
@@ -86,8 +87,14 @@ final class ExportCommand implements Command {
             if (a.lora() != null) {
                 a.lora().merge("default");
             }
-            LlamaGgufExporter.write(out, new ArrayWeights(l.model().parameters(), "model"), l.model().config(), l.tokenizer(),
-                    type);
+            ArrayWeights weights = new ArrayWeights(l.model().parameters(), "model");
+            // A tied model is written without lm_head.weight, which is then never read.
+            long tensors = weights.names().stream()
+                    .filter(n -> !(n.equals("lm_head.weight") && l.model().config().tieWordEmbeddings())).count();
+            try (Progress progress = Progress.start("export", tensors, "tensors")) {
+                LlamaGgufExporter.write(out, new WeightsWithProgress(weights, progress), l.model().config(), l.tokenizer(),
+                        type);
+            }
             if (a.lora() != null) {
                 a.lora().unmerge("default");
             }

@@ -28,15 +28,15 @@ final class Flags {
      */
     static Flags parse(String usage, Options options, List<String> args) {
         options.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        // Before parsing: the parser reports a missing required flag before it would see --help.
+        if (args.contains("--help") || args.contains("-h")) {
+            HelpFormatter f = new HelpFormatter();
+            PrintWriter w = new PrintWriter(System.out, true);
+            f.printHelp(w, 100, "workbench " + usage, null, options, 2, 4, null);
+            return null;
+        }
         try {
-            CommandLine cl = new DefaultParser().parse(options, args.toArray(String[]::new));
-            if (cl.hasOption("help")) {
-                HelpFormatter f = new HelpFormatter();
-                PrintWriter w = new PrintWriter(System.out, true);
-                f.printHelp(w, 100, "workbench " + usage, null, options, 2, 4, null);
-                return null;
-            }
-            return new Flags(cl);
+            return new Flags(new DefaultParser().parse(options, args.toArray(String[]::new)));
         } catch (ParseException e) {
             String help = " (workbench " + usage.split(" --")[0].replaceAll(" [A-Z][A-Z.]*$", "") + " --help)";
             if (e instanceof MissingArgumentException m) {

@@ -11,6 +11,7 @@ import org.llamawb.model.Llama;
 import org.llamawb.model.LlamaConfig;
 import org.llamawb.model.ModelDirectory;
 import org.llamawb.model.generate.GenerationDefaults;
+import org.llamawb.model.progress.Progress;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.model.weights.StorageType;
@@ -132,8 +133,13 @@ final class ModelCommands {
             Path out = Path.of(f.string("out"));
             try (Checkpoint c = Checkpoint.open(f.existing("model"));
                     LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, f.has("tokenizer") ? f.existing("tokenizer") : null)) {
-                ModelDirectory.write(out, c.config(), c.weights(), tok, GenerationDefaults.of(c), dtype(f.string("dtype", "f32")),
-                        bytes(f.string("max-shard-size", "5GB")));
+                // A tied model is written without lm_head.weight, which is then never read.
+                long tensors = c.weights().names().stream()
+                        .filter(n -> !(n.equals("lm_head.weight") && c.config().tieWordEmbeddings())).count();
+                try (Progress progress = Progress.start("convert", tensors, "tensors")) {
+                    ModelDirectory.write(out, c.config(), new WeightsWithProgress(c.weights(), progress), tok,
+                            GenerationDefaults.of(c), dtype(f.string("dtype", "f32")), bytes(f.string("max-shard-size", "5GB")));
+                }
             }
             System.out.println("wrote " + out);
             return 0;

@@ -36,7 +36,13 @@ public final class Workbench {
 
     /** Runs one command line; returns the exit code. */
     int run(String[] args, PrintStream err) {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+        if (args.length > 1 && args[0].equals("help")) {
+            // "workbench help data inspect" is "workbench data inspect --help".
+            List<String> asked = new ArrayList<>(Arrays.asList(args).subList(1, args.length));
+            asked.add("--help");
+            return run(asked.toArray(String[]::new), err);
+        }
+        if (args.length == 0 || isHelp(args[0]) || args[0].equals("help")) {
             printUsage(args.length == 0 ? err : System.out);
             return args.length == 0 ? 2 : 0;
         }
@@ -49,6 +55,17 @@ public final class Workbench {
             consumed = n;
         }
         if (command == null) {
+            List<Command> group = commands.values().stream().filter(c -> c.name().startsWith(args[0] + " ")).toList();
+            if (!group.isEmpty() && (args.length == 1 || isHelp(args[1]))) {
+                // A command group named alone or with --help: its sub-commands.
+                printGroup(args[0], group, args.length == 1 ? err : System.out);
+                return args.length == 1 ? 2 : 0;
+            }
+            if (!group.isEmpty()) {
+                err.println("error: unknown command '" + args[0] + " " + args[1] + "'; run 'workbench " + args[0]
+                        + " --help' for its sub-commands");
+                return 2;
+            }
             err.println("error: unknown command '" + args[0] + (args.length > 1 ? " " + args[1] : "")
                     + "'; run 'workbench --help' for the list");
             return 2;
@@ -120,6 +137,19 @@ public final class Workbench {
             }
         }
         return null;
+    }
+
+    private static boolean isHelp(String arg) {
+        return arg.equals("--help") || arg.equals("-h");
+    }
+
+    private static void printGroup(String group, List<Command> members, PrintStream out) {
+        out.println("usage: workbench " + group + " <sub-command> [options]   (workbench " + group
+                + " <sub-command> --help for its options)");
+        out.println();
+        for (Command c : members) {
+            out.printf("  %-18s %s%n", c.name(), c.summary());
+        }
     }
 
     private void printUsage(PrintStream out) {

@@ -63,6 +63,17 @@ public final class KvCache implements AutoCloseable {
         length += t;
     }
 
+    /**
+     * Keeps the first {@code length} positions and forgets the rest, e.g. when a chat's next prompt shares
+     * only that prefix with what is cached; later appends overwrite the forgotten slots.
+     */
+    public void truncate(int length) {
+        if (length < 0 || length > this.length) {
+            throw new IllegalArgumentException("cannot keep " + length + " of " + this.length + " cached positions");
+        }
+        this.length = length;
+    }
+
     /** Forgets everything (the buffers are reused). */
     public void reset() {
         length = 0;

@@ -41,7 +41,7 @@ final class AlpacaDecoder {
         }
         String instruction = Fields.text(record, "instruction", "");
         String input = Fields.optionalText(record, "input", "");
-        messages.add(Message.user(input.isEmpty() ? instruction : instruction + "\n" + input));
+        messages.add(Message.user(instruction, input));
         if (!record.has("output") || record.get("output").isNull()) {
             throw new BadRecord("missing assistant turn: key 'output' is absent");
         }

@@ -12,10 +12,15 @@ import org.llamawb.datasets.example.Role;
  * The chat templates built in, each rendering exactly as its reference does (fixtures in the tests come
  * from {@code scripts/reference/chat_templates.py}):
  * <ul>
- *   <li>{@code vicuna_v1.1}, {@code koala}, {@code alpaca}: FastChat's conversation templates
+ *   <li>{@code vicuna_v1.1}, {@code koala}, {@code fastchat-alpaca}: FastChat's conversation templates
  *       ({@code vicuna_v1.1}, {@code koala_v1}, {@code alpaca}; separator style ADD_COLON_TWO). A system
  *       message in the conversation replaces the template's default one, as FastChat's
  *       {@code set_system_message} does;</li>
+ *   <li>{@code alpaca}: Stanford Alpaca's {@code PROMPT_DICT} ({@code train.py}): {@code prompt_input} when
+ *       the user turn carries an Alpaca {@code input} ({@link Message#input()}), else {@code
+ *       prompt_no_input}; the answer follows {@code ### Response:} directly and ends with EOS, as its
+ *       {@code targets} do. A system message replaces the preamble sentence. Alpaca is single-turn; later
+ *       turns repeat the {@code ### Instruction:} / {@code ### Response:} blocks after the previous EOS;</li>
  *   <li>{@code llama-2}: the {@code chat_template} of meta-llama/Llama-2-7b-chat-hf
  *       ({@code <s>[INST] <<SYS>>…<</SYS>> … [/INST] answer </s>});</li>
  *   <li>{@code llama-3}: the {@code chat_template} of meta-llama/Meta-Llama-3-8B-Instruct;</li>
@@ -36,13 +41,18 @@ public enum BuiltinTemplate {
     CHATML("chatml"),
     LLAMA_3("llama-3"),
     ALPACA("alpaca"),
+    FASTCHAT_ALPACA("fastchat-alpaca"),
     NONE("none");
 
     static final String VICUNA_SYSTEM = "A chat between a curious user and an artificial intelligence assistant. "
             + "The assistant gives helpful, detailed, and polite answers to the user's questions.";
     static final String KOALA_SYSTEM = "BEGINNING OF CONVERSATION:";
+    /** FastChat's alpaca system message, and Stanford Alpaca's preamble without an input. */
     static final String ALPACA_SYSTEM = "Below is an instruction that describes a task. "
             + "Write a response that appropriately completes the request.";
+    /** Stanford Alpaca's preamble when the record has an input. */
+    static final String ALPACA_INPUT_SYSTEM = "Below is an instruction that describes a task, paired with an input that"
+            + " provides further context. Write a response that appropriately completes the request.";
 
     private final String wireName;
 
@@ -84,7 +94,9 @@ public enum BuiltinTemplate {
             switch (template) {
                 case VICUNA_V1_1 -> colonTwo(out, messages, addGenerationPrompt, VICUNA_SYSTEM, "USER", "ASSISTANT", " ", "</s>");
                 case KOALA -> colonTwo(out, messages, addGenerationPrompt, KOALA_SYSTEM, "USER", "GPT", " ", "</s>");
-                case ALPACA -> colonTwo(out, messages, addGenerationPrompt, ALPACA_SYSTEM, "### Instruction", "### Response", "\n\n", "</s>");
+                case ALPACA -> alpaca(out, messages, tokens);
+                case FASTCHAT_ALPACA -> colonTwo(out, messages, addGenerationPrompt, ALPACA_SYSTEM, "### Instruction",
+                        "### Response", "\n\n", "</s>");
                 case LLAMA_2 -> llama2(out, messages, tokens);
                 case CHATML -> chatml(out, messages, addGenerationPrompt);
                 case LLAMA_3 -> llama3(out, messages, addGenerationPrompt, tokens);
@@ -116,6 +128,34 @@ public enum BuiltinTemplate {
         if (gen) {
             out.plain(assistantRole + ":");
         }
+    }
+
+    /**
+     * Stanford Alpaca: {@code PREAMBLE\n\n### Instruction:\n{instruction}[\n\n### Input:\n{input}]\n\n###
+     * Response:} then the answer and EOS. The preamble mentions the input only when the first turn has one.
+     */
+    private static void alpaca(ChatBuilder out, List<Message> messages, SpecialTokens tokens) {
+        int start = 0;
+        String system = null;
+        if (!messages.isEmpty() && messages.get(0).role() == Role.SYSTEM) {
+            system = messages.get(0).content();
+            start = 1;
+        }
+        if (system == null) {
+            boolean withInput = start < messages.size() && messages.get(start).input() != null;
+            system = withInput ? ALPACA_INPUT_SYSTEM : ALPACA_SYSTEM;
+        }
+        out.plain(system);
+        for (int i = start; i < messages.size(); i++) {
+            Message m = messages.get(i);
+            if (m.role() == Role.ASSISTANT) {
+                out.trained(m.content() + tokens.eos());
+            } else {
+                out.plain("\n\n### Instruction:\n" + m.instruction()
+                        + (m.input() == null ? "" : "\n\n### Input:\n" + m.input()) + "\n\n### Response:");
+            }
+        }
+        // The generation prompt is the user turn's own "### Response:": nothing to add.
     }
 
     /** meta-llama/Llama-2-7b-chat-hf's chat_template (no generation prompt: a user turn ends with [/INST]). */

@@ -97,7 +97,7 @@ class JinjaEngineTest {
         Files.writeString(dir.resolve("tokenizer_config.json"), "{\"eos_token\": \"</s>\"}");
         var e = assertThrows(BadInputException.class, () -> ChatTemplates.resolve("model", SpecialTokens.LLAMA, dir));
         assertEquals(dir.resolve("tokenizer_config.json") + ": no chat_template; name a built-in template instead (one of"
-                + " vicuna_v1.1, koala, llama-2, chatml, llama-3, alpaca, none)", e.getMessage());
+                + " vicuna_v1.1, koala, llama-2, chatml, llama-3, alpaca, fastchat-alpaca, none)", e.getMessage());
         Files.writeString(dir.resolve("chat_template.jinja"), "{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}");
         assertEquals("[user]q[assistant]a", ChatTemplates.resolve("model", SpecialTokens.LLAMA, dir)
                 .render(List.of(Message.user("q"), Message.assistant("a")), false).text());

@@ -22,6 +22,15 @@ public final class TemplateFixtures {
         }
     }
 
+    /**
+     * The built-in a fixture's {@code template} names: the fixtures were rendered with FastChat, whose
+     * {@code alpaca} is our {@code fastchat-alpaca} ({@code alpaca} is Stanford Alpaca's prompt).
+     */
+    public static BuiltinTemplate builtin(String fixtureName) {
+        return fixtureName.equals("alpaca") ? BuiltinTemplate.FASTCHAT_ALPACA
+                : BuiltinTemplate.byName(fixtureName).orElseThrow(() -> new AssertionError(fixtureName));
+    }
+
     public static List<Message> conversation(JsonNode fx, String name) {
         List<Message> out = new ArrayList<>();
         for (JsonNode m : fx.path("conversations").path(name)) {

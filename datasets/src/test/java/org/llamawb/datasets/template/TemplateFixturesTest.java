@@ -32,7 +32,7 @@ class TemplateFixturesTest {
         JsonNode fx = TemplateFixtures.fixtures();
         int checked = 0;
         for (JsonNode e : fx.path("fastchat")) {
-            BuiltinTemplate t = BuiltinTemplate.byName(e.path("template").asText()).orElseThrow();
+            BuiltinTemplate t = TemplateFixtures.builtin(e.path("template").asText());
             List<Message> messages = TemplateFixtures.conversation(fx, e.path("conversation").asText());
             String text = t.with(SpecialTokens.LLAMA).render(messages, e.path("add_generation_prompt").asBoolean()).text();
             assertEquals(e.path("text").asText(), text, t.wireName() + " / " + e.path("conversation").asText());
@@ -50,7 +50,7 @@ class TemplateFixturesTest {
             if (!ref.getValue().asText().startsWith("jinja:")) {
                 continue;
             }
-            BuiltinTemplate t = BuiltinTemplate.byName(ref.getKey()).orElseThrow();
+            BuiltinTemplate t = TemplateFixtures.builtin(ref.getKey());
             String jinjaName = ref.getValue().asText().substring("jinja:".length());
             for (JsonNode e : fx.path("jinja")) {
                 if (!e.path("template").asText().equals(jinjaName)) {
@@ -142,7 +142,8 @@ class TemplateFixturesTest {
         Map<BuiltinTemplate, String> expected = Map.of(
                 BuiltinTemplate.VICUNA_V1_1, " Hello.</s>  No. </s>",
                 BuiltinTemplate.KOALA, " Hello.</s>  No. </s>",
-                BuiltinTemplate.ALPACA, " Hello.</s>  No. </s>",
+                BuiltinTemplate.ALPACA, "Hello.</s> No. </s>",
+                BuiltinTemplate.FASTCHAT_ALPACA, " Hello.</s>  No. </s>",
                 BuiltinTemplate.LLAMA_2, " Hello. </s> No. </s>",
                 BuiltinTemplate.CHATML, "Hello.<|im_end|> No. <|im_end|>",
                 BuiltinTemplate.LLAMA_3, "Hello.<|eot_id|>No.<|eot_id|>",
@@ -170,7 +171,7 @@ class TemplateFixturesTest {
         var e = assertThrows(org.llamawb.model.BadInputException.class,
                 () -> ChatTemplates.resolve("vicuna", SpecialTokens.LLAMA, null));
         assertEquals("unknown chat template 'vicuna'; expected one of vicuna_v1.1, koala, llama-2, chatml, llama-3,"
-                + " alpaca, none, model (the model's chat_template) or a .jinja file", e.getMessage());
+                + " alpaca, fastchat-alpaca, none, model (the model's chat_template) or a .jinja file", e.getMessage());
         assertFalse(BuiltinTemplate.byName("chatml").isEmpty());
     }
 }

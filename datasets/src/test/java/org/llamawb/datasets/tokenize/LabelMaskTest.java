@@ -52,7 +52,7 @@ class LabelMaskTest {
         LlamaTokenizer tok = Tokenizers.llama();
         int checked = 0;
         for (JsonNode e : fx.path("tokenized")) {
-            BuiltinTemplate t = BuiltinTemplate.byName(e.path("template").asText()).orElseThrow();
+            BuiltinTemplate t = TemplateFixtures.builtin(e.path("template").asText());
             try (ExampleEncoder enc = encoder(tok, t, 4096)) {
                 EncodedChat c = enc.render(TemplateFixtures.conversation(fx, e.path("conversation").asText()));
                 int[] expected = new int[e.path("input_ids").size()];
@@ -95,7 +95,7 @@ class LabelMaskTest {
                         + " ▁US ER : ▁By e ▁A SS IST ANT : [▁By] [e] [!] [</s>]",
                 BuiltinTemplate.KOALA, "<s> ▁Be ▁brief . ▁US ER : ▁Hi ▁G PT : [▁Hello] [.] [</s>]"
                         + " ▁US ER : ▁By e ▁G PT : [▁By] [e] [!] [</s>]",
-                BuiltinTemplate.ALPACA, "<s> ▁Be ▁brief . <0x0A> <0x0A> ## # ▁Inst ruction : ▁Hi <0x0A> <0x0A> ## #"
+                BuiltinTemplate.FASTCHAT_ALPACA, "<s> ▁Be ▁brief . <0x0A> <0x0A> ## # ▁Inst ruction : ▁Hi <0x0A> <0x0A> ## #"
                         + " ▁Response : [▁Hello] [.] [</s>] ▁### ▁Inst ruction : ▁By e <0x0A> <0x0A> ## # ▁Response :"
                         + " [▁By] [e] [!] [</s>]",
                 BuiltinTemplate.LLAMA_2, "<s> ▁[ INST ] ▁<< SY S >> <0x0A> Be ▁brief . <0x0A> < </ SY S >> <0x0A> <0x0A>"
@@ -148,7 +148,7 @@ class LabelMaskTest {
     @Test
     void theEosEndingEachAnswerIsTrained() {
         for (BuiltinTemplate t : new BuiltinTemplate[] {BuiltinTemplate.VICUNA_V1_1, BuiltinTemplate.KOALA,
-                BuiltinTemplate.ALPACA, BuiltinTemplate.LLAMA_2, BuiltinTemplate.NONE}) {
+                BuiltinTemplate.ALPACA, BuiltinTemplate.FASTCHAT_ALPACA, BuiltinTemplate.LLAMA_2, BuiltinTemplate.NONE}) {
             try (ExampleEncoder enc = encoder(Tokenizers.llama(), t, 4096)) {
                 EncodedChat c = enc.render(TWO_TURNS);
                 int eos = Tokenizers.llama().eosId();

@@ -15,6 +15,7 @@ import org.llamawb.eval.task.Task;
 import org.llamawb.eval.task.TaskExample;
 import org.llamawb.eval.task.TaskSpec;
 import org.llamawb.model.generate.Sampling;
+import org.llamawb.model.progress.Progress;
 
 /**
  * Exact match: the prompt (with shots) is continued until a stop string, EOS or {@code max_new_tokens}; the
@@ -39,16 +40,19 @@ public final class ExactMatchTaskRunner {
         Set<Integer> eos = model.stopIds();
         double[] correct = new double[n];
         List<Sample> samples = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            Question q = builder.question(i);
-            String prompt = q.requests().get(0).context();
-            Sampling sampling = new Sampling(spec.temperature(), 0, 1.0, spec.seed() + i, spec.maxNewTokens(), eos);
-            TextGenerator.Generation g = generator.generate(model.encoder().encodeDefault(prompt), sampling, spec.stop());
-            String got = extractor.extract(g.text());
-            List<String> answers = ((TaskExample.Answer) examples.get(i)).answers();
-            boolean ok = answers.stream().anyMatch(a -> a.strip().equals(got));
-            correct[i] = ok ? 1 : 0;
-            samples.add(new Sample(i, q.line(), g.text(), got, answers, ok));
+        try (Progress progress = Progress.start(task.name(), n, "examples")) {
+            for (int i = 0; i < n; i++) {
+                Question q = builder.question(i);
+                String prompt = q.requests().get(0).context();
+                Sampling sampling = new Sampling(spec.temperature(), 0, 1.0, spec.seed() + i, spec.maxNewTokens(), eos);
+                TextGenerator.Generation g = generator.generate(model.encoder().encodeDefault(prompt), sampling, spec.stop());
+                String got = extractor.extract(g.text());
+                List<String> answers = ((TaskExample.Answer) examples.get(i)).answers();
+                boolean ok = answers.stream().anyMatch(a -> a.strip().equals(got));
+                correct[i] = ok ? 1 : 0;
+                samples.add(new Sample(i, q.line(), g.text(), got, answers, ok));
+                progress.advance(1);
+            }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return new TaskRun(new TaskResult(task.name(), spec.kind(), n, spec.shots(),

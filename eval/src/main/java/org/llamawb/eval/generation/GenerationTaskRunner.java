@@ -19,6 +19,7 @@ import org.llamawb.eval.task.TaskExample;
 import org.llamawb.eval.task.TaskSpec;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.generate.Sampling;
+import org.llamawb.model.progress.Progress;
 
 /**
  * Answers MT-bench / Vicuna-bench questions turn by turn: each turn is appended to the conversation, the
@@ -46,7 +47,8 @@ public final class GenerationTaskRunner {
         long newTokens = 0;
         int turnsDone = 0;
         try (ExampleEncoder chat = new ExampleEncoder(model.tokenizer(), model.chatTemplate(spec.template()),
-                EncodeOptions.of(Integer.MAX_VALUE))) {
+                EncodeOptions.of(Integer.MAX_VALUE));
+                Progress progress = Progress.start(task.name(), n, "examples")) {
             for (int q = 0; q < n; q++) {
                 TaskExample.Turns ex = (TaskExample.Turns) questions.get(q);
                 List<Message> conversation = new ArrayList<>();
@@ -70,6 +72,7 @@ public final class GenerationTaskRunner {
                 choice.put("turns", turns);
                 answers.add(new Answer(questionId(ex.questionId()), task.name() + "-" + ex.questionId(), model.name(),
                         List.of(choice), System.currentTimeMillis() / 1000.0));
+                progress.advance(1);
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;

@@ -21,6 +21,7 @@ import org.llamawb.eval.task.Task;
 import org.llamawb.eval.task.TaskExample;
 import org.llamawb.eval.task.TaskKind;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.progress.Progress;
 
 /**
  * Runs a log-likelihood task (multiple_choice, partial_choice, completion): builds every example's
@@ -60,7 +61,10 @@ public final class ChoiceTaskRunner {
             }
         }
         LoglikelihoodScorer scorer = new LoglikelihoodScorer(model.llama(), options.withMaxLength(model.maxLength()));
-        List<Loglikelihood> scores = scorer.score(encoded);
+        List<Loglikelihood> scores;
+        try (Progress progress = Progress.start(task.name(), encoded.size(), "requests")) {
+            scores = scorer.score(encoded, progress::advance);
+        }
         TaskKind kind = task.spec().kind();
         List<Sample> samples = new ArrayList<>(n);
         double[] acc = new double[n];

@@ -20,6 +20,7 @@ import org.llamawb.eval.score.Packing;
 import org.llamawb.eval.score.ScoringOptions;
 import org.llamawb.eval.task.Task;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.progress.Progress;
 
 /**
  * Perplexity of raw text: the file is one document, or for {@code .jsonl} one document per line's
@@ -57,7 +58,10 @@ public final class PerplexityTaskRunner {
         }
         LoglikelihoodScorer scorer = new LoglikelihoodScorer(model.llama(),
                 options.withMaxLength(maxLength).withPacking(Packing.NONE));
-        List<Loglikelihood> scores = scorer.score(windows);
+        List<Loglikelihood> scores;
+        try (Progress progress = Progress.start(task.name(), windows.size(), "requests")) {
+            scores = scorer.score(windows, progress::advance);
+        }
         double ll = 0;
         long tokenCount = 0;
         long bytes = 0;

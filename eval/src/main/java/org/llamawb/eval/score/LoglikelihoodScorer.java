@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongConsumer;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.Llama;
 import org.llamawb.model.Masks;
@@ -47,6 +48,11 @@ public final class LoglikelihoodScorer {
 
     /** One result per request, in the order given. */
     public List<Loglikelihood> score(List<EncodedRequest> requests) {
+        return score(requests, n -> { });
+    }
+
+    /** As {@link #score(List)}, telling {@code onScored} how many requests each batch finished (for progress). */
+    public List<Loglikelihood> score(List<EncodedRequest> requests, LongConsumer onScored) {
         List<PackedRow> rows = pack(requests);
         rows.sort(Comparator.comparingInt(PackedRow::length).reversed());
         Loglikelihood[] out = new Loglikelihood[requests.size()];
@@ -59,6 +65,7 @@ public final class LoglikelihoodScorer {
                     n++;
                 }
                 runBatch(rows.subList(i, i + n), width, m, out);
+                onScored.accept(rows.subList(i, i + n).stream().mapToLong(r -> r.members.size()).sum());
                 i += n;
             }
         }

@@ -1,8 +1,5 @@
 package org.llamawb.eval.score;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.util.Arrays;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
@@ -21,7 +18,6 @@ import org.llamawb.model.tokenizer.LlamaTokenizer;
  * </ul>
  */
 public final class RequestEncoder {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final LlamaTokenizer tokenizer;
     private final boolean addBos;
@@ -44,42 +40,9 @@ public final class RequestEncoder {
         this.prefixText = tokenizer.piece(prefixTokenId);
     }
 
-    /**
-     * Whether Hugging Face would add BOS when encoding with this tokenizer's defaults: true when its
-     * {@code tokenizer.json} post-processor puts the BOS token first, and, when there is no
-     * post-processor, true for a vocabulary with {@code <s>} (LLaMA's {@code add_bos_token} default).
-     */
+    /** Whether Hugging Face would add BOS by default ({@link LlamaTokenizer#addsBosByDefault}). */
     public static boolean tokenizerAddsBos(LlamaTokenizer tokenizer) {
-        if (tokenizer.bosId() < 0) {
-            return false;
-        }
-        JsonNode post;
-        try {
-            post = JSON.readTree(tokenizer.tokenizerJson()).path("post_processor");
-        } catch (IOException e) {
-            throw new BadInputException("tokenizer.json is not valid JSON: " + e.getMessage());
-        }
-        if (post.isMissingNode() || post.isNull()) {
-            return true;
-        }
-        String bos = tokenizer.piece(tokenizer.bosId());
-        return startsWithBos(post, bos);
-    }
-
-    private static boolean startsWithBos(JsonNode post, String bos) {
-        String type = post.path("type").asText();
-        if (type.equals("TemplateProcessing")) {
-            JsonNode first = post.path("single").path(0);
-            return first.has("SpecialToken") && bos.equals(first.path("SpecialToken").path("id").asText());
-        }
-        if (type.equals("Sequence")) {
-            for (JsonNode p : post.path("processors")) {
-                if (startsWithBos(p, bos)) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return tokenizer.addsBosByDefault();
     }
 
     public boolean addsBos() {

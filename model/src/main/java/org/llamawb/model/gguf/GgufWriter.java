@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 import org.llamawb.model.gguf.GgufValue.GgufArray;
 
@@ -140,8 +141,11 @@ public final class GgufWriter {
         }
         Path dir = path.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, path.getFileName().toString(), ".partial");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        // Created with the default permissions (0644 under the usual umask), as every other output:
+        // Files.createTempFile would make the finished file private to the owner.
+        Path tmp = dir.resolve("." + path.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                + ".partial");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             Out out = new Out(ch);
             out.u32(0x46554747); // "GGUF"
             out.u32(VERSION);

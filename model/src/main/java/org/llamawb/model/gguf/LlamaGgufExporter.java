@@ -43,7 +43,7 @@ public final class LlamaGgufExporter {
         }
         GgufWriter w = new GgufWriter();
         LlamaMetadata.write(config, w, name, matrices);
-        GgufVocabulary.write(tokenizer.vocabulary(), tokenizer.chatTemplate().orElse(null), w);
+        GgufVocabulary.write(tokenizer, w);
         if (config.ropeScaling().type() == RopeScaling.Type.LLAMA3) {
             float[] factors = LlamaMetadata.llama3Factors(config);
             w.addTensor("rope_freqs.weight", new long[] {factors.length}, GgmlType.F32, () -> factors);

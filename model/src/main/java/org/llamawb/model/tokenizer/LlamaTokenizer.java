@@ -181,8 +181,15 @@ public final class LlamaTokenizer implements AutoCloseable {
                 try (GgufFile f = GgufFile.open(path)) {
                     long ctx = f.optInteger(f.optString("general.architecture").orElse("llama") + ".context_length")
                             .orElse(-1);
-                    yield fromVocabulary(GgufVocabulary.read(f), path.toString(),
-                            GgufVocabulary.chatTemplate(f).orElse(null), (int) Math.min(Integer.MAX_VALUE, ctx));
+                    String template = GgufVocabulary.chatTemplate(f).orElse(null);
+                    int maxLen = (int) Math.min(Integer.MAX_VALUE, ctx);
+                    if (GgufVocabulary.isByteLevelBpe(f)) {
+                        ByteLevelBpe v = GgufVocabulary.readByteLevelBpe(f);
+                        yield new LlamaTokenizer(v.tokenizerJson(), path.toString(),
+                                v.bosId() >= 0 ? v.tokens().get(v.bosId()) : null,
+                                v.eosId() >= 0 ? v.tokens().get(v.eosId()) : null, null, template, maxLen);
+                    }
+                    yield fromVocabulary(GgufVocabulary.read(f), path.toString(), template, maxLen);
                 }
             }
             case JSON -> fromJsonFile(path);
@@ -343,6 +350,41 @@ public final class LlamaTokenizer implements AutoCloseable {
         return bosId;
     }
 
+    /**
+     * Whether Hugging Face adds BOS when encoding with this tokenizer's defaults ({@code
+     * add_special_tokens=True}): true when the {@code tokenizer.json} post-processor puts the BOS token
+     * first, and, when there is no post-processor, true for a vocabulary with a BOS token (LLaMA's {@code
+     * add_bos_token} default). SmolLM2- and Qwen-style tokenizers (a ByteLevel post-processor) add none.
+     */
+    public boolean addsBosByDefault() {
+        if (bosId < 0) {
+            return false;
+        }
+        JsonNode post = root.path("post_processor");
+        if (post.isMissingNode() || post.isNull()) {
+            return true;
+        }
+        return startsWithSpecial(post, pieces[bosId]);
+    }
+
+    private static boolean startsWithSpecial(JsonNode post, String token) {
+        switch (post.path("type").asText()) {
+            case "TemplateProcessing": {
+                JsonNode first = post.path("single").path(0);
+                return first.has("SpecialToken") && token.equals(first.path("SpecialToken").path("id").asText());
+            }
+            case "Sequence":
+                for (JsonNode p : post.path("processors")) {
+                    if (startsWithSpecial(p, token)) {
+                        return true;
+                    }
+                }
+                return false;
+            default:
+                return false;
+        }
+    }
+
     /** The end-of-sequence id, -1 when the vocabulary has none. */
     public int eosId() {
         return eosId;
@@ -375,6 +417,17 @@ public final class LlamaTokenizer implements AutoCloseable {
         return vocabulary;
     }
 
+    /**
+     * The byte-level BPE view (GPT-2's scheme: Llama 3, Qwen, SmolLM) when this is such a tokenizer, e.g.
+     * to write it into a GGUF file; empty for SentencePiece-style ones (see {@link #vocabulary()}).
+     */
+    public Optional<ByteLevelBpe> byteLevelBpe() {
+        if (!ByteLevelBpe.isByteLevel(root)) {
+            return Optional.empty();
+        }
+        return Optional.of(ByteLevelBpe.of(root, source, bosId, eosId, addsBosByDefault()));
+    }
+
     /** The {@code tokenizer.json} text this tokenizer runs, e.g. to write it into a model directory. */
     public String tokenizerJson() {
         return tokenizerJson;
@@ -387,7 +440,7 @@ public final class LlamaTokenizer implements AutoCloseable {
 
     /**
      * Writes {@code tokenizer.json} and a {@code tokenizer_config.json} that transformers loads:
-     * special tokens, {@code add_bos_token} true, {@code add_eos_token} false, {@code model_max_length}
+     * special tokens, {@code add_bos_token} as the tokenizer adds BOS, {@code add_eos_token} false, {@code model_max_length}
      * (when {@code maxLength > 0}), the chat template when known.
      *
      * <p>{@code tokenizer_class} is {@code PreTrainedTokenizerFast}, which runs {@code tokenizer.json}
@@ -399,7 +452,7 @@ public final class LlamaTokenizer implements AutoCloseable {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson, StandardCharsets.UTF_8);
         ObjectNode c = JSON.createObjectNode();
-        c.put("add_bos_token", true);
+        c.put("add_bos_token", addsBosByDefault());
         c.put("add_eos_token", false);
         putToken(c, "bos_token", bosId);
         putToken(c, "eos_token", eosId);

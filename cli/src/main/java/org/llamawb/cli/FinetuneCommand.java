@@ -8,7 +8,7 @@ import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
-import org.llamawb.finetune.sft.SftTrainer;
+import org.llamawb.finetune.train.Trainer;
 import org.llamawb.tracking.RunSpec;
 import org.llamawb.tracking.TrackedRun;
 import org.llamawb.tracking.Tracker;
@@ -60,7 +60,7 @@ final class FinetuneCommand implements Command {
         try (TrackedRun run = new Tracker(settings).start(spec)) {
             run.logArtifact(file, "");
             try {
-                SftTrainer.Result result = SftTrainer.run(new SftTrainer.Options(recipe, f.has("resume"), run, System.err));
+                Trainer.Result result = Trainer.run(new Trainer.Options(recipe, f.has("resume"), run, System.err));
                 run.finish();
                 System.out.println("done: " + result.steps() + " steps; output " + result.output());
             } catch (RuntimeException | Error e) {

@@ -11,6 +11,7 @@ import org.llamawb.finetune.recipe.DpoSection;
  * <ul>
  *   <li>{@code sigmoid} (DPO, conservative DPO with label smoothing ε):
  *       {@code L = −(1−ε)·log σ(β z) − ε·log σ(−β z)}</li>
+ *   <li>{@code robust} (robust DPO, TRL 1.x): {@code L = (−(1−ε)·log σ(β z) + ε·log σ(−β z)) / (1 − 2ε)}</li>
  *   <li>{@code hinge} (RSO): {@code L = max(0, 1 − β z)}</li>
  *   <li>{@code ipo}: {@code L = (z − 1/(2β))²}, where the log-probabilities are averaged over the
  *       answer's tokens, not summed (TRL does so for ipo)</li>
@@ -20,7 +21,10 @@ import org.llamawb.finetune.recipe.DpoSection;
  * The derivative {@code dL/dz} is what the backward pass injects: {@code +dL/dz} into the chosen
  * log-probability, {@code −dL/dz} into the rejected one.
  *
- * @param type {@code sigmoid}, {@code ipo} or {@code hinge}
+ * <p>TRL 1.x's {@code sigmoid} ignores {@code label_smoothing}; here it gives conservative DPO, the form
+ * TRL 0.x's {@code dpo_loss} used, which equals TRL 1.x's {@code sigmoid} when ε = 0.
+ *
+ * @param type {@code sigmoid}, {@code robust}, {@code ipo} or {@code hinge}
  */
 public record DpoLoss(String type, double beta, double labelSmoothing) {
 
@@ -42,6 +46,8 @@ public record DpoLoss(String type, double beta, double labelSmoothing) {
     public double loss(double z) {
         return switch (type) {
             case "sigmoid" -> -(1 - labelSmoothing) * logSigmoid(beta * z) - labelSmoothing * logSigmoid(-beta * z);
+            case "robust" -> (-(1 - labelSmoothing) * logSigmoid(beta * z) + labelSmoothing * logSigmoid(-beta * z))
+                    / (1 - 2 * labelSmoothing);
             case "hinge" -> Math.max(0, 1 - beta * z);
             case "ipo" -> (z - 1 / (2 * beta)) * (z - 1 / (2 * beta));
             default -> throw new IllegalStateException("unknown DPO loss " + type);
@@ -49,12 +55,15 @@ public record DpoLoss(String type, double beta, double labelSmoothing) {
     }
 
     /**
-     * {@code dL/dz}: sigmoid {@code −(1−ε)·β·σ(−β z) + ε·β·σ(β z)}; hinge {@code −β} where {@code 1 − β z > 0},
+     * {@code dL/dz}: sigmoid {@code −(1−ε)·β·σ(−β z) + ε·β·σ(β z)}; robust
+     * {@code (−(1−ε)·β·σ(−β z) − ε·β·σ(β z)) / (1 − 2ε)}; hinge {@code −β} where {@code 1 − β z > 0},
      * else 0 (as PyTorch's relu); ipo {@code 2·(z − 1/(2β))}.
      */
     public double derivative(double z) {
         return switch (type) {
             case "sigmoid" -> -(1 - labelSmoothing) * beta * sigmoid(-beta * z) + labelSmoothing * beta * sigmoid(beta * z);
+            case "robust" -> (-(1 - labelSmoothing) * beta * sigmoid(-beta * z) - labelSmoothing * beta * sigmoid(beta * z))
+                    / (1 - 2 * labelSmoothing);
             case "hinge" -> 1 - beta * z > 0 ? -beta : 0;
             case "ipo" -> 2 * (z - 1 / (2 * beta));
             default -> throw new IllegalStateException("unknown DPO loss " + type);

@@ -142,42 +142,44 @@ public final class DpoObjective implements TrainingStep.Loss<PairBatch> {
         }
     }
 
-    /** The four log-probabilities of every pair, each divided by its token count for ipo. */
+    /** The four log-probabilities of every pair; the loss reads them divided by their token counts for ipo. */
     private Pairs pairs(SequenceLogProbs policy, double[] ref, int b) {
         double[] norm = new double[2 * b];
-        double[] pol = new double[2 * b];
-        double[] rf = new double[2 * b];
         for (int i = 0; i < 2 * b; i++) {
             norm[i] = loss.averagesLogProbs() ? Math.max(1, policy.counts()[i]) : 1;
-            pol[i] = policy.values()[i] / norm[i];
-            rf[i] = ref[i] / norm[i];
         }
+        double[] pol = policy.values();
         double[] z = new double[b];
         double sum = 0;
         for (int i = 0; i < b; i++) {
-            z[i] = DpoLoss.logits(pol[i], pol[b + i], rf[i], rf[b + i]);
+            z[i] = DpoLoss.logits(pol[i] / norm[i], pol[b + i] / norm[b + i], ref[i] / norm[i], ref[b + i] / norm[b + i]);
             sum += loss.loss(z[i]);
         }
-        return new Pairs(pol, rf, norm, z, sum);
+        return new Pairs(pol, ref, norm, z, sum);
     }
 
-    /** One micro-batch's pairs: log-probabilities (as the loss reads them), normalisers, z and the loss sum. */
+    /**
+     * One micro-batch's pairs: summed log-probabilities (chosen rows, then rejected), the loss's normalisers,
+     * z and the loss sum.
+     */
     private record Pairs(double[] policy, double[] ref, double[] norm, double[] z, double lossSum) {}
 
     /**
-     * TRL's metrics of one micro-batch: means over its pairs of the implicit rewards, their margin and
-     * accuracy (chosen reward above the rejected one) and the policy's log-probabilities; the mean logit
-     * over every labelled position of the chosen (rejected) rows.
+     * TRL's metrics of one micro-batch: means over its pairs of the implicit rewards {@code β·(log π − log π_ref)}
+     * (summed log-probabilities, for ipo too), their margin and accuracy (chosen reward strictly above the
+     * rejected one) and the policy's log-probabilities; token-pooled over the labelled positions: the mean
+     * logit of the chosen (rejected) rows, the entropy over all rows, the top-1 accuracy on the chosen rows.
      */
     private Map<String, Double> metricsOf(Pairs p, SequenceLogProbs s, int b) {
         double chosen = 0;
         double rejected = 0;
         double accuracy = 0;
-        double margin = 0;
         double logpChosen = 0;
         double logpRejected = 0;
         double logitsChosen = 0;
         double logitsRejected = 0;
+        double entropy = 0;
+        double correct = 0;
         long countChosen = 0;
         long countRejected = 0;
         for (int i = 0; i < b; i++) {
@@ -186,11 +188,12 @@ public final class DpoObjective implements TrainingStep.Loss<PairBatch> {
             chosen += rc;
             rejected += rr;
             accuracy += rc > rr ? 1 : 0;
-            margin += rc - rr;
             logpChosen += p.policy[i];
             logpRejected += p.policy[b + i];
             logitsChosen += s.logitSums()[i];
             logitsRejected += s.logitSums()[b + i];
+            entropy += s.entropySums()[i] + s.entropySums()[b + i];
+            correct += s.correct()[i];
             countChosen += s.counts()[i];
             countRejected += s.counts()[b + i];
         }
@@ -198,11 +201,13 @@ public final class DpoObjective implements TrainingStep.Loss<PairBatch> {
         m.put("rewards/chosen", chosen / b);
         m.put("rewards/rejected", rejected / b);
         m.put("rewards/accuracies", accuracy / b);
-        m.put("rewards/margins", margin / b);
+        m.put("rewards/margins", (chosen - rejected) / b);
         m.put("logps/chosen", logpChosen / b);
         m.put("logps/rejected", logpRejected / b);
         m.put("logits/chosen", logitsChosen / Math.max(1, countChosen));
         m.put("logits/rejected", logitsRejected / Math.max(1, countRejected));
+        m.put("entropy", entropy / Math.max(1, countChosen + countRejected));
+        m.put("mean_token_accuracy", correct / Math.max(1, countChosen));
         return m;
     }
 

@@ -17,8 +17,13 @@ import org.llamawb.model.Llama;
  * @param counts labelled tokens per row
  * @param logitSums per row, the sum over labelled positions of the mean logit over the vocabulary
  *     (for TRL's {@code logits/chosen} and {@code logits/rejected})
+ * @param entropySums per row, the sum over labelled positions of the predictive entropy
+ *     {@code −Σ_v p_v log p_v} (TRL's {@code entropy})
+ * @param correct per row, labelled positions whose most likely token is the label (TRL's
+ *     {@code mean_token_accuracy})
  */
-public record SequenceLogProbs(NDArray sums, double[] values, long[] counts, double[] logitSums) {
+public record SequenceLogProbs(NDArray sums, double[] values, long[] counts, double[] logitSums, double[] entropySums,
+        double[] correct) {
 
     /**
      * Runs the model over {@code ids: [N, T]} and sums the log-probabilities of {@code labels: [N, T]}
@@ -48,10 +53,18 @@ public record SequenceLogProbs(NDArray sums, double[] values, long[] counts, dou
         NDArray target = m.create(safe, new Shape(n, t, 1)); // [N, T, 1], ignored positions read token 0
         NDArray weights = m.create(mask, new Shape(n, t)); // [N, T]
         NDArray logits = model.logits(model.hidden(input, null, null, grad)); // [N, T, V]
-        NDArray tokenLogps = logits.logSoftmax(-1).gather(target, -1).reshape(n, t); // [N, T]
+        NDArray logp = logits.logSoftmax(-1); // [N, T, V]
+        NDArray tokenLogps = logp.gather(target, -1).reshape(n, t); // [N, T]
         NDArray sums = tokenLogps.mul(weights).sum(new int[] {1}); // [N]
-        NDArray meanLogits = logits.stopGradient().mean(new int[] {-1}).mul(weights).sum(new int[] {1}); // [N]
-        return new SequenceLogProbs(sums, toDoubles(sums.toFloatArray()), counts, toDoubles(meanLogits.toFloatArray()));
+        // metrics only: outside the graph
+        NDArray plainLogits = logits.stopGradient();
+        NDArray plainLogp = logp.stopGradient();
+        NDArray meanLogits = plainLogits.mean(new int[] {-1}).mul(weights).sum(new int[] {1}); // [N]
+        NDArray entropy = plainLogp.exp().mul(plainLogp).sum(new int[] {-1}).neg().mul(weights).sum(new int[] {1}); // [N]
+        NDArray hits = plainLogits.argMax(-1).eq(target.reshape(n, t)).toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                .mul(weights).sum(new int[] {1}); // [N]
+        return new SequenceLogProbs(sums, toDoubles(sums.toFloatArray()), counts, toDoubles(meanLogits.toFloatArray()),
+                toDoubles(entropy.toFloatArray()), toDoubles(hits.toFloatArray()));
     }
 
     private static double[] toDoubles(float[] f) {

@@ -7,8 +7,9 @@ import org.llamawb.model.BadInputException;
  * Direct preference optimisation ({@code method: dpo}), with TRL's {@code DPOConfig} names and defaults.
  *
  * @param beta β: the strength of the implicit KL penalty towards the reference (the base, adapter off)
- * @param lossType {@code sigmoid} (DPO), {@code ipo} or {@code hinge}
- * @param labelSmoothing ε of conservative DPO (sigmoid only): the assumed probability that a label is flipped
+ * @param lossType {@code sigmoid} (DPO), {@code robust}, {@code ipo} or {@code hinge}
+ * @param labelSmoothing ε, the assumed probability that a label is flipped (sigmoid: conservative DPO;
+ *     robust: robust DPO)
  * @param precomputeRefLogProbs compute the reference log-probabilities of every training pair once, before
  *     training, instead of a reference forward pass in every step
  */
@@ -29,11 +30,11 @@ public record DpoSection(Double beta, String lossType, Double labelSmoothing, Bo
         if (!(labelSmoothing >= 0 && labelSmoothing < 0.5)) {
             throw new BadInputException("dpo.label_smoothing must be within [0, 0.5), got " + labelSmoothing);
         }
-        if (!lossType.equals("sigmoid") && !lossType.equals("ipo") && !lossType.equals("hinge")) {
-            throw new BadInputException("dpo.loss_type: unknown loss '" + lossType + "' (expected sigmoid, ipo or hinge)");
+        if (!java.util.List.of("sigmoid", "robust", "ipo", "hinge").contains(lossType)) {
+            throw new BadInputException("dpo.loss_type: unknown loss '" + lossType + "' (expected sigmoid, robust, ipo or hinge)");
         }
-        if (labelSmoothing > 0 && !lossType.equals("sigmoid")) {
-            throw new BadInputException("dpo.label_smoothing applies to loss_type sigmoid only (got " + lossType + ")");
+        if (labelSmoothing > 0 && !lossType.equals("sigmoid") && !lossType.equals("robust")) {
+            throw new BadInputException("dpo.label_smoothing applies to loss_type sigmoid and robust only (got " + lossType + ")");
         }
     }
 }

@@ -51,7 +51,7 @@ class DpoLossTest {
     void derivativesMatchFiniteDifferences() {
         double h = 1e-6;
         for (DpoLoss l : new DpoLoss[] {new DpoLoss("sigmoid", 0.1, 0), new DpoLoss("sigmoid", 2, 0.3),
-                new DpoLoss("hinge", 0.25, 0), new DpoLoss("ipo", 0.3, 0)}) {
+                new DpoLoss("hinge", 0.25, 0), new DpoLoss("ipo", 0.3, 0), new DpoLoss("robust", 0.7, 0.2)}) {
             for (double z : new double[] {-40, -3.7, -0.2, 0.4, 2.9, 55}) {
                 if (l.type().equals("hinge") && Math.abs(1 - l.beta() * z) < 1e-3) {
                     continue; // the kink
@@ -74,7 +74,7 @@ class DpoLossTest {
     void settingsNameTheirKeys() {
         assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(0.0, null, null, null)).getMessage()
                 .contains("dpo.beta"));
-        assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(null, "robust", null, null)).getMessage()
+        assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(null, "exo_pair", null, null)).getMessage()
                 .contains("dpo.loss_type"));
         assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(null, "ipo", 0.1, null)).getMessage()
                 .contains("dpo.label_smoothing"));

@@ -31,10 +31,11 @@ class RecipesTest {
     @Test
     void everyRecipeBinds() throws Exception {
         List<Path> all = recipes();
-        assertTrue(all.size() >= 7, "recipes/ holds the SFT and DPO recipes: " + all);
+        assertTrue(all.size() >= 8, "recipes/ holds the SFT, DPO and KTO recipes: " + all);
         for (Path p : all) {
             Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
-            assertEquals(p.getFileName().toString().startsWith("dpo-") ? "dpo" : "sft", r.method(), p.toString());
+            String name = p.getFileName().toString();
+            assertEquals(name.startsWith("dpo-") ? "dpo" : name.startsWith("kto-") ? "kto" : "sft", r.method(), p.toString());
             assertFalse(r.data().sources().isEmpty(), p.toString());
         }
     }

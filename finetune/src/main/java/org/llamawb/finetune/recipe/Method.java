@@ -10,7 +10,9 @@ public enum Method {
     /** Supervised fine-tuning on conversations. */
     SFT,
     /** Direct preference optimisation on preference pairs. */
-    DPO;
+    DPO,
+    /** Kahneman-Tversky optimisation on answers labelled desirable or undesirable. */
+    KTO;
 
     /** The recipe's spelling. */
     public String recipeName() {

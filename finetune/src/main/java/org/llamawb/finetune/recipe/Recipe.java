@@ -9,8 +9,9 @@ import org.llamawb.model.BadInputException;
  * A training recipe: which method, on which model, with which adapter, data, schedule, evaluation,
  * tracking and output. Every section validates itself; absent sections take their defaults.
  *
- * @param method {@code sft} or {@code dpo} ({@link Method})
+ * @param method {@code sft}, {@code dpo} or {@code kto} ({@link Method})
  * @param dpo the DPO settings; only with {@code method: dpo} (absent: TRL's defaults)
+ * @param kto the KTO settings; only with {@code method: kto} (absent: TRL's defaults)
  */
 public record Recipe(
         String method,
@@ -21,7 +22,8 @@ public record Recipe(
         EvalSection eval,
         TrackingSection tracking,
         OutputSection output,
-        @JsonInclude(JsonInclude.Include.NON_NULL) DpoSection dpo) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) DpoSection dpo,
+        @JsonInclude(JsonInclude.Include.NON_NULL) KtoSection kto) {
 
     public Recipe {
         method = method == null ? "sft" : method.toLowerCase(Locale.ROOT);
@@ -40,15 +42,19 @@ public record Recipe(
         if (kind != Method.DPO && dpo != null) {
             throw new BadInputException("dpo: settings given but method is " + method + " (set method: dpo)");
         }
-        if (kind == Method.DPO) {
-            dpo = dpo == null ? DpoSection.defaults() : dpo;
+        if (kind != Method.KTO && kto != null) {
+            throw new BadInputException("kto: settings given but method is " + method + " (set method: kto)");
+        }
+        dpo = kind == Method.DPO && dpo == null ? DpoSection.defaults() : dpo;
+        kto = kind == Method.KTO && kto == null ? KtoSection.defaults() : kto;
+        if (kind != Method.SFT) {
             if (!adapter.isLora()) {
-                throw new BadInputException("method: dpo needs adapter.type: lora (the reference model is the base with "
-                        + "the adapter disabled, so no second copy is held)");
+                throw new BadInputException("method: " + method + " needs adapter.type: lora (the reference model is the "
+                        + "base with the adapter disabled, so no second copy is held)");
             }
             if (train.policy() != org.llamawb.finetune.remat.Rematerialization.NONE) {
-                throw new BadInputException("train.rematerialization: method dpo runs with none in this version (got "
-                        + train.rematerialization() + ")");
+                throw new BadInputException("train.rematerialization: method " + method + " runs with none in this version "
+                        + "(got " + train.rematerialization() + ")");
             }
         }
     }

@@ -23,6 +23,7 @@ import org.llamawb.datasets.template.ChatTemplate;
 import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.finetune.checkpoint.TrainerState;
 import org.llamawb.finetune.dpo.DpoMethod;
+import org.llamawb.finetune.kto.KtoMethod;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
@@ -105,6 +106,7 @@ public final class Trainer {
         return switch (ctx.recipe().methodKind()) {
             case SFT -> SftMethod.create(ctx);
             case DPO -> DpoMethod.create(ctx);
+            case KTO -> KtoMethod.create(ctx);
         };
     }
 

@@ -78,6 +78,27 @@ class RecipeLoaderTest {
     }
 
     @Test
+    void preferenceMethodsTakeTheirSectionsAndNeedLora() throws Exception {
+        String lora = "adapter:\n  type: lora\n";
+        Recipe dpo = RecipeLoader.load(write(MINIMAL + lora + "method: dpo\n"), Recipe.class, List.of("dpo.beta=0.5"));
+        assertEquals(Method.DPO, dpo.methodKind());
+        assertEquals(0.5, dpo.dpo().beta());
+        assertEquals("sigmoid", dpo.dpo().lossType());
+        assertEquals(null, dpo.kto());
+        Recipe kto = RecipeLoader.load(write(MINIMAL + lora + "method: kto\n"), Recipe.class, List.of());
+        assertEquals(1.0, kto.kto().undesirableWeight());
+        assertEquals(kto, RecipeLoader.load(Files.writeString(tmp.resolve("kto.yaml"), RecipeLoader.toYaml(kto)),
+                Recipe.class, List.of()));
+        assertTrue(error(MINIMAL + "method: dpo\n").contains("method: dpo needs adapter.type: lora"));
+        assertTrue(error(MINIMAL + "dpo:\n  beta: 0.2\n").contains("dpo: settings given but method is sft"));
+        assertTrue(error(MINIMAL + lora + "method: kto\n", "train.rematerialization=hybrid")
+                .contains("train.rematerialization: method kto runs with none"));
+        assertTrue(error(MINIMAL + lora + "method: dpo\ndpo:\n  loss_type: exo\n").contains("dpo.loss_type: unknown loss 'exo'"));
+        assertEquals(null, RecipeLoader.flatten(RecipeLoader.load(write(MINIMAL), Recipe.class, List.of())).get("dpo"),
+                "an SFT recipe has no dpo parameters");
+    }
+
+    @Test
     void theResolvedRecipeRoundTripsThroughYamlAndFlattens() throws Exception {
         Recipe r = RecipeLoader.load(write(MINIMAL), Recipe.class, List.of("adapter.type=lora", "train.seed=7"));
         Path again = Files.writeString(tmp.resolve("resolved.yaml"), RecipeLoader.toYaml(r));

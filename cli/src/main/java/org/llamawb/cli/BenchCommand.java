@@ -25,7 +25,9 @@ import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.sft.CausalLmLoss;
+import org.llamawb.finetune.sft.SftLoss;
 import org.llamawb.finetune.sft.TokenBatch;
+import org.llamawb.finetune.train.TrainingStep;
 import org.llamawb.model.Llama;
 import org.llamawb.model.LlamaConfig;
 import org.llamawb.model.RopeScaling;
@@ -67,6 +69,9 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("peak-gflops", "G", "the GEMM ceiling, for MFU"));
         o.addOption(Flags.opt("targets", "T", "train: qkvo or all-linear (default qkvo); full = every parameter"));
         o.addOption(Flags.opt("remat", "P", "train: none, full, hybrid or hybrid-lean (default none)"));
+        o.addOption(Flags.opt("max-grad-norm", "N", "train: global-norm clipping threshold, as train.max_grad_norm "
+                + "(default 1.0; 0 = off)"));
+        o.addOption(Flags.opt("accumulation", "N", "train: micro-batches per optimiser step (default 1)"));
         o.addOption(Flags.opt("prompt-fraction", "F", "train: ignore the labels of the first F of every row, "
                 + "as an SFT prompt (default 0: every token trained)"));
         o.addOption(Flags.opt("model", "PATH", "generate: a checkpoint instead of a random model"));
@@ -220,17 +225,23 @@ final class BenchCommand implements Command {
                 out.put("rss_before_steps_mib", currentRssMib());
                 double[] lastLoss = new double[1];
                 int[] step = new int[1];
+                SftLoss loss = new SftLoss(model, remat);
+                double maxGradNorm = f.number("max-grad-norm", 1.0);
+                int accumulation = f.integer("accumulation", 1);
+                // the trainer's own step: zero, micro-batches normalised by the step's trained tokens, clip, update
                 double[] t = time(f.integer("warmup", 1), f.integer("steps", 5), () -> {
-                    TokenBatch tb = batches.get(step[0]++ % batches.size());
-                    opt.zeroGradients();
-                    try (NDScope scope = new NDScope()) {
-                        lastLoss[0] = ForwardBackward.run(model, tb, 1.0 / tb.trainedTokens(), remat, step[0], m)
-                                / tb.trainedTokens();
+                    List<TokenBatch> micro = new ArrayList<>(accumulation);
+                    for (int i = 0; i < accumulation; i++) {
+                        micro.add(batches.get((step[0] * accumulation + i) % batches.size()));
                     }
-                    opt.step(2e-4);
+                    step[0]++;
+                    lastLoss[0] = TrainingStep.run(micro, loss, params.values(), opt, 2e-4, maxGradNorm, step[0] * 64L).loss();
                     return null;
                 });
-                double tokens = (double) batch * seq;
+                double tokens = (double) batch * seq * accumulation;
+                out.put("gradient_accumulation_steps", accumulation);
+                out.put("max_grad_norm", maxGradNorm);
+                out.put("tokens_per_step", (long) tokens);
                 stats(out.putObject("step"), t);
                 out.put("tokens_per_s", tokens / median(t));
                 double peak = f.number("peak-gflops", 0);

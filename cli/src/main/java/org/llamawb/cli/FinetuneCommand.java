@@ -11,9 +11,9 @@ import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
 import org.llamawb.datasets.mix.DataSource;
 import org.llamawb.datasets.template.ChatTemplates;
-import org.llamawb.finetune.sft.SftTrainer;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
+import org.llamawb.finetune.train.Trainer;
 import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.tracking.RunSpec;
 import org.llamawb.tracking.TrackedRun;
@@ -78,7 +78,7 @@ final class FinetuneCommand implements Command {
             // what this run trains with: the recipe resolved (--set applied, defaults filled in), not the file
             run.logText(resolvedRecipe(file, recipe, f.strings("set")), file.getFileName().toString());
             try {
-                SftTrainer.Result result = SftTrainer.run(new SftTrainer.Options(recipe, f.has("resume"), run, System.err));
+                Trainer.Result result = Trainer.run(new Trainer.Options(recipe, f.has("resume"), run, System.err));
                 run.finish();
                 System.out.println("done: " + result.steps() + " steps; output " + result.output());
             } catch (RuntimeException | Error e) {

@@ -31,10 +31,11 @@ class RecipesTest {
     @Test
     void everyRecipeBinds() throws Exception {
         List<Path> all = recipes();
-        assertTrue(all.size() >= 5, "recipes/ holds the SFT recipes: " + all);
+        assertTrue(all.size() >= 8, "recipes/ holds the SFT, DPO and KTO recipes: " + all);
         for (Path p : all) {
             Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
-            assertEquals("sft", r.method(), p.toString());
+            String name = p.getFileName().toString();
+            assertEquals(name.startsWith("dpo-") ? "dpo" : name.startsWith("kto-") ? "kto" : "sft", r.method(), p.toString());
             assertFalse(r.data().sources().isEmpty(), p.toString());
         }
     }
@@ -73,7 +74,7 @@ class RecipesTest {
                     "eval.sample_max_new_tokens=4");
             Recipe rebased = rebase(p, cwd, sets);
             ByteArrayOutputStream log = new ByteArrayOutputStream();
-            var result = org.llamawb.finetune.sft.SftTrainer.run(new org.llamawb.finetune.sft.SftTrainer.Options(rebased,
+            var result = org.llamawb.finetune.train.Trainer.run(new org.llamawb.finetune.train.Trainer.Options(rebased,
                     false, journalOnly(out), new PrintStream(log, true)));
             assertEquals(2, result.steps(), p + "\n" + log);
             assertTrue(Files.isDirectory(result.output()), p.toString());

@@ -122,23 +122,6 @@ public final class TokenizedDataset {
         return out;
     }
 
-    /**
-     * The ids that end a run of trained tokens: the marker that closes each answer ({@code </s>},
-     * {@code <|im_end|>}, ...), or the answer's last token where the template trains none.
-     */
-    public java.util.Set<Integer> trainedRunEnds() {
-        java.util.Set<Integer> out = new java.util.TreeSet<>();
-        for (int i = 0; i < size; i++) {
-            int end = starts[i] + lengths[i];
-            for (int k = starts[i]; k < end; k++) {
-                if (trained.get(k) && (k + 1 == end || !trained.get(k + 1))) {
-                    out.add(tokens[k]);
-                }
-            }
-        }
-        return out;
-    }
-
     /** Copies example {@code i} into row buffers at {@code offset}. */
     void copyTo(int i, int[] ids, int[] labels, int offset) {
         int s = starts[i];

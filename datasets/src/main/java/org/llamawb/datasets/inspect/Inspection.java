@@ -76,6 +76,10 @@ public record Inspection(Path file, DataFormat format, String template, List<Str
                     encoding.lengthPercentile(100)));
             out.add(String.format(Locale.ROOT, "tokens: %d, trained %d (%.1f%%)", encoding.tokens(),
                     encoding.trainedTokens(), 100.0 * encoding.trainedTokens() / Math.max(1, encoding.tokens())));
+            if (encoding.chosenTrainedTokens() + encoding.rejectedTrainedTokens() > 0) {
+                out.add(String.format(Locale.ROOT, "  of which chosen %d, rejected %d (pairs: both sequences counted)",
+                        encoding.chosenTrainedTokens(), encoding.rejectedTrainedTokens()));
+            }
         }
         reads.detection().ifPresent(d -> out.add("format: " + d));
         return out;

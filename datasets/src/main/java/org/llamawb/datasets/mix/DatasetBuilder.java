@@ -12,7 +12,10 @@ import org.llamawb.datasets.batch.PairDataset;
 import org.llamawb.datasets.batch.PairLoader;
 import org.llamawb.datasets.batch.TokenizedDataset;
 import org.llamawb.datasets.example.Example;
+import org.llamawb.datasets.example.Message;
 import org.llamawb.datasets.example.PreferencePair;
+import org.llamawb.datasets.example.Role;
+import org.llamawb.datasets.example.UnpairedPreference;
 import org.llamawb.datasets.source.DatasetReader;
 import org.llamawb.datasets.source.ExampleStream;
 import org.llamawb.datasets.source.ReadOptions;
@@ -20,6 +23,7 @@ import org.llamawb.datasets.tokenize.DropReason;
 import org.llamawb.datasets.tokenize.EncodeStats;
 import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.datasets.tokenize.TokenizedPair;
+import org.llamawb.datasets.tokenize.TokenizedUnpaired;
 import org.llamawb.datasets.template.ChatTemplate;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 
@@ -81,6 +85,43 @@ public final class DatasetBuilder {
             }
         }
         return new PreparedData<>(all.select(select.stream().mapToInt(Integer::intValue).toArray()), validation, report);
+    }
+
+    /**
+     * KTO examples (a conversation whose last answer is labelled desirable or undesirable): the prompt and
+     * that answer, tokenised as a preference pair's prompt and answer are.
+     */
+    public static PreparedData<List<TokenizedUnpaired>> unpaired(DataOptions o, LlamaTokenizer tokenizer,
+            ChatTemplate template, Path baseDir) {
+        List<TokenizedUnpaired> all = new ArrayList<>();
+        List<TokenizedUnpaired> validation = new ArrayList<>();
+        List<int[]> weighted = new ArrayList<>();
+        DataReport report = build(o, tokenizer, template, baseDir, (enc, ex, val, counts) -> {
+            List<Message> messages = ex instanceof UnpairedPreference u ? u.conversation().messages() : List.of();
+            if (messages.size() < 2 || messages.get(messages.size() - 1).role() != Role.ASSISTANT) {
+                counts.dropped(DropReason.NOT_TRAINABLE, ex.origin(), "not a desirable/undesirable (kto) example");
+                return -1;
+            }
+            Message answer = messages.get(messages.size() - 1);
+            Optional<TokenizedPair> t = enc.encode(new PreferencePair(ex.id(), ex.origin(),
+                    messages.subList(0, messages.size() - 1), answer, answer));
+            if (t.isEmpty()) {
+                return -1;
+            }
+            TokenizedPair p = t.get();
+            TokenizedUnpaired e = new TokenizedUnpaired(p.id(), p.origin(), p.prompt(), p.chosen(),
+                    ((UnpairedPreference) ex).desirable(), p.truncated());
+            List<TokenizedUnpaired> split = val ? validation : all;
+            split.add(e);
+            return split.size() - 1;
+        }, weighted);
+        List<TokenizedUnpaired> train = new ArrayList<>();
+        for (int[] w : weighted) {
+            for (int i : w) {
+                train.add(all.get(i));
+            }
+        }
+        return new PreparedData<>(train, validation, report);
     }
 
     /** The training loader: seeded shuffling, packing or length grouping as the options say. */

@@ -22,6 +22,8 @@ public final class EncodeStats {
     private long truncated;
     private long tokens;
     private long trainedTokens;
+    private long chosenTrained;
+    private long rejectedTrained;
     private final Map<DropReason, Long> dropped = new EnumMap<>(DropReason.class);
     private final List<Problem> firstDrops = new ArrayList<>();
     private int[] lengths = new int[256];
@@ -44,6 +46,18 @@ public final class EncodeStats {
         lengths[lengthCount++] = length;
     }
 
+    /**
+     * A kept preference pair: both sequences count as tokens ({@code prompt + answer} each), the answers'
+     * tokens as trained, chosen and rejected apart; its length is the longer sequence.
+     */
+    void keptPair(int prompt, int chosen, int rejected, boolean wasTruncated) {
+        kept(prompt + Math.max(chosen, rejected), 0, wasTruncated);
+        tokens += prompt + Math.min(chosen, rejected); // the other sequence
+        trainedTokens += chosen + rejected;
+        chosenTrained += chosen;
+        rejectedTrained += rejected;
+    }
+
     /** Counts a drop; public so that filters applied around the encoder (duplicates) report here too. */
     public void dropped(DropReason reason, Origin origin, String detail) {
         dropped.merge(reason, 1L, Long::sum);
@@ -59,6 +73,8 @@ public final class EncodeStats {
         truncated += o.truncated;
         tokens += o.tokens;
         trainedTokens += o.trainedTokens;
+        chosenTrained += o.chosenTrained;
+        rejectedTrained += o.rejectedTrained;
         o.dropped.forEach((r, n) -> dropped.merge(r, n, Long::sum));
         for (Problem p : o.firstDrops) {
             if (firstDrops.size() < KEPT_DROPS) {
@@ -102,7 +118,7 @@ public final class EncodeStats {
         return Collections.unmodifiableList(firstDrops);
     }
 
-    /** Tokens of the kept sequences (for pairs: the prompt and the longer answer). */
+    /** Tokens of the kept sequences (for pairs: both sequences, each with the prompt). */
     public long tokens() {
         return tokens;
     }
@@ -110,6 +126,16 @@ public final class EncodeStats {
     /** Trained tokens of the kept sequences. */
     public long trainedTokens() {
         return trainedTokens;
+    }
+
+    /** Trained tokens of the chosen answers of kept pairs. */
+    public long chosenTrainedTokens() {
+        return chosenTrained;
+    }
+
+    /** Trained tokens of the rejected answers of kept pairs. */
+    public long rejectedTrainedTokens() {
+        return rejectedTrained;
     }
 
     /** The sequence length at percentile {@code p} in [0, 100] (nearest rank), 0 when nothing was kept. */

@@ -223,7 +223,7 @@ public final class ExampleEncoder implements AutoCloseable {
             stats.dropped(DropReason.SHORTER_THAN_MIN_LENGTH, p.origin(), "");
             return Optional.empty();
         }
-        stats.kept(prompt.length + Math.max(c.length, r.length), c.length + r.length, truncated);
+        stats.keptPair(prompt.length, c.length, r.length, truncated);
         return Optional.of(new TokenizedPair(p.id(), p.origin(), prompt, c, r, truncated));
     }
 

@@ -97,6 +97,16 @@ class ExampleEncoderTest {
             TokenizedExample sft = enc.encode(new Conversation("c", AT, p.chosenConversation())).orElseThrow();
             assertArrayEquals(sft.inputIds(), t.chosenInputIds());
             assertArrayEquals(Arrays.copyOf(sft.inputIds(), t.prompt().length), t.prompt());
+            // data inspect's counts: chosen and rejected answers apart, both sequences as tokens (never over 100%)
+            EncodeStats pairOnly = new EncodeStats();
+            try (ExampleEncoder alone = encoder(512, Truncation.RIGHT, 0)) {
+                alone.encode(p);
+                pairOnly.add(alone.stats());
+            }
+            assertEquals(t.chosen().length, pairOnly.chosenTrainedTokens());
+            assertEquals(t.rejected().length, pairOnly.rejectedTrainedTokens());
+            assertEquals(t.chosen().length + t.rejected().length, pairOnly.trainedTokens());
+            assertEquals(t.chosenInputIds().length + t.rejectedInputIds().length, pairOnly.tokens());
             assertEquals("▁I ' d ▁rather ▁not . </s>", pieces(tok, t.chosen()));
             assertEquals("▁You ▁fool ! </s>", pieces(tok, t.rejected()));
             assertEquals("ASSISTANT:", tok.decode(Arrays.copyOfRange(t.prompt(), t.prompt().length - 5, t.prompt().length)).strip());

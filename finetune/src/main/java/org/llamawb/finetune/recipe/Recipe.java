@@ -1,5 +1,6 @@
 package org.llamawb.finetune.recipe;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.Locale;
 import org.llamawb.datasets.mix.DataOptions;
 import org.llamawb.model.BadInputException;
@@ -8,7 +9,9 @@ import org.llamawb.model.BadInputException;
  * A training recipe: which method, on which model, with which adapter, data, schedule, evaluation,
  * tracking and output. Every section validates itself; absent sections take their defaults.
  *
- * @param method {@code sft} (reward, dpo and ppo are named in the design but not built yet)
+ * @param method {@code sft}, {@code dpo} or {@code kto} ({@link Method})
+ * @param dpo the DPO settings; only with {@code method: dpo} (absent: TRL's defaults)
+ * @param kto the KTO settings; only with {@code method: kto} (absent: TRL's defaults)
  */
 public record Recipe(
         String method,
@@ -18,13 +21,13 @@ public record Recipe(
         TrainSection train,
         EvalSection eval,
         TrackingSection tracking,
-        OutputSection output) {
+        OutputSection output,
+        @JsonInclude(JsonInclude.Include.NON_NULL) DpoSection dpo,
+        @JsonInclude(JsonInclude.Include.NON_NULL) KtoSection kto) {
 
     public Recipe {
         method = method == null ? "sft" : method.toLowerCase(Locale.ROOT);
-        if (!method.equals("sft")) {
-            throw new BadInputException("method: '" + method + "' is not available (this version trains sft)");
-        }
+        Method kind = Method.parse(method);
         if (model == null) {
             throw new BadInputException("missing required section 'model' (model.path names the checkpoint)");
         }
@@ -36,5 +39,28 @@ public record Recipe(
         eval = eval == null ? EvalSection.defaults() : eval;
         tracking = tracking == null ? TrackingSection.defaults() : tracking;
         output = output == null ? OutputSection.defaults() : output;
+        if (kind != Method.DPO && dpo != null) {
+            throw new BadInputException("dpo: settings given but method is " + method + " (set method: dpo)");
+        }
+        if (kind != Method.KTO && kto != null) {
+            throw new BadInputException("kto: settings given but method is " + method + " (set method: kto)");
+        }
+        dpo = kind == Method.DPO && dpo == null ? DpoSection.defaults() : dpo;
+        kto = kind == Method.KTO && kto == null ? KtoSection.defaults() : kto;
+        if (kind != Method.SFT) {
+            if (!adapter.isLora()) {
+                throw new BadInputException("method: " + method + " needs adapter.type: lora (the reference model is the "
+                        + "base with the adapter disabled, so no second copy is held)");
+            }
+            if (train.policy() != org.llamawb.finetune.remat.Rematerialization.NONE) {
+                throw new BadInputException("train.rematerialization: method " + method + " runs with none in this version "
+                        + "(got " + train.rematerialization() + ")");
+            }
+        }
+    }
+
+    /** The method as a closed set. */
+    public Method methodKind() {
+        return Method.parse(method);
     }
 }

@@ -12,11 +12,11 @@ import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 
 /** The glue between the datasets module and the training loops. */
-final class DataSetup {
+public final class DataSetup {
     private DataSetup() {}
 
     /** The recipe's chat template; {@code model} takes the model's own from {@code location}. */
-    static ChatTemplate template(DataOptions data, LlamaTokenizer tokenizer, Path location) {
+    public static ChatTemplate template(DataOptions data, LlamaTokenizer tokenizer, Path location) {
         return ChatTemplates.resolve(data.template(), tokenizer, location);
     }
 
@@ -25,7 +25,7 @@ final class DataSetup {
     }
 
     /** A single user turn rendered up to the assistant's answer. */
-    static int[] promptIds(ChatTemplate template, LlamaTokenizer tokenizer, String prompt) {
+    public static int[] promptIds(ChatTemplate template, LlamaTokenizer tokenizer, String prompt) {
         return new ExampleEncoder(tokenizer, template, EncodeOptions.of(1 << 20)).promptIds(List.of(Message.user(prompt)));
     }
 }

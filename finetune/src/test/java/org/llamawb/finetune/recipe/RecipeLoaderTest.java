@@ -73,8 +73,29 @@ class RecipeLoaderTest {
         assertTrue(error(MINIMAL + "train:\n  rematerialization: some\n").contains("train.rematerialization: unknown policy 'some'"));
         assertTrue(error(MINIMAL + "adapter:\n  target_modules: [q_proj, x_proj]\n").contains("unknown module 'x_proj'"));
         assertTrue(error("data:\n  sources: [{path: a.json}]\n").contains("missing required section 'model'"));
-        assertTrue(error(MINIMAL + "method: dpo\n").contains("method: 'dpo' is not available"));
+        assertTrue(error(MINIMAL + "method: ppo\n").contains("method: 'ppo' is not available"));
         assertTrue(error("model: [\n").contains("not valid YAML"));
+    }
+
+    @Test
+    void preferenceMethodsTakeTheirSectionsAndNeedLora() throws Exception {
+        String lora = "adapter:\n  type: lora\n";
+        Recipe dpo = RecipeLoader.load(write(MINIMAL + lora + "method: dpo\n"), Recipe.class, List.of("dpo.beta=0.5"));
+        assertEquals(Method.DPO, dpo.methodKind());
+        assertEquals(0.5, dpo.dpo().beta());
+        assertEquals("sigmoid", dpo.dpo().lossType());
+        assertEquals(null, dpo.kto());
+        Recipe kto = RecipeLoader.load(write(MINIMAL + lora + "method: kto\n"), Recipe.class, List.of());
+        assertEquals(1.0, kto.kto().undesirableWeight());
+        assertEquals(kto, RecipeLoader.load(Files.writeString(tmp.resolve("kto.yaml"), RecipeLoader.toYaml(kto)),
+                Recipe.class, List.of()));
+        assertTrue(error(MINIMAL + "method: dpo\n").contains("method: dpo needs adapter.type: lora"));
+        assertTrue(error(MINIMAL + "dpo:\n  beta: 0.2\n").contains("dpo: settings given but method is sft"));
+        assertTrue(error(MINIMAL + lora + "method: kto\n", "train.rematerialization=hybrid")
+                .contains("train.rematerialization: method kto runs with none"));
+        assertTrue(error(MINIMAL + lora + "method: dpo\ndpo:\n  loss_type: exo\n").contains("dpo.loss_type: unknown loss 'exo'"));
+        assertEquals(null, RecipeLoader.flatten(RecipeLoader.load(write(MINIMAL), Recipe.class, List.of())).get("dpo"),
+                "an SFT recipe has no dpo parameters");
     }
 
     @Test

@@ -1,4 +1,4 @@
-package org.llamawb.finetune.sft;
+package org.llamawb.finetune.train;
 
 import java.io.PrintStream;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package org.llamawb.finetune.sft;
+package org.llamawb.finetune.train;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;

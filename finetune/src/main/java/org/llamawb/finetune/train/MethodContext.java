@@ -1,0 +1,25 @@
+package org.llamawb.finetune.train;
+
+import java.io.PrintStream;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.datasets.template.ChatTemplate;
+import org.llamawb.finetune.recipe.Recipe;
+import org.llamawb.model.Llama;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
+
+/**
+ * What the trainer has set up when it builds a method: the model (with its adapter, if any), tokenizer,
+ * chat template and the recipe.
+ *
+ * @param lora the adapters, or null for full fine-tuning
+ * @param adapterName the trained adapter's name (with {@code lora})
+ * @param out progress and report lines
+ */
+public record MethodContext(Recipe recipe, Llama model, LlamaTokenizer tokenizer, ChatTemplate template, LoraModel lora,
+        String adapterName, PrintStream out) {
+
+    /** The id that pads batches (the tokenizer's end of sequence, or 0). */
+    public int padId() {
+        return Math.max(0, tokenizer.eosId());
+    }
+}

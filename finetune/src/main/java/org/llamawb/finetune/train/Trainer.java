@@ -1,0 +1,395 @@
+package org.llamawb.finetune.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.adapters.PeftAdapterFormat;
+import org.llamawb.datasets.batch.LoadedBatch;
+import org.llamawb.datasets.batch.LoaderPosition;
+import org.llamawb.datasets.example.Message;
+import org.llamawb.datasets.template.ChatTemplate;
+import org.llamawb.datasets.template.TemplateException;
+import org.llamawb.datasets.tokenize.EncodeOptions;
+import org.llamawb.datasets.tokenize.ExampleEncoder;
+import org.llamawb.datasets.tokenize.TokenizedExample;
+import org.llamawb.finetune.checkpoint.CheckpointStore;
+import org.llamawb.finetune.checkpoint.TrainerState;
+import org.llamawb.finetune.dpo.DpoMethod;
+import org.llamawb.finetune.kto.KtoMethod;
+import org.llamawb.finetune.optim.AdamW;
+import org.llamawb.finetune.recipe.Recipe;
+import org.llamawb.finetune.recipe.RecipeLoader;
+import org.llamawb.finetune.sft.DataSetup;
+import org.llamawb.finetune.sft.SftMethod;
+import org.llamawb.model.BadInputException;
+import org.llamawb.model.Llama;
+import org.llamawb.model.ModelDirectory;
+import org.llamawb.model.generate.GenerationDefaults;
+import org.llamawb.model.generate.Generator;
+import org.llamawb.model.generate.Sampling;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
+import org.llamawb.model.weights.StorageType;
+import org.llamawb.tracking.DatasetInput;
+import org.llamawb.tracking.TrackedRun;
+
+/**
+ * The trainer every method shares, in the order torchtune's recipes take: set up (base model, adapter,
+ * method, optimiser, and the state of a checkpoint when resuming), then train ({@link TrainingStep}
+ * per optimiser step, with logging), evaluate and checkpoint on their schedules, and write the result.
+ * The method ({@link TrainingMethod}) supplies its batches, loss and metrics. Resuming continues from the
+ * newest checkpoint with the same data order, optimiser state and parameters, so the loss curve is that
+ * of an uninterrupted run.
+ */
+public final class Trainer {
+
+    /**
+     * How to run.
+     *
+     * @param recipe the resolved recipe (relative paths in it are relative to the working directory)
+     * @param resume continue from the newest checkpoint of {@code output.dir}
+     * @param run where metrics go (a tracked run; journal-only when no server is configured)
+     * @param out progress lines
+     */
+    public record Options(Recipe recipe, boolean resume, TrackedRun run, PrintStream out) {}
+
+    /**
+     * What a run produced.
+     *
+     * @param steps optimiser steps done in total
+     * @param losses training loss of every step
+     * @param evalLosses validation loss by step
+     * @param output the final adapter (PEFT directory) or model (Hugging Face directory)
+     */
+    public record Result(long steps, List<Double> losses, Map<Long, Double> evalLosses, Path output) {}
+
+    private Trainer() {}
+
+    public static Result run(Options o) {
+        Recipe r = o.recipe();
+        Path runDir = Path.of(r.output().dir());
+        CheckpointStore store = new CheckpointStore(runDir, r.output().keepLast());
+        Optional<Path> resumeFrom = o.resume() ? store.latest() : Optional.empty();
+        if (!o.resume() && !store.list().isEmpty()) {
+            throw new BadInputException(runDir + ": already holds checkpoints; pass --resume to continue that run "
+                    + "or set output.dir to a new folder");
+        }
+        if (o.resume() && resumeFrom.isEmpty()) {
+            o.out().println("no checkpoint in " + runDir + " yet: starting from the beginning");
+        }
+        try (NDManager m = NDManager.newBaseManager(); BaseModel base = BaseModel.open(r.model(), r.train().seed(), m)) {
+            Llama model = base.model();
+            ChatTemplate template = DataSetup.template(r.data(), base.tokenizer(), base.location());
+            LoraModel lora = r.adapter().isLora() ? new LoraModel(model) : null;
+            try {
+                MethodContext ctx = new MethodContext(r, model, base.tokenizer(), template, lora, r.adapter().name(), o.out());
+                TrainingMethod<?> method = method(ctx);
+                Map<String, NDArray> params = trainable(r, base, template, lora, resumeFrom, o.out());
+                return train(o, base, ctx, method, params, store, resumeFrom, m);
+            } finally {
+                if (lora != null) {
+                    lora.close();
+                }
+            }
+        }
+    }
+
+    /** The method the recipe names, with its data read and encoded. */
+    private static TrainingMethod<?> method(MethodContext ctx) {
+        return switch (ctx.recipe().methodKind()) {
+            case SFT -> SftMethod.create(ctx);
+            case DPO -> DpoMethod.create(ctx);
+            case KTO -> KtoMethod.create(ctx);
+        };
+    }
+
+    /**
+     * The adapter (fresh, with the rows of never-trained end tokens when {@code adapter.trainable_tokens} asks,
+     * or from the checkpoint) or every parameter, marked as requiring gradients.
+     */
+    private static Map<String, NDArray> trainable(Recipe r, BaseModel base, ChatTemplate template, LoraModel lora,
+            Optional<Path> resumeFrom, PrintStream out) {
+        Llama model = base.model();
+        if (lora != null) {
+            String name = r.adapter().name();
+            if (resumeFrom.isPresent()) {
+                PeftAdapterFormat.read(lora, name, resumeFrom.get().resolve(CheckpointStore.ADAPTER_DIR));
+            } else {
+                lora.add(name, r.adapter().loraConfigFor(model, base.tokenizer(), endTokens(base, template), out::println),
+                        r.train().seed());
+            }
+            lora.setTraining(true);
+            return lora.trainableParameters(name);
+        }
+        Map<String, NDArray> params = model.parameters();
+        if (resumeFrom.isPresent()) {
+            Map<String, float[]> saved = CheckpointStore.readTensors(resumeFrom.get().resolve(CheckpointStore.TRAINABLE_FILE));
+            params.forEach((k, v) -> v.set(require(saved, k, resumeFrom.get())));
+        }
+        params.values().forEach(p -> p.setRequiresGradient(true));
+        return params;
+    }
+
+    /**
+     * The tokens a trained model must make likely to stop: the one that closes an answer in the chat template
+     * (its last trained token: {@code </s>}, {@code <|im_end|>}, {@code <|eot_id|>}), the ids that end
+     * generation, and EOS.
+     */
+    static Set<Integer> endTokens(BaseModel base, ChatTemplate template) {
+        Set<Integer> out = new TreeSet<>(base.generation().stopIds());
+        LlamaTokenizer tokenizer = base.tokenizer();
+        if (tokenizer.eosId() >= 0) {
+            out.add(tokenizer.eosId());
+        }
+        try (ExampleEncoder enc = new ExampleEncoder(tokenizer, template, EncodeOptions.of(1 << 12))) {
+            int[] labels = enc.render(List.of(Message.user("Hi"), Message.assistant("Hello."))).labels();
+            for (int i = labels.length - 1; i >= 0; i--) {
+                if (labels[i] != TokenizedExample.IGNORE) {
+                    out.add(labels[i]);
+                    break;
+                }
+            }
+        } catch (TemplateException e) {
+            // a template that refuses a plain exchange will refuse the data too, with the data's own message
+        }
+        return out;
+    }
+
+    private static <B> Result train(Options o, BaseModel base, MethodContext ctx, TrainingMethod<B> method,
+            Map<String, NDArray> params, CheckpointStore store, Optional<Path> resumeFrom, NDManager m) {
+        Recipe r = o.recipe();
+        Path runDir = Path.of(r.output().dir());
+        long trainable = params.values().stream().mapToLong(a -> a.getShape().size()).sum();
+        int accumulation = r.train().gradientAccumulationSteps();
+        long total = r.train().maxSteps() > 0 ? r.train().maxSteps()
+                : Math.max(1, (long) r.train().epochs() * ceilDiv(method.batchesInEpoch(0), accumulation));
+        TrainerState state = resumeFrom.map(CheckpointStore::readState).orElse(TrainerState.start(r.train().seed()));
+        List<Double> losses = new ArrayList<>(state.losses());
+        Map<Long, Double> evalLosses = new LinkedHashMap<>();
+        String recipeYaml = RecipeLoader.toYaml(r);
+        logRunStart(o, base, method, trainable, total);
+
+        try (AdamW opt = new AdamW(params, r.train().adamSettings(), AdamW::decaysByDefault, m)) {
+            if (resumeFrom.isPresent()) {
+                opt.restore(CheckpointStore.readTensors(resumeFrom.get().resolve(CheckpointStore.OPTIMIZER_FILE)),
+                        state.step());
+                o.out().printf("resumed from %s at step %d (data position %s)%n", resumeFrom.get().getFileName(),
+                        state.step(), new LoaderPosition(state.epoch(), state.batch()));
+            }
+            Progress progress = new Progress(o.out(), state.step(), total, r.train().policy().recipeName());
+            Iterator<LoadedBatch<B>> batches = method.batches(new LoaderPosition(state.epoch(), state.batch()));
+            long step = state.step();
+            long skipped = state.nonfiniteSkipped();
+            int inARow = state.nonfiniteInARow();
+            long trainedTokens = state.trainedTokens();
+            double best = state.bestEvalLoss();
+            LoaderPosition position = new LoaderPosition(state.epoch(), state.batch());
+
+            if (r.eval().onStart() && step == 0) {
+                Map<String, Double> eval = evaluate(method, ctx, r.eval().maxBatches());
+                if (!eval.isEmpty()) {
+                    evalLosses.put(0L, eval.get("loss"));
+                    o.out().printf(Locale.ROOT, "step 0: eval_loss %.4f (before training)%n", eval.get("loss"));
+                    o.run().logMetrics(prefixed(eval), 0);
+                }
+            }
+            while (step < total) {
+                List<B> micro = new ArrayList<>(accumulation);
+                for (int i = 0; i < accumulation; i++) {
+                    LoadedBatch<B> lb = batches.next();
+                    micro.add(lb.batch());
+                    position = lb.next();
+                }
+                double lr = r.train().learningRate() * r.train().schedule().factor(step, r.train().warmupSteps(), total);
+                long seedBase = r.train().seed() * 1_000_003L + step * 64; // dropout: a function of the position
+                TrainingStep.Outcome s = TrainingStep.run(micro, method, params.values(), opt, lr, r.train().maxGradNorm(),
+                        seedBase);
+                step++;
+                progress.addTokens(s.tokens());
+                if (!s.applied()) {
+                    skipped++;
+                    inARow++;
+                    o.out().printf("step %d: %s loss or gradient, update skipped (%d skipped so far)%n", step,
+                            Double.isNaN(s.loss()) ? "NaN" : "infinite", skipped);
+                    o.run().logMetric("nonfinite_steps_skipped", skipped, step);
+                    if (inARow >= r.train().maxConsecutiveNonfinite()) {
+                        throw new BadInputException("training stopped: " + inARow + " steps in a row had a NaN or "
+                                + "infinite loss (train.max_consecutive_nonfinite); lower train.learning_rate or "
+                                + "check the data (step " + step + ")");
+                    }
+                } else {
+                    inARow = 0;
+                }
+                trainedTokens += s.trainedTokens();
+                losses.add(s.loss());
+                if (step % r.train().logEverySteps() == 0 || step == total) {
+                    progress.line(step, s.loss(), lr, s.gradNorm());
+                    Map<String, Double> metrics = new LinkedHashMap<>();
+                    metrics.put("loss", s.loss());
+                    metrics.put("learning_rate", lr);
+                    metrics.put("grad_norm", s.gradNorm());
+                    metrics.put("epoch", position.epoch() + (double) position.batch() / method.batchesInEpoch(position.epoch()));
+                    metrics.put("tokens_per_second", progress.tokensPerSecond());
+                    metrics.put("num_tokens", (double) trainedTokens);
+                    metrics.putAll(method.takeMetrics()); // averaged over the micro-batches since the last log
+                    o.run().logMetrics(metrics, step);
+                }
+                boolean last = step == total;
+                if (last || (r.eval().everySteps() > 0 && step % r.eval().everySteps() == 0)) {
+                    Map<String, Double> eval = evaluate(method, ctx, r.eval().maxBatches());
+                    if (!eval.isEmpty()) {
+                        double loss = eval.get("loss");
+                        evalLosses.put(step, loss);
+                        best = Double.isNaN(best) ? loss : Math.min(best, loss);
+                        o.out().printf(Locale.ROOT, "step %d: eval_loss %.4f (best %.4f)%n", step, loss, best);
+                        o.run().logMetrics(prefixed(eval), step);
+                    }
+                }
+                if (last || (r.output().saveEverySteps() > 0 && step % r.output().saveEverySteps() == 0)) {
+                    TrainerState saved = new TrainerState(step, position.epoch(), position.batch(), r.train().seed(), skipped,
+                            inARow, trainedTokens, losses, best);
+                    saveCheckpoint(store, saved, opt, recipeYaml, ctx, params, base);
+                }
+            }
+            Path output = writeFinal(o, runDir, ctx, base);
+            if (!r.eval().samplePrompts().isEmpty()) {
+                writeSamples(o, runDir, base, ctx);
+            }
+            return new Result(step, losses, evalLosses, output);
+        }
+    }
+
+    /** The method's held-out metrics with the adapters in evaluation mode (no dropout). */
+    private static Map<String, Double> evaluate(TrainingMethod<?> method, MethodContext ctx, int maxBatches) {
+        if (ctx.lora() != null) {
+            ctx.lora().setTraining(false);
+        }
+        try {
+            return method.evaluate(maxBatches);
+        } finally {
+            if (ctx.lora() != null) {
+                ctx.lora().setTraining(true);
+            }
+        }
+    }
+
+    /** Held-out metrics under the names transformers logs: {@code eval_loss}, {@code eval_rewards/margins}. */
+    private static Map<String, Double> prefixed(Map<String, Double> eval) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        eval.forEach((k, v) -> out.put("eval_" + k, v));
+        return out;
+    }
+
+    private static void logRunStart(Options o, BaseModel base, TrainingMethod<?> method, long trainable, long total) {
+        Recipe r = o.recipe();
+        Llama model = base.model();
+        Map<String, Object> params = new LinkedHashMap<>(RecipeLoader.flatten(r));
+        model.config().toJson().fields().forEachRemaining(e -> params.put("model_config." + e.getKey(), e.getValue().toString()));
+        params.put("trainable_parameters", trainable);
+        params.put("total_steps", total);
+        params.put("train_examples", method.trainExamples());
+        params.put("validation_examples", method.validationExamples());
+        o.run().logParams(params);
+        o.run().setTag("rematerialization", r.train().rematerialization());
+        for (var source : r.data().sources()) {
+            Path p = Path.of(source.path());
+            if (Files.isRegularFile(p)) {
+                try {
+                    o.run().logInput(DatasetInput.ofFile(p.getFileName().toString(), p, method.trainExamples(), "training"));
+                } catch (IOException e) {
+                    o.out().println("note: cannot describe the dataset " + p + " for tracking: " + e.getMessage());
+                }
+            }
+        }
+        o.out().printf("training %,d parameters (%s) of %s for %d steps; rematerialization %s%n", trainable,
+                r.adapter().isLora() ? "LoRA r=" + r.adapter().r() : "full fine-tuning", base.name(), total,
+                r.train().rematerialization());
+    }
+
+    private static void saveCheckpoint(CheckpointStore store, TrainerState s, AdamW opt, String recipeYaml, MethodContext ctx,
+            Map<String, NDArray> params, BaseModel base) {
+        store.save(s, opt.state(), recipeYaml, dir -> {
+            if (ctx.lora() != null) {
+                PeftAdapterFormat.write(ctx.lora(), ctx.adapterName(), dir.resolve(CheckpointStore.ADAPTER_DIR), base.name());
+            } else {
+                CheckpointStore.writeTrainable(dir, params);
+            }
+        });
+    }
+
+    private static Path writeFinal(Options o, Path runDir, MethodContext ctx, BaseModel base) {
+        Llama model = base.model();
+        Path out;
+        if (ctx.lora() != null) {
+            out = runDir.resolve("adapter");
+            PeftAdapterFormat.write(ctx.lora(), ctx.adapterName(), out, base.name());
+        } else {
+            out = runDir.resolve("model");
+            if (Files.exists(out)) {
+                ModelDirectory.deleteTree(out);
+            }
+            ModelDirectory.write(out, model.config(), model.parameters(), base.tokenizer(), base.generation(), StorageType.F32,
+                    ModelDirectory.DEFAULT_SHARD_BYTES);
+        }
+        o.out().println("wrote " + out);
+        o.run().logArtifacts(out, out.getFileName().toString());
+        return out;
+    }
+
+    private static void writeSamples(Options o, Path runDir, BaseModel base, MethodContext ctx) {
+        Recipe r = o.recipe();
+        Llama model = base.model();
+        LlamaTokenizer tokenizer = base.tokenizer();
+        if (ctx.lora() != null) {
+            ctx.lora().setTraining(false);
+        }
+        StringBuilder jsonl = new StringBuilder();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        GenerationDefaults g = base.generation();
+        for (String prompt : r.eval().samplePrompts()) {
+            int[] ids = DataSetup.promptIds(ctx.template(), tokenizer, prompt);
+            int max = r.eval().sampleMaxNewTokens();
+            int[] out = new Generator(model).generate(ids, Sampling.greedy(max, g.stopIds()), t -> { });
+            var line = json.createObjectNode();
+            line.put("prompt", prompt);
+            line.put("completion", tokenizer.decode(out));
+            // as OpenAI and vLLM report it: "stop" when a stop token ended the answer, "length" at the limit
+            line.put("finish_reason", out.length < max ? "stop" : "length");
+            jsonl.append(line.toString()).append('\n');
+        }
+        Path file = runDir.resolve("samples.jsonl");
+        try {
+            Files.writeString(file, jsonl.toString(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        o.run().logArtifact(file, "");
+        o.out().println("wrote " + file);
+    }
+
+    private static float[] require(Map<String, float[]> saved, String name, Path checkpoint) {
+        float[] v = saved.get(name);
+        if (v == null) {
+            throw new BadInputException(checkpoint + ": " + CheckpointStore.TRAINABLE_FILE + " lacks tensor '" + name + "'");
+        }
+        return v;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+}

@@ -1,0 +1,41 @@
+package org.llamawb.finetune.train;
+
+import java.util.Iterator;
+import java.util.Map;
+import org.llamawb.datasets.batch.LoadedBatch;
+import org.llamawb.datasets.batch.LoaderPosition;
+
+/**
+ * What a training method brings to the {@link Trainer}: its batches, its loss (through
+ * {@link TrainingStep.Loss}), its metrics and its evaluation. Everything else (the step, the schedule,
+ * checkpoints, resume, progress, tracking) is the trainer's.
+ *
+ * @param <B> the method's micro-batch
+ */
+public interface TrainingMethod<B> extends TrainingStep.Loss<B> {
+
+    /** Micro-batches in one epoch of the training split. */
+    int batchesInEpoch(int epoch);
+
+    /** The training micro-batches from {@code start} on, across epochs without end (a resumable order). */
+    Iterator<LoadedBatch<B>> batches(LoaderPosition start);
+
+    /** Training examples (after mixing) and held-out examples, for the run's parameters. */
+    long trainExamples();
+
+    long validationExamples();
+
+    /**
+     * The method's own metrics since the last call, with the names TRL logs (e.g. {@code rewards/margins});
+     * empty for methods that have none beyond the loss.
+     */
+    Map<String, Double> takeMetrics();
+
+    /**
+     * Metrics on the held-out split without gradients, adapters in evaluation mode; {@code loss} is always
+     * among them. Empty when there is no held-out split.
+     *
+     * @param maxBatches at most this many batches (0 = all)
+     */
+    Map<String, Double> evaluate(int maxBatches);
+}

@@ -100,11 +100,10 @@ final class Downloader {
             throws IOException, InterruptedException {
         long have = sizeOf(incomplete);
         URI at = url;
-        String origin = origin(url);
         for (int hop = 0; hop < 10; hop++) {
             HttpRequest.Builder b = HttpRequest.newBuilder(at).GET().header("Accept-Encoding", "identity")
                     .header("User-Agent", HubClient.USER_AGENT).timeout(Duration.ofSeconds(30));
-            if (origin.equals(origin(at))) { // a CDN elsewhere gets a signed URL, never the token
+            if (HubClient.sameOrigin(url, at)) { // a CDN elsewhere gets a signed URL, never the token
                 headers.forEach(b::header);
             }
             if (have > 0) {
@@ -172,10 +171,6 @@ final class Downloader {
             return expectedSize;
         }
         throw new BadInputException("GET " + url + ": more than 10 redirects");
-    }
-
-    private static String origin(URI u) {
-        return (u.getScheme() + "://" + u.getHost() + ":" + u.getPort()).toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Lower-case hex of the SHA-256 of a file. */

@@ -69,6 +69,17 @@ final class HubCache {
         }
     }
 
+    /** Marks the cache folder for backup tools (the CACHEDIR.TAG standard), as huggingface_hub does. */
+    void tagCacheDir() throws IOException {
+        Path tag = root.resolve("CACHEDIR.TAG");
+        if (!Files.exists(tag)) {
+            Files.createDirectories(root);
+            Files.writeString(tag, "Signature: 8a477f597d28d172789f06886806bc55\n"
+                    + "# This file is a cache directory tag created by llama-workbench (the Hugging Face Hub cache).\n"
+                    + "# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n", StandardCharsets.UTF_8);
+        }
+    }
+
     /** Records which commit a branch or tag pointed at (huggingface_hub's {@code refs/<revision>}). */
     void writeRef(String revision, String commit) throws IOException {
         if (revision.equals(commit)) {

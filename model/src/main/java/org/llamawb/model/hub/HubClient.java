@@ -85,8 +85,8 @@ final class HubClient {
     FileMeta head(HubSource s, String commit, String file) throws IOException {
         URI url = resolveUrl(s, commit, file);
         URI at = url;
-        // huggingface_hub follows only relative redirects on HEAD (a renamed repository); an absolute one
-        // points at the CDN that serves the bytes, and its headers are the ones that matter.
+        // As huggingface_hub: follow redirects that stay on the same origin (a renamed repository); one to
+        // another origin points at the CDN that serves the bytes, and its own headers are the ones that matter.
         for (int hop = 0; hop < 10; hop++) {
             HttpRequest.Builder b = HttpRequest.newBuilder(at).method("HEAD", HttpRequest.BodyPublishers.noBody())
                     .header("User-Agent", USER_AGENT).header("Accept-Encoding", "identity").timeout(Duration.ofSeconds(10));
@@ -96,7 +96,7 @@ final class HubClient {
             int status = r.statusCode();
             HttpHeaders h = r.headers();
             String location = h.firstValue("Location").orElse(null);
-            if (status >= 300 && status < 400 && location != null && !location.contains("://")) {
+            if (status >= 300 && status < 400 && location != null && sameOrigin(at, at.resolve(location))) {
                 at = at.resolve(location);
                 continue;
             }
@@ -133,6 +133,16 @@ final class HubClient {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
+    }
+
+    /** Same scheme, host and port (the default port of the scheme when none is written). */
+    static boolean sameOrigin(URI a, URI b) {
+        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost())
+                && port(a) == port(b);
+    }
+
+    private static int port(URI u) {
+        return u.getPort() >= 0 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
     }
 
     /** huggingface_hub's {@code _normalize_etag}: {@code W/"abc"} and {@code "abc"} both give {@code abc}. */

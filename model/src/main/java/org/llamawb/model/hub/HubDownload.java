@@ -60,6 +60,7 @@ final class HubDownload {
         }
         List<String> files = select(s, info.files(), "");
         try {
+            cache.tagCacheDir();
             cache.writeRef(s.revision(), info.commit());
             for (String f : files) {
                 fetch(s, cache, info.commit(), f);
@@ -215,7 +216,7 @@ final class HubDownload {
             if (!Files.isRegularFile(blob)) {
                 Path incomplete = cache.incomplete(etag);
                 // huggingface_hub drops the token when the bytes live elsewhere (a CDN's signed URL needs none).
-                var auth = sameOrigin(meta.location(), URI.create(env.endpoint())) ? client.authHeaders() : Map.<String, String>of();
+                var auth = HubClient.sameOrigin(meta.location(), URI.create(env.endpoint())) ? client.authHeaders() : Map.<String, String>of();
                 downloader.fetch(meta.location(), auth, incomplete, meta.size(), what);
                 verify(incomplete, etag, meta.size(), what);
                 Files.move(incomplete, blob, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -248,10 +249,6 @@ final class HubDownload {
             throw new BadInputException("download of " + what + " is corrupt: " + problem
                     + "; the partial file was removed, run the command again to download it afresh");
         }
-    }
-
-    private static boolean sameOrigin(URI a, URI b) {
-        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost()) && a.getPort() == b.getPort();
     }
 
     private static String parent(String f) {

@@ -83,6 +83,7 @@ class HubDownloadTest {
         String commit = mirror.commit("models", "karpathy/tinyllamas");
         assertEquals(repoDir().resolve("snapshots/" + commit + "/stories260K/stories260K.bin"), p);
         assertEquals(commit, Files.readString(repoDir().resolve("refs/main")));
+        assertTrue(Files.readString(home.resolve("hf/hub/CACHEDIR.TAG")).startsWith("Signature: 8a477f597d28d172789f06886806bc55\n"));
         String sha = HubMirror.sha256(bin);
         // A relative link into blobs/, named by the sha256 of the LFS file, as huggingface_hub makes it.
         assertTrue(Files.isSymbolicLink(p));

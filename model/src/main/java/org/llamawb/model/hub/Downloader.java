@@ -151,6 +151,7 @@ final class Downloader {
                         expectedSize = r.headers().firstValueAsLong("Content-Length").orElse(-1L);
                     }
                 }
+                progress.begin(expectedSize);
                 Files.createDirectories(incomplete.getParent());
                 try (OutputStream out = Files.newOutputStream(incomplete, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                         append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {

@@ -28,6 +28,8 @@ final class HubDownload {
     private static final Pattern SHA1 = Pattern.compile("[0-9a-f]{40}");
     /** A llama2.c or GGUF file's tokenizer sits beside it in the repository (llama2.c's tinyllamas: tok512.bin). */
     private static final Pattern TOKENIZER = Pattern.compile("tokenizer(\\.json|\\.model|\\.bin|_config\\.json)|tok\\d+\\.(bin|model)");
+    private static final List<String> OTHER_WEIGHTS = List.of(".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx",
+            ".onnx_data", ".tflite", ".ot", ".gguf", ".pb");
     private static final List<String> DATA_SUFFIXES = List.of(".parquet", ".jsonl", ".json", ".jsonl.gz", ".json.gz");
 
     private final HubEnvironment env;
@@ -104,7 +106,7 @@ final class HubDownload {
             }
         }
         if (s.type() == HubSource.RepoType.MODEL) {
-            return repoFiles;
+            return checkpointFiles(repoFiles);
         }
         // A dataset without a file: the files of one split, found by the Hub's naming conventions.
         String split = s.split() == null ? "train" : s.split();
@@ -124,6 +126,26 @@ final class HubDownload {
                     + "); a source reads one file: name each as its own source, " + named);
         }
         return data;
+    }
+
+    /**
+     * The files of a whole model repository the loader reads: when it has safetensors, the copies of the
+     * weights in other formats (PyTorch .bin, TensorFlow, Flax, ONNX, GGUF quantisations) are left on the
+     * Hub, as they often are many times the model's size. A repository without safetensors is fetched whole.
+     */
+    static List<String> checkpointFiles(List<String> repoFiles) {
+        if (repoFiles.stream().noneMatch(f -> f.endsWith(".safetensors"))) {
+            return repoFiles;
+        }
+        List<String> out = new ArrayList<>();
+        for (String f : repoFiles) {
+            String lower = f.toLowerCase(Locale.ROOT);
+            boolean otherWeights = OTHER_WEIGHTS.stream().anyMatch(lower::endsWith) && !TOKENIZER.matcher(name(f)).matches();
+            if (!otherWeights && !lower.startsWith("onnx/") && !lower.startsWith("openvino/")) {
+                out.add(f);
+            }
+        }
+        return out;
     }
 
     /** HF datasets' split patterns: {@code train.json}, {@code train-0000.parquet}, {@code data/train/...}, {@code x_train.jsonl}. */

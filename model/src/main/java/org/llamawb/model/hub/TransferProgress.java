@@ -13,9 +13,10 @@ final class TransferProgress {
     private final PrintStream out;
     private final boolean terminal;
     private final String label;
-    private final long total;
     private final long startedAt;
     private final long startBytes;
+    private long total;
+    private boolean announced;
     private long lastDraw;
     private long done;
 
@@ -28,9 +29,17 @@ final class TransferProgress {
         this.done = already;
         this.startBytes = already;
         this.startedAt = System.nanoTime();
-        if (!terminal) {
-            out.println("downloading " + label + " (" + size(total) + (already > 0 ? ", resuming at " + size(already) : "") + ")");
+    }
+
+    /** The first response's headers are in: the size is known now if the caller did not know it. */
+    void begin(long size) {
+        if (total < 0) {
+            total = size;
         }
+        if (!announced && !terminal) {
+            out.println("downloading " + label + " (" + size(total) + (startBytes > 0 ? ", resuming at " + size(startBytes) : "") + ")");
+        }
+        announced = true;
     }
 
     void advance(long bytes) {

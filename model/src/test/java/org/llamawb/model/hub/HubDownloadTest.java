@@ -274,6 +274,7 @@ class HubDownloadTest {
         mirror.raw("lm-sys/FastChat/0e6d3e4beaab66f4d3f93db72541a4abab8af28d/data/dummy_conversation.json", json);
         HubEnvironment viaMirror = env("WORKBENCH_URL_MIRROR", "https://raw.githubusercontent.com/=" + mirror.endpoint() + "/raw/");
         Path got = Sources.resolve(url + "#sha256=" + HubMirror.sha256(json), null, viaMirror);
+        assertTrue(logged().startsWith("downloading " + url + " (228.7 KiB)\ndownloaded " + url + ": 228.7 KiB in "), logged());
         assertArrayEquals(Files.readAllBytes(json), Files.readAllBytes(got));
         assertEquals("dummy_conversation.json", got.getFileName().toString());
         assertTrue(got.startsWith(home.resolve("wb/urls")));

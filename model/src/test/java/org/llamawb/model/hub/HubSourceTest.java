@@ -38,6 +38,14 @@ class HubSourceTest {
     }
 
     @Test
+    void aWholeModelRepositoryLeavesOtherFormatsOfItsWeightsOnTheHub() {
+        assertEquals(java.util.List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer.model", "tokenizer_config.json"),
+                HubDownload.checkpointFiles(java.util.List.of("config.json", "flax_model.msgpack", "model.safetensors", "onnx/model.onnx",
+                        "pytorch_model.bin", "tf_model.h5", "tokenizer.json", "tokenizer.model", "tokenizer_config.json")));
+        assertEquals(java.util.List.of("stories15M.bin", "tok512.bin"), HubDownload.checkpointFiles(java.util.List.of("stories15M.bin", "tok512.bin")));
+    }
+
+    @Test
     void splitsFollowTheHubsFileNaming() {
         assertTrue(HubDownload.inSplit("data/train-00000-of-00002.parquet", "train"));
         assertTrue(HubDownload.inSplit("train.jsonl", "train"));

@@ -61,10 +61,20 @@ final class HubClient {
     RepoInfo repoInfo(HubSource s) throws IOException {
         URI url = URI.create(env.endpoint() + "/api/" + s.type().plural() + "/" + s.repoId() + "/revision/"
                 + URLEncoder.encode(s.revision(), StandardCharsets.UTF_8));
-        HttpRequest.Builder b = HttpRequest.newBuilder(url).GET().header("User-Agent", USER_AGENT)
-                .timeout(Duration.ofSeconds(30));
-        authHeaders().forEach(b::header);
-        HttpResponse<InputStream> r = send(b);
+        HttpResponse<InputStream> r = null;
+        // A renamed repository answers with a redirect on the same origin; follow it, as requests does.
+        for (int hop = 0; hop < 10; hop++) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(url).GET().header("User-Agent", USER_AGENT)
+                    .timeout(Duration.ofSeconds(30));
+            authHeaders().forEach(b::header);
+            r = send(b);
+            String location = r.headers().firstValue("Location").orElse(null);
+            if (r.statusCode() < 300 || r.statusCode() >= 400 || location == null || !sameOrigin(url, url.resolve(location))) {
+                break;
+            }
+            r.body().close();
+            url = url.resolve(location);
+        }
         try (InputStream in = r.body()) {
             if (r.statusCode() != 200) {
                 throw error(r.statusCode(), r.headers(), s, null);

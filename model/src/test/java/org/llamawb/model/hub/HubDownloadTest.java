@@ -286,6 +286,16 @@ class HubDownloadTest {
     }
 
     @Test
+    void aRenamedRepositoryIsFollowedAndCachedUnderTheNameGiven() throws IOException {
+        mirror.renamed("karpathy/old-tinyllamas", "karpathy/tinyllamas");
+        Path p = Sources.resolve("hf:karpathy/old-tinyllamas/stories260K/stories260K.bin", null, env());
+        assertTrue(p.startsWith(home.resolve("hf/hub/models--karpathy--old-tinyllamas/snapshots")), p.toString());
+        assertArrayEquals(Files.readAllBytes(bin), Files.readAllBytes(p));
+        assertTrue(mirror.requests().contains("HEAD /karpathy/tinyllamas/resolve/" + mirror.commit("models", "karpathy/tinyllamas")
+                + "/stories260K/stories260K.bin"), mirror.requests().toString());
+    }
+
+    @Test
     void localPathsPassThrough() {
         assertEquals(Path.of("a/b.json"), Sources.resolve("a/b.json"));
         assertEquals(Path.of("/r/a/b.json"), Sources.resolve("a/b.json", Path.of("/r")));

@@ -52,6 +52,7 @@ public final class HubMirror implements AutoCloseable {
     private final AtomicInteger cutsLeft = new AtomicInteger();
     private volatile long cutAt;
     private volatile String token;
+    private final Map<String, String> renamed = new ConcurrentHashMap<>();
 
     private HubMirror(HttpServer server, HttpServer cdnServer) {
         this.server = server;
@@ -105,6 +106,12 @@ public final class HubMirror implements AutoCloseable {
         corrupt.put(repoPath, bytes);
     }
 
+    /** Requests naming {@code oldRepo} get a relative 307 to {@code newRepo}, as the Hub answers after a rename. */
+    public HubMirror renamed(String oldRepo, String newRepo) {
+        renamed.put(oldRepo, newRepo);
+        return this;
+    }
+
     /** Every request then needs {@code Authorization: Bearer <token>}, as a private repository does. */
     public void requireToken(String t) {
         token = t;
@@ -149,6 +156,15 @@ public final class HubMirror implements AutoCloseable {
                 ex.getResponseHeaders().add("X-Error-Code", "RepoNotFound");
                 status(ex, 401);
                 return;
+            }
+            for (Map.Entry<String, String> r : renamed.entrySet()) {
+                String from = "/" + r.getKey() + "/";
+                int at = path.indexOf(from);
+                if (at >= 0 && at <= "/api/datasets".length()) {
+                    ex.getResponseHeaders().add("Location", path.substring(0, at) + "/" + r.getValue() + "/" + path.substring(at + from.length()));
+                    status(ex, 307);
+                    return;
+                }
             }
             Matcher api = API.matcher(path);
             if (api.matches()) {

@@ -129,6 +129,9 @@ final class Downloader {
                 if (status == 401 || status == 403) {
                     throw new BadInputException(HubClient.authMessage(status, env.token() != null, url.toString()));
                 }
+                if (status >= 500 || status == 429) { // busy or failing for now: worth another attempt
+                    throw new IOException("the server answered HTTP " + status);
+                }
                 if (status != 200 && status != 206) {
                     throw new BadInputException("GET " + url + " answered HTTP " + status);
                 }

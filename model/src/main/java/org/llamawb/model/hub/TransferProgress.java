@@ -93,7 +93,7 @@ final class TransferProgress {
         } else {
             b.append(size(done)).append(" | ").append(size((long) rate)).append("/s");
         }
-        out.print(b);
+        out.print(b.append("\u001b[K")); // erase what a longer earlier line left
         out.flush();
     }
 

@@ -28,6 +28,7 @@ import org.llamawb.eval.run.MlflowEvalTracker;
 import org.llamawb.eval.task.Task;
 import org.llamawb.config.StrictYaml;
 import org.llamawb.eval.task.TaskCatalog;
+import org.llamawb.model.hub.Sources;
 import org.llamawb.tracking.TrackingSettings;
 
 /**
@@ -133,7 +134,7 @@ final class EvalCommand implements Command {
         EvalSettings settings = recipe.settings();
         Path outDir = Path.of(recipe.out() != null ? recipe.out()
                 : "runs/eval/" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        try (EvalModel loaded = EvalModel.load(Path.of(recipe.model()), recipe.tokenizer() == null ? null : Path.of(recipe.tokenizer()))) {
+        try (EvalModel loaded = EvalModel.load(Sources.resolve(recipe.model()), recipe.tokenizer() == null ? null : Sources.resolve(recipe.tokenizer()))) {
             EvalModel model = loaded;
             if (recipe.maxLength() != null) {
                 model = model.withMaxLength(recipe.maxLength());

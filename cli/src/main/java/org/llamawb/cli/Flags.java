@@ -118,9 +118,9 @@ final class Flags {
         }
     }
 
-    /** A path that must exist. */
+    /** A path that must exist; an {@code hf:} or {@code https://} source is downloaded to one first. */
     Path existing(String name) {
-        Path p = Path.of(string(name));
+        Path p = org.llamawb.model.hub.Sources.resolve(string(name));
         if (!Files.exists(p)) {
             throw new UsageException("--" + name + ": " + p + " does not exist");
         }

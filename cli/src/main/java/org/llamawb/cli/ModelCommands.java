@@ -74,7 +74,7 @@ final class ModelCommands {
                 return 0;
             }
             Path path = f.has("model") ? f.existing("model")
-                    : f.positional().size() == 1 ? Path.of(f.positional().get(0)) : null;
+                    : f.positional().size() == 1 ? org.llamawb.model.hub.Sources.resolve(f.positional().get(0)) : null;
             if (path == null) {
                 throw new UsageException("model inspect: name the model (--model M or as the argument)");
             }

@@ -50,6 +50,14 @@ class BadInputCliTest {
         return dst;
     }
 
+    /** File flags take Hub sources (resolved in Flags.existing); a malformed one shows the syntax. */
+    @Test
+    void malformedHubSource() {
+        assertOneLine(run("generate", "--model", "hf:stories260K.bin"), "'hf:stories260K.bin': expected hf:ORG/NAME[@REVISION][/PATH]");
+        assertOneLine(run("data", "inspect", "--data", "hf:datasets/o/n#no split", "--tokenizer", "x"),
+                "hf:datasets/o/n#no split: expected a split name after '#'");
+    }
+
     @Test
     void truncatedSafetensors() throws Exception {
         Path m = modelCopy("truncated");

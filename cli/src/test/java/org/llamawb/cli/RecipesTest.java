@@ -9,12 +9,16 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
 import org.llamawb.model.TestData;
+import org.llamawb.model.hub.HubEnvironment;
+import org.llamawb.model.hub.HubMirror;
+import org.llamawb.model.hub.Sources;
 
 /** Every training recipe in recipes/ binds, and every one whose model is here runs two steps. */
 class RecipesTest {
@@ -51,7 +55,10 @@ class RecipesTest {
             if (!Files.exists(cwd.resolve(path))) {
                 continue;
             }
-            Recipe rebased = rebase(p, cwd, List.of());
+            if (Sources.isRemote(path)) {
+                continue; // checked with its sources fetched in everyCpuRecipeRunsTwoSteps
+            }
+            Recipe rebased = rebase(p, cwd, List.of(), HubEnvironment.system());
             FinetuneCommand.checkModel(rebased.model(), rebased.data().template());
             FinetuneCommand.checkData(rebased);
             checked++;
@@ -63,26 +70,51 @@ class RecipesTest {
     void everyCpuRecipeRunsTwoSteps() throws Exception {
         TestData.require("models/stories260K/stories260K.bin");
         Path cwd = Path.of("..").toAbsolutePath().normalize(); // recipes use paths relative to the repository root
-        for (Path p : recipes()) {
-            Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
-            String path = r.model().path() != null ? r.model().path() : r.model().tokenizer();
-            if (!Files.exists(cwd.resolve(path))) {
-                continue; // e.g. Llama-2-7B: not on this machine
+        try (HubMirror mirror = publicSources()) {
+            HubEnvironment env = HubEnvironment.of(Map.of("HF_HOME", tmp.resolve("hf").toString(), "HF_ENDPOINT", mirror.endpoint(),
+                    "WORKBENCH_CACHE", tmp.resolve("wb").toString(), "WORKBENCH_URL_MIRROR", "https://=" + mirror.endpoint() + "/raw/"),
+                    new PrintStream(new ByteArrayOutputStream(), true), false);
+            for (Path p : recipes()) {
+                runTwoSteps(p, cwd, env);
             }
-            Path out = tmp.resolve(p.getFileName().toString().replace(".yaml", ""));
-            List<String> sets = List.of("train.max_steps=2", "output.dir=" + out, "eval.every_steps=0",
-                    "eval.sample_max_new_tokens=4");
-            Recipe rebased = rebase(p, cwd, sets);
-            ByteArrayOutputStream log = new ByteArrayOutputStream();
-            var result = org.llamawb.finetune.train.Trainer.run(new org.llamawb.finetune.train.Trainer.Options(rebased,
-                    false, journalOnly(out), new PrintStream(log, true)));
-            assertEquals(2, result.steps(), p + "\n" + log);
-            assertTrue(Files.isDirectory(result.output()), p.toString());
         }
     }
 
-    /** The recipe with its relative paths resolved against the repository root (tests run in cli/). */
-    static Recipe rebase(Path recipe, Path root, List<String> sets) throws Exception {
+    /**
+     * The public sources recipes name ({@code hf:} models, {@code https://} data), served from
+     * {@code ../shared/data} by a loopback Hub as {@code .ci/hub_mirror.py} serves them in CI.
+     */
+    static HubMirror publicSources() throws java.io.IOException {
+        return HubMirror.start()
+                .model("karpathy/tinyllamas", "stories260K/stories260K.bin", TestData.require("models/stories260K/stories260K.bin"))
+                .model("karpathy/tinyllamas", "stories260K/tok512.bin", TestData.require("models/stories260K/tok512.bin"))
+                .model("karpathy/tinyllamas", "stories260K/tok512.model", TestData.require("models/stories260K/tok512.model"))
+                .raw("raw.githubusercontent.com/lm-sys/FastChat/0e6d3e4beaab66f4d3f93db72541a4abab8af28d/data/dummy_conversation.json",
+                        TestData.require("sft/fastchat-dummy-conversation/dummy_conversation.json"));
+    }
+
+    private void runTwoSteps(Path p, Path cwd, HubEnvironment env) throws Exception {
+        Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
+        String path = r.model().path() != null ? r.model().path() : r.model().tokenizer();
+        if (!Sources.isRemote(path) && !Files.exists(cwd.resolve(path))) {
+            return; // e.g. Llama-2-7B: not on this machine
+        }
+        Path out = tmp.resolve(p.getFileName().toString().replace(".yaml", ""));
+        List<String> sets = List.of("train.max_steps=2", "output.dir=" + out, "eval.every_steps=0",
+                "eval.sample_max_new_tokens=4");
+        Recipe rebased = rebase(p, cwd, sets, env);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        var result = org.llamawb.finetune.train.Trainer.run(new org.llamawb.finetune.train.Trainer.Options(rebased,
+                false, journalOnly(out), new PrintStream(log, true)));
+        assertEquals(2, result.steps(), p + "\n" + log);
+        assertTrue(Files.isDirectory(result.output()), p.toString());
+    }
+
+    /**
+     * The recipe with its relative paths resolved against the repository root (tests run in cli/), and its
+     * remote sources fetched in {@code env} (the environment variables of a test process cannot be set).
+     */
+    static Recipe rebase(Path recipe, Path root, List<String> sets, HubEnvironment env) throws Exception {
         var tree = RecipeLoader.readTree(recipe);
         for (String s : sets) {
             RecipeLoader.applyOverride(tree, s);
@@ -90,11 +122,12 @@ class RecipesTest {
         var model = (com.fasterxml.jackson.databind.node.ObjectNode) tree.get("model");
         for (String key : List.of("path", "tokenizer")) {
             if (model.hasNonNull(key)) {
-                model.put(key, root.resolve(model.get(key).asText()).toString());
+                model.put(key, Sources.resolve(model.get(key).asText(), root, env).toString());
             }
         }
         for (var source : tree.get("data").get("sources")) {
-            ((com.fasterxml.jackson.databind.node.ObjectNode) source).put("path", root.resolve(source.get("path").asText()).toString());
+            ((com.fasterxml.jackson.databind.node.ObjectNode) source).put("path",
+                    Sources.resolve(source.get("path").asText(), root, env).toString());
         }
         return RecipeLoader.bind(tree, Recipe.class, recipe.toString());
     }

@@ -159,7 +159,7 @@ public final class DatasetBuilder {
         long validationTotal = 0;
         for (int si = 0; si < o.sources().size(); si++) {
             DataSource src = o.sources().get(si);
-            Path file = baseDir == null ? Path.of(src.path()) : baseDir.resolve(src.path());
+            Path file = src.file(baseDir);
             ReadOptions read = ReadOptions.skipping().withOnError(o.onErrorPolicy()).withFormat(src.dataFormat())
                     .withColumns(src.columnMapping());
             List<Integer> trainIdx = new ArrayList<>();

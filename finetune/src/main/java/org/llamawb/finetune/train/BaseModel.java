@@ -11,6 +11,7 @@ import org.llamawb.model.BadInputException;
 import org.llamawb.model.Llama;
 import org.llamawb.model.LlamaConfig;
 import org.llamawb.model.generate.GenerationDefaults;
+import org.llamawb.model.hub.Sources;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.model.weights.Checkpoint;
 
@@ -27,10 +28,10 @@ record BaseModel(Llama model, LlamaTokenizer tokenizer, GenerationDefaults gener
     static BaseModel open(ModelSection s, long seed, NDManager m) {
         AttentionImplementation attention = AttentionImplementation.valueOf(s.attention().toUpperCase(java.util.Locale.ROOT));
         if (s.path() != null) {
-            Checkpoint ck = Checkpoint.open(Path.of(s.path()));
+            Checkpoint ck = Checkpoint.open(Sources.resolve(s.path()));
             LlamaTokenizer tok;
             try {
-                tok = LlamaTokenizer.forCheckpoint(ck, s.tokenizer() == null ? null : Path.of(s.tokenizer()));
+                tok = LlamaTokenizer.forCheckpoint(ck, s.tokenizer() == null ? null : Sources.resolve(s.tokenizer()));
             } catch (RuntimeException e) {
                 ck.close();
                 throw e;

@@ -124,8 +124,10 @@ def ppo_case(gen, kl_estimator, whiten_rewards, kl_coef=0.05, gamma=1.0, lam=0.9
     advantages = torch.masked_fill(advantages, padding_mask, 0)
 
     # --- the minibatch losses (same file, the micro-batch loop), one micro-batch = the whole batch ---------
-    new_logprobs = torch.masked_fill(new_logprobs, padding_mask, INVALID_LOGPROB)
-    vpred = torch.masked_fill(vpred, padding_mask_p1, 0)
+    new_logprobs_leaf = new_logprobs.clone().requires_grad_(True)  # for the gradients Java must reproduce
+    vpred_leaf = vpred.clone().requires_grad_(True)
+    new_logprobs = torch.masked_fill(new_logprobs_leaf, padding_mask, INVALID_LOGPROB)
+    vpred = torch.masked_fill(vpred_leaf, padding_mask_p1, 0)
     vpredclipped = torch.clamp(vpred, values - cliprange_value, values + cliprange_value)
     vf_losses1 = torch.square(vpred - returns)
     vf_losses2 = torch.square(vpredclipped - returns)
@@ -140,6 +142,8 @@ def ppo_case(gen, kl_estimator, whiten_rewards, kl_coef=0.05, gamma=1.0, lam=0.9
     pg_loss = masked_mean(pg_loss_max, ~padding_mask)
     pg_clipfrac = masked_mean((pg_losses2 > pg_losses).double(), ~padding_mask)
     approxkl = 0.5 * (logprobs_diff**2).mean()
+    pg_loss.backward()
+    vf_loss.backward()
     mean_kl = kl.sum(1).mean()
     mean_non_score_reward = non_score_reward.sum(1).mean()
 
@@ -148,7 +152,8 @@ def ppo_case(gen, kl_estimator, whiten_rewards, kl_coef=0.05, gamma=1.0, lam=0.9
                     whiten_rewards=whiten_rewards, gamma=gamma, lam=lam, cliprange=cliprange,
                     cliprange_value=cliprange_value, **raw),
         kl=lst(kl), rewards=lst(rewards), raw_advantages=lst(raw_advantages), returns=lst(returns),
-        advantages=lst(advantages), response_mask=lst((~padding_mask).int()),
+        advantages=lst(advantages), grad_policy_loss=lst(new_logprobs_leaf.grad),
+        grad_value_loss=lst(vpred_leaf.grad), response_mask=lst((~padding_mask).int()),
         value_mask=lst((~padding_mask_p1).int()),
         metrics={"loss/policy_avg": pg_loss.item(), "loss/value_avg": vf_loss.item(),
                  "policy/clipfrac_avg": pg_clipfrac.item(), "val/clipfrac_avg": vf_clipfrac.item(),
@@ -209,8 +214,10 @@ def grpo_loss_case(gen, loss_type, beta, epsilon_low=0.2, epsilon_high=0.28, max
     captured = {}
 
     # A stand-in for the trainer: only the attributes _compute_loss reads, one process, no accumulation.
+    leaf = new.clone().requires_grad_(True)
+
     def fake_logps(model, *args, **kwargs):
-        return new.clone(), torch.zeros_like(new), None
+        return leaf, torch.zeros_like(new), None
 
     acc = types.SimpleNamespace(num_processes=1, reduce=lambda t, reduction="sum": t, gather=lambda t: t,
                                 gather_for_metrics=lambda t: t, sync_gradients=True)
@@ -226,11 +233,12 @@ def grpo_loss_case(gen, loss_type, beta, epsilon_low=0.2, epsilon_high=0.28, max
                   old_per_token_logps=old, ref_per_token_logps=ref,
                   num_items_in_batch=mask.sum().double())
     loss = GRPOTrainer._compute_loss(fake, None, inputs)
+    loss.backward()
     m = fake._metrics["train"]
     out = dict(loss_type=loss_type, beta=beta, epsilon_low=epsilon_low, epsilon_high=epsilon_high,
                max_completion_length=max_completion_length, per_token_logps=lst(new.float()),
                old_per_token_logps=lst(old.float()), ref_per_token_logps=lst(ref.float()), advantages=lst(adv.float()),
-               completion_mask=lst(mask), loss=loss.item(),
+               completion_mask=lst(mask), loss=loss.item(), grad_per_token_logps=lst(leaf.grad),
                metrics={"clip_ratio/region_mean": m["clip_ratio/region_mean"][0],
                         "clip_ratio/low_mean": m["clip_ratio/low_mean"][0],
                         "clip_ratio/high_mean": m["clip_ratio/high_mean"][0]})

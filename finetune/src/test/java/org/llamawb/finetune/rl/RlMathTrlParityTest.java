@@ -78,6 +78,9 @@ class RlMathTrlParityTest {
             assertClose(name + " kl", matrix(c.get("kl")), t.kl());
             assertClose(name + " rewards", matrix(c.get("rewards")), t.rewards());
             assertClose(name + " returns", matrix(c.get("returns")), t.returns());
+            assertClose(name + " raw_advantages", matrix(c.get("raw_advantages")),
+                    Gae.compute(t.rewards(), t.values(), in.get("gamma").asDouble(), in.get("lam").asDouble())
+                            .advantages());
             assertClose(name + " advantages", matrix(c.get("advantages")), t.advantages());
             assertClose(name + " response_mask", matrix(c.get("response_mask")), toDouble(t.responseMask()));
             assertClose(name + " value_mask", matrix(c.get("value_mask")), toDouble(t.valueMask()));
@@ -100,6 +103,19 @@ class RlMathTrlParityTest {
             assertEquals(m.get("loss/value_avg").asDouble(), v.loss().getFloat(), TOL, name);
             assertEquals(m.get("val/clipfrac_avg").asDouble(), v.clipFraction(), TOL, name);
             assertTrue(p.clipFraction() > 0 && v.clipFraction() > 0, name + ": the fixture exercises clipping");
+
+            NDArray newLogprobs = array(matrix(in.get("new_logprobs")));
+            NDArray oldLogprobs = array(matrix(in.get("logprobs")));
+            NDArray adv = array(t.advantages());
+            assertClose(name + " d loss/policy_avg / d logprobs", matrix(c.get("grad_policy_loss")), gradient(newLogprobs,
+                    () -> PpoLoss.policy(newLogprobs, oldLogprobs, adv, responseMask, in.get("cliprange").asDouble())
+                            .loss()));
+            NDArray vpred = array(matrix(in.get("vpred")));
+            NDArray oldValues = array(t.values());
+            NDArray returns = array(t.returns());
+            assertClose(name + " d loss/value_avg / d values", matrix(c.get("grad_value_loss")), gradient(vpred,
+                    () -> PpoLoss.value(vpred, oldValues, returns, valueMask, in.get("cliprange_value").asDouble())
+                            .loss()));
         }
     }
 
@@ -145,6 +161,14 @@ class RlMathTrlParityTest {
             assertEquals(m.get("clip_ratio/region_mean").asDouble(), l.clipRatioRegion(), TOL, name);
             assertEquals(m.get("clip_ratio/low_mean").asDouble(), l.clipRatioLow(), TOL, name);
             assertEquals(m.get("clip_ratio/high_mean").asDouble(), l.clipRatioHigh(), TOL, name);
+            NDArray logprobs = array(matrix(c.get("per_token_logps")));
+            NDArray old = array(matrix(c.get("old_per_token_logps")));
+            NDArray ref = array(matrix(c.get("ref_per_token_logps")));
+            NDArray adv = array(new double[][] {vector(c.get("advantages"))}).reshape(-1);
+            NDArray maskArray = array(mask);
+            double activeTokens = tokens;
+            assertClose(name + " d loss / d logprobs", matrix(c.get("grad_per_token_logps")),
+                    gradient(logprobs, () -> GrpoLoss.compute(logprobs, old, ref, adv, maskArray, activeTokens, s).loss()));
             if (m.has("kl")) {
                 assertEquals(m.get("kl").asDouble(), l.kl(), TOL, name);
                 NDArray perTokenKl = KlEstimator.K3.of(array(matrix(c.get("per_token_logps"))),
@@ -184,6 +208,17 @@ class RlMathTrlParityTest {
     }
 
     // ---- helpers ----
+
+    /** d loss / d leaf, through DJL's autograd (a fresh collector; the leaf's gradient starts at zero). */
+    private static double[][] gradient(NDArray leaf, java.util.function.Supplier<NDArray> loss) {
+        leaf.setRequiresGradient(true);
+        try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+            gc.backward(loss.get());
+        }
+        try (NDArray g = leaf.getGradient()) {
+            return toMatrix(g);
+        }
+    }
 
     private static JsonNode fixture(String name) throws IOException {
         try (InputStream in = RlMathTrlParityTest.class.getResourceAsStream("/rl/" + name)) {

@@ -261,6 +261,85 @@ def completions_case():
                          "completions/clipped_ratio": is_truncated.double().mean().item()})
 
 
+def grpo_step_case():
+    """One GRPO loss + backward on the tiny Llama + PEFT LoRA of ../trl (base/, policy/), from fixed completions.
+
+    The per-token log-probabilities are transformers' logits at the positions that predict each completion token,
+    log-softmaxed and gathered (what TRL's fused LM head computes), temperature 1; the reference is the same
+    model with the adapter disabled (TRL's PEFT path); old log-probs are the detached current ones (one update
+    per generation); the loss is TRL 1.16's own _compute_loss (dapo, beta 0.04).
+    """
+    from peft import PeftModel
+    from safetensors.torch import save_file
+    from transformers import LlamaForCausalLM
+
+    torch.set_default_dtype(torch.float32)
+    base = LlamaForCausalLM.from_pretrained("finetune/src/test/resources/trl/base", dtype=torch.float32,
+                                            attn_implementation="eager")
+    model = PeftModel.from_pretrained(base, "finetune/src/test/resources/trl/policy", is_trainable=True)
+    model.train()
+    gen = torch.Generator().manual_seed(1516)
+    G, P, C = 3, 4, 5  # completions per prompt, prompt length (no padding), completion width
+    prompts = torch.randint(4, base.config.vocab_size, (2, P), generator=gen)
+    prompt_ids = prompts.repeat_interleave(G, dim=0)  # [6, P]
+    completion_ids = torch.randint(4, base.config.vocab_size, (2 * G, C), generator=gen)
+    lengths = torch.tensor([5, 3, 4, 2, 5, 1])
+    completion_mask = (torch.arange(C).repeat(2 * G, 1) < lengths.unsqueeze(1)).long()
+    completion_ids = completion_ids.masked_fill(completion_mask == 0, 0)  # right padding with pad id 0
+    rewards = torch.tensor([1.0, 0.0, 0.5, 0.0, 0.0, 1.0], dtype=torch.float64)
+    # GRPO advantages as in grpo_advantages_case (scale "group")
+    mean = rewards.view(-1, G).mean(dim=1).repeat_interleave(G)
+    std = nanstd(rewards.view(-1, G), dim=1).repeat_interleave(G)
+    advantages = ((rewards - mean) / (std + 1e-4)).float()
+    input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+    attention_mask = torch.cat([torch.ones_like(prompt_ids), completion_mask], dim=1)
+
+    def logps(m):
+        logits = m(input_ids=input_ids, attention_mask=attention_mask).logits[:, P - 1:-1]  # [6, C, V]
+        return torch.gather(logits.log_softmax(-1), 2, completion_ids.unsqueeze(-1)).squeeze(-1)
+
+    with torch.no_grad(), model.disable_adapter():
+        ref = logps(model)
+    captured = {}
+
+    def fake_logps(m, *args, **kwargs):
+        captured["logps"] = logps(model)
+        return captured["logps"], torch.zeros_like(captured["logps"]), None
+
+    acc = types.SimpleNamespace(num_processes=1, reduce=lambda t, reduction="sum": t, gather=lambda t: t,
+                                gather_for_metrics=lambda t: t, sync_gradients=True)
+    fake = types.SimpleNamespace(
+        _get_per_token_logps_and_entropies=fake_logps, aux_loss_enabled=False, top_entropy_quantile=1.0,
+        off_policy_mask_threshold=None, importance_sampling_level="token", beta=0.04, loss_type="dapo",
+        epsilon_low=0.2, epsilon_high=0.28, use_vllm=False, model=types.SimpleNamespace(training=True),
+        current_gradient_accumulation_steps=1, max_completion_length=C, accelerator=acc,
+        _metrics={"train": defaultdict(list)}, _entropy_bonus_enabled=False,
+        args=types.SimpleNamespace(delta=None, use_bias_correction_kl=False, steps_per_generation=1))
+    inputs = dict(prompt_ids=prompt_ids, prompt_mask=torch.ones_like(prompt_ids), completion_ids=completion_ids,
+                  completion_mask=completion_mask, advantages=advantages, ref_per_token_logps=ref,
+                  num_items_in_batch=completion_mask.sum().float())
+    loss = GRPOTrainer._compute_loss(fake, model, inputs)
+    loss.backward()
+    grads = {}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            grads[name.replace(".default", "")] = p.grad.detach().clone().contiguous()
+    d = os.path.join(OUT, "grpo_step")
+    os.makedirs(d, exist_ok=True)
+    save_file(grads, os.path.join(d, "grads.safetensors"))
+    m = fake._metrics["train"]
+    with open(os.path.join(d, "batch.json"), "w") as fh:
+        json.dump(dict(prompt_ids=lst(prompt_ids), completion_ids=lst(completion_ids),
+                       completion_mask=lst(completion_mask), rewards=lst(rewards), num_generations=G,
+                       advantages=lst(advantages), loss_type="dapo", beta=0.04, epsilon_low=0.2, epsilon_high=0.28,
+                       per_token_logps=lst(captured["logps"].detach()), ref_per_token_logps=lst(ref),
+                       loss=loss.item(), metrics={"kl": m["kl"][0],
+                                                  "clip_ratio/region_mean": m["clip_ratio/region_mean"][0]},
+                       versions={"trl": trl.__version__, "torch": torch.__version__}), fh, indent=1)
+        fh.write("\n")
+    print("wrote", d)
+
+
 def main():
     torch.set_default_dtype(torch.float64)
     gen = torch.Generator().manual_seed(1515)
@@ -284,6 +363,7 @@ def main():
             json.dump(data, fh, indent=1)
             fh.write("\n")
         print("wrote", os.path.join(OUT, name))
+    grpo_step_case()
 
 
 if __name__ == "__main__":

@@ -84,7 +84,8 @@ public final class BatchedGenerator {
             out.add(new ArrayList<>());
         }
         if (sampling.maxNewTokens() == 0) {
-            return results(out, Arrays.stream(finish).map(f -> Finish.LENGTH).toArray(Finish[]::new), decoder, stopStrings);
+            Arrays.fill(finish, Finish.LENGTH);
+            return results(out, finish, decoder, stopStrings);
         }
         try (NDManager m = model.manager().newSubManager(); KvCache cache = model.newCache(batch, capacity)) {
             long[] ids = new long[batch * width];

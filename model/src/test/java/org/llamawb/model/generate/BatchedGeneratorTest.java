@@ -104,6 +104,18 @@ class BatchedGeneratorTest {
     }
 
     @Test
+    void zeroNewTokensGivesEmptyCompletions() {
+        List<BatchedGenerator.Completion> out = new BatchedGenerator(model).generate(prompts,
+                Sampling.greedy(0, stopIds), 0, List.of(), tok::decode);
+        assertEquals(prompts.size(), out.size());
+        for (BatchedGenerator.Completion c : out) {
+            assertEquals(0, c.tokens().length);
+            assertEquals("", c.text());
+            assertEquals(BatchedGenerator.Finish.LENGTH, c.finish());
+        }
+    }
+
+    @Test
     void stopStringEndsARowAndIsCutFromItsText() {
         Sampling greedy = Sampling.greedy(60, stopIds);
         String full = tok.decode(new Generator(model).generate(prompts.get(1), greedy, id -> { }));

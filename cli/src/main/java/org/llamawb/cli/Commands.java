@@ -21,6 +21,7 @@ final class Commands {
         all.add(new RunsSyncCommand());
         all.add(new DataInspectCommand());
         all.add(new DataValidateCommand());
+        all.add(new DataGenerateCommand());
         all.add(new DataBenchCommand());
         all.add(new BenchCommand());
         return List.copyOf(all);

@@ -238,6 +238,20 @@ public final class Llama implements AutoCloseable {
         return x;
     }
 
+    /**
+     * One incremental step for rows that do not share positions (left-padded prompts): runs {@code ids: [B, t]}
+     * at {@code positionIds: [B, t]}, attending where {@code mask: [B, 1, t, cache.length() + t]} is true,
+     * extends the cache and returns the logits of the last position, {@code [B, V]}.
+     */
+    public NDArray decode(NDArray ids, NDArray positionIds, NDArray mask, KvCache cache) {
+        int t = Math.toIntExact(ids.getShape().get(1));
+        ForwardContext ctx = new ForwardContext(rope.tables(positionIds, 0, t), mask, false, false, cache);
+        NDArray x = blocks(embed(ids), ctx); // [B, t, d]
+        cache.advance(t);
+        NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex().addAllDim().addIndices(t - 1)); // [B, d]
+        return logits(norm.forward(last));
+    }
+
     /** A cache for {@code batch} sequences of up to {@code capacity} positions. */
     public KvCache newCache(int batch, int capacity) {
         return new KvCache(config, batch, capacity, manager);

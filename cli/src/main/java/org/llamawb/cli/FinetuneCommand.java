@@ -12,6 +12,7 @@ import org.llamawb.finetune.recipe.RecipeLoader;
 import org.llamawb.datasets.mix.DataSource;
 import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.hub.Sources;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.finetune.train.Trainer;
 import org.llamawb.model.weights.Checkpoint;
@@ -107,15 +108,16 @@ final class FinetuneCommand implements Command {
     static void checkModel(ModelSection m, String template) {
         if (m.path() == null) {
             // model.init: a new model over model.tokenizer, whose folder holds what `template: model` reads
-            Path tokenizer = Path.of(m.tokenizer());
+            Path tokenizer = named("model.tokenizer", () -> Sources.resolve(m.tokenizer()));
             try (LlamaTokenizer tok = named("model.tokenizer", () -> LlamaTokenizer.load(tokenizer))) {
                 checkTemplate(template, tok, Files.isDirectory(tokenizer) ? tokenizer : tokenizer.toAbsolutePath().getParent());
             }
             return;
         }
-        try (Checkpoint c = named("model.path", () -> Checkpoint.open(Path.of(m.path())));
-                LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, m.tokenizer() == null ? null : Path.of(m.tokenizer()),
-                        "model.tokenizer")) {
+        // a Hub source is fetched here, once: the trainer finds it in the cache
+        try (Checkpoint c = named("model.path", () -> Checkpoint.open(Sources.resolve(m.path())));
+                LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, m.tokenizer() == null ? null
+                        : named("model.tokenizer", () -> Sources.resolve(m.tokenizer())), "model.tokenizer")) {
             // the template as the trainer resolves it: `model` reads the chat_template where the model lives
             checkTemplate(template, tok, c.format() == Checkpoint.Format.GGUF ? c.location() : c.directory());
         }
@@ -134,11 +136,12 @@ final class FinetuneCommand implements Command {
         }
     }
 
-    /** Every data source exists (the trainer reads them relative to the working directory too). */
+    /** Every data source exists, fetched when remote (the trainer reads them relative to the working directory too). */
     static void checkData(Recipe recipe) {
         List<DataSource> sources = recipe.data().sources();
         for (int i = 0; i < sources.size(); i++) {
-            Path p = Path.of(sources.get(i).path());
+            DataSource source = sources.get(i);
+            Path p = named("data.sources[" + i + "].path", () -> source.file(Path.of("")));
             if (!Files.isRegularFile(p)) {
                 throw new BadInputException("data.sources[" + i + "].path: " + p + ": data file not found");
             }

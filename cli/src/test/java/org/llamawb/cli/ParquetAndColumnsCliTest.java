@@ -19,7 +19,8 @@ import org.llamawb.model.TestData;
 /**
  * Parquet files and mapped column shapes through the CLI: {@code data inspect} shows them, and a
  * {@code finetune} run trains on a Parquet ShareGPT file, a Parquet question/answer file mapped in the
- * recipe and an instruction file with its outputs in a list.
+ * recipe and an instruction file with its outputs in a list; a {@code method: dpo} run trains on a Parquet
+ * pair file and on two pairwise shapes mapped in the recipe.
  */
 class ParquetAndColumnsCliTest {
     /** The datasets module's fixtures (see their README), from this module's folder. */
@@ -131,6 +132,19 @@ class ParquetAndColumnsCliTest {
                   save_every_steps: 2
                 """.formatted(model, FIXTURES.resolve("sharegpt.parquet"), FIXTURES.resolve("qa_by_id.parquet"),
                 FIXTURES.resolve("outputs_list.jsonl"), run));
+        String o = finetune(recipe);
+        assertTrue(o.contains(FIXTURES.resolve("sharegpt.parquet") + " (sharegpt, weight 1.0): 12 records, 0 skipped, 12"
+                + " examples encoded"), o);
+        assertTrue(o.contains(FIXTURES.resolve("qa_by_id.parquet") + " (alpaca, weight 1.0): 6 records, 0 skipped, 6"
+                + " examples encoded"), o);
+        assertTrue(o.contains(FIXTURES.resolve("outputs_list.jsonl") + " (alpaca, weight 1.0): 6 records, 0 skipped, 6"
+                + " examples encoded"), o);
+        assertTrue(o.contains("guessed format alpaca with columns {output: outputs}"), o);
+        assertTwoFiniteSteps(run);
+    }
+
+    /** Runs {@code finetune RECIPE --set train.max_steps=2}, asserting exit code 0; returns stdout and stderr. */
+    private String finetune(Path recipe) {
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         PrintStream savedOut = System.out;
         PrintStream savedErr = System.err;
@@ -148,17 +162,62 @@ class ParquetAndColumnsCliTest {
         }
         String o = stdout.toString(StandardCharsets.UTF_8);
         assertEquals(0, code, errBytes.toString(StandardCharsets.UTF_8) + o);
-        assertTrue(o.contains(FIXTURES.resolve("sharegpt.parquet") + " (sharegpt, weight 1.0): 12 records, 0 skipped, 12"
-                + " examples encoded"), o);
-        assertTrue(o.contains(FIXTURES.resolve("qa_by_id.parquet") + " (alpaca, weight 1.0): 6 records, 0 skipped, 6"
-                + " examples encoded"), o);
-        assertTrue(o.contains(FIXTURES.resolve("outputs_list.jsonl") + " (alpaca, weight 1.0): 6 records, 0 skipped, 6"
-                + " examples encoded"), o);
-        assertTrue(o.contains("guessed format alpaca with columns {output: outputs}"), o);
+        return o;
+    }
+
+    /** Two steps were trained and checkpointed, each with a finite positive loss. */
+    private static void assertTwoFiniteSteps(Path run) throws Exception {
         TrainerState state = CheckpointStore.readState(run.resolve("checkpoint-000002"));
         assertEquals(2, state.step());
         assertEquals(2, state.losses().size());
         assertTrue(state.losses().stream().allMatch(l -> Double.isFinite(l) && l > 0), state.losses().toString());
         assertTrue(state.trainedTokens() > 0);
+    }
+
+    @Test
+    void dpoTrainsOnParquetPairsAndMappedPairwiseFiles() throws Exception {
+        Path model = TestData.require("models/stories260K/stories260K.bin").toAbsolutePath();
+        Path run = tmp.resolve("dpo");
+        // dpo_pairs.parquet in ShareGPT pair form (detected); PKU-SafeRLHF's and AlpacaFarm's shapes mapped in
+        // the recipe: two outputs and a label naming the preferred one (0/1 and 1/2).
+        Path recipe = Files.writeString(tmp.resolve("dpo.yaml"), """
+                method: dpo
+                model:
+                  path: %s
+                adapter:
+                  type: lora
+                  r: 4
+                  alpha: 8
+                  target_modules: [q_proj, v_proj]
+                data:
+                  sources:
+                    - path: %s
+                    - path: %s
+                      format: preference
+                      columns: {prompt: prompt, answer_a: response_0, answer_b: response_1, preferred: better_response_id}
+                    - path: %s
+                      format: preference
+                      columns: {prompt: instruction, answer_a: output_1, answer_b: output_2, preferred: preference}
+                  template: vicuna_v1.1
+                  max_length: 256
+                  packing: false
+                train:
+                  max_steps: 50
+                  micro_batch_size: 2
+                  learning_rate: 1.0e-3
+                  log_every_steps: 1
+                eval:
+                  on_start: false
+                output:
+                  dir: %s
+                  save_every_steps: 2
+                """.formatted(model, FIXTURES.resolve("dpo_pairs.parquet"), FIXTURES.resolve("pku_pairs.parquet"),
+                FIXTURES.resolve("alpacafarm_pairs.jsonl"), run));
+        String o = finetune(recipe);
+        assertTrue(o.contains(FIXTURES.resolve("dpo_pairs.parquet") + " (sharegpt-pairs, weight 1.0): 6 records, 0 skipped"), o);
+        assertTrue(o.contains(FIXTURES.resolve("pku_pairs.parquet") + " (preference, weight 1.0): 4 records, 0 skipped"), o);
+        assertTrue(o.contains(FIXTURES.resolve("alpacafarm_pairs.jsonl") + " (preference, weight 1.0): 4 records, 0 skipped"), o);
+        assertTrue(o.contains("step 2/2 | loss "), o);
+        assertTwoFiniteSteps(run);
     }
 }

@@ -66,7 +66,11 @@ public final class Progress implements AutoCloseable {
         return new Progress(label, total, unit, out, style, clock);
     }
 
-    static Style defaultStyle() {
+    /**
+     * The style for stderr: {@code WORKBENCH_PROGRESS} when set, else a bar on a terminal and plain lines
+     * elsewhere. Public so that progress shown in other shapes (the trainer's step line) chooses alike.
+     */
+    public static Style defaultStyle() {
         String env = System.getenv("WORKBENCH_PROGRESS");
         if (env != null) {
             for (Style s : Style.values()) {

@@ -77,6 +77,19 @@ final class Progress {
         out.flush();
     }
 
+    /**
+     * Prints {@code message} on a line of its own (an evaluation, a skipped update): a bar being redrawn is
+     * cleared first and drawn again at the next step, so the two never share a line.
+     */
+    void println(String message) {
+        if (style == Style.BAR && drawnWidth > 0) {
+            out.print("\r" + " ".repeat(drawnWidth) + "\r");
+            drawnWidth = 0;
+        }
+        out.println(message);
+        out.flush();
+    }
+
     /** {@code [#####...]  20%}: the share of all steps done, including those before a resume. */
     String bar(long step) {
         long clamped = Math.max(0, Math.min(step, total));

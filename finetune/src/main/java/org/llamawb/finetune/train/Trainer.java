@@ -223,8 +223,8 @@ public final class Trainer {
                 if (!s.applied()) {
                     skipped++;
                     inARow++;
-                    o.out().printf("step %d: %s loss or gradient, update skipped (%d skipped so far)%n", step,
-                            Double.isNaN(s.loss()) ? "NaN" : "infinite", skipped);
+                    progress.println(String.format(Locale.ROOT, "step %d: %s loss or gradient, update skipped (%d skipped so far)",
+                            step, Double.isNaN(s.loss()) ? "NaN" : "infinite", skipped));
                     o.run().logMetric("nonfinite_steps_skipped", skipped, step);
                     if (inARow >= r.train().maxConsecutiveNonfinite()) {
                         throw new BadInputException("training stopped: " + inARow + " steps in a row had a NaN or "
@@ -255,7 +255,7 @@ public final class Trainer {
                         double loss = eval.get("loss");
                         evalLosses.put(step, loss);
                         best = Double.isNaN(best) ? loss : Math.min(best, loss);
-                        o.out().printf(Locale.ROOT, "step %d: eval_loss %.4f (best %.4f)%n", step, loss, best);
+                        progress.println(String.format(Locale.ROOT, "step %d: eval_loss %.4f (best %.4f)", step, loss, best));
                         o.run().logMetrics(prefixed(eval), step);
                     }
                 }

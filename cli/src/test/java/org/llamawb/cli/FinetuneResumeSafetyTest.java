@@ -116,10 +116,17 @@ class FinetuneResumeSafetyTest {
         assertTrue(r.err().startsWith("error: train.max_steps: 2 is not beyond step 3 of checkpoint-000003"), r.err());
         assertEquals(before, snapshot(run), "a refused resume must leave the run directory (and its tracked run) as it was");
 
+        // the thread count a checkpoint was trained with is recorded; another one is warned about
+        Path state = run.resolve("checkpoint-000003").resolve(CheckpointStore.STATE_FILE);
+        String json = Files.readString(state);
+        assertTrue(json.matches("(?s).*\"intra_op_threads\" : [1-9][0-9]*.*"), json);
+        Files.writeString(state, json.replaceAll("\"intra_op_threads\" : [0-9]+", "\"intra_op_threads\" : 999"));
         r = ok("finetune", recipe.toString(), "--set", "output.dir=" + run, "--set", "train.max_steps=5",
                 "--set", "eval.every_steps=2", "--resume");
         assertTrue(r.err().contains("resume: train.max_steps 3 -> 5 (changed since checkpoint-000003)"), r.err());
         assertTrue(r.err().contains("resume: eval.every_steps 0 -> 2 (changed since checkpoint-000003)"), r.err());
+        assertTrue(r.err().contains("warning: checkpoint-000003 was trained with 999 intra-op threads, this process has "),
+                r.err());
         String stored = Files.readString(run.resolve("checkpoint-000005").resolve(CheckpointStore.RECIPE_FILE));
         assertTrue(stored.startsWith("# resumed at step 3 with eval.every_steps 0 -> 2, train.max_steps 3 -> 5\n"), stored);
         assertTrue(stored.contains("max_steps: 5"), stored);

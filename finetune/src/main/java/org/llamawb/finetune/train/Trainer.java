@@ -2,6 +2,7 @@ package org.llamawb.finetune.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -207,6 +208,12 @@ public final class Trainer {
                         state.step() - state.nonfiniteSkipped());
                 o.out().printf("resumed from %s at step %d (data position %s)%n", resumeFrom.get().getFileName(),
                         state.step(), new LoaderPosition(state.epoch(), state.batch()));
+                if (state.intraOpThreads() > 0 && state.intraOpThreads() != JniUtils.getNumThreads()) {
+                    o.out().printf("warning: %s was trained with %d intra-op threads, this process has %d: the resumed "
+                            + "run will differ slightly from an uninterrupted one (run with -Dai.djl.pytorch.num_threads=%d "
+                            + "for the same result)%n", resumeFrom.get().getFileName(), state.intraOpThreads(),
+                            JniUtils.getNumThreads(), state.intraOpThreads());
+                }
             }
             Progress progress = new Progress(o.out(), state.step(), total, r.train().policy().recipeName());
             Iterator<LoadedBatch<B>> batches = method.batches(new LoaderPosition(state.epoch(), state.batch()));
@@ -279,7 +286,7 @@ public final class Trainer {
                 }
                 if (last || (r.output().saveEverySteps() > 0 && step % r.output().saveEverySteps() == 0)) {
                     TrainerState saved = new TrainerState(step, position.epoch(), position.batch(), r.train().seed(), skipped,
-                            inARow, trainedTokens, losses, best);
+                            inARow, trainedTokens, losses, best, JniUtils.getNumThreads());
                     saveCheckpoint(store, saved, opt, recipeYaml, ctx, params, base);
                 }
             }

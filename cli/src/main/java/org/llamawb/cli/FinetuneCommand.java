@@ -3,9 +3,11 @@ package org.llamawb.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.llamawb.finetune.checkpoint.CheckpointStore;
+import org.llamawb.finetune.checkpoint.ResumePoint;
 import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
@@ -21,7 +23,12 @@ import org.llamawb.tracking.TrackedRun;
 import org.llamawb.tracking.Tracker;
 import org.llamawb.tracking.TrackingSettings;
 
-/** {@code workbench finetune RECIPE.yaml [--set key=value ...] [--resume]}: the method the recipe names. */
+/**
+ * {@code workbench finetune RECIPE.yaml [--set key=value ...] [--resume | --resume-from DIR]}: the method the
+ * recipe names. Resuming continues from the newest usable checkpoint (a damaged newer one is reported and set
+ * aside) or from the checkpoint directory named; a recipe change that cannot apply to a resumed run is refused
+ * before any tracked run is touched (see {@link ResumePoint}).
+ */
 final class FinetuneCommand implements Command {
     @Override
     public String name() {
@@ -39,8 +46,10 @@ final class FinetuneCommand implements Command {
         o.addOption(Option.builder().longOpt("set").hasArg().argName("key=value")
                 .desc("override a recipe key, e.g. --set train.learning_rate=1e-4 (repeatable)").build());
         o.addOption(Flags.opt("resume", null, "continue from the newest checkpoint in output.dir"));
+        o.addOption(Flags.opt("resume-from", "DIR", "continue from this checkpoint directory (e.g. an older one "
+                + "when the newest is damaged)"));
         o.addOption(Flags.opt("tracking-uri", "URI", "MLflow tracking server (else tracking.uri, else MLFLOW_TRACKING_URI)"));
-        Flags f = Flags.parse("finetune RECIPE.yaml [--set key=value ...] [--resume] [--tracking-uri URI]", o, args);
+        Flags f = Flags.parse("finetune RECIPE.yaml [--set key=value ...] [--resume | --resume-from DIR] [--tracking-uri URI]", o, args);
         if (f == null) {
             return 0;
         }
@@ -55,10 +64,14 @@ final class FinetuneCommand implements Command {
         }
         // before the tracker opens (and would resume) the MLflow run kept in that directory: a refused
         // command must not touch a finished run
-        if (!f.has("resume") && !new CheckpointStore(outputDir, recipe.output().keepLast()).list().isEmpty()) {
+        Path resumeFrom = f.has("resume-from") ? Path.of(f.string("resume-from", null)) : null;
+        boolean resume = f.has("resume") || resumeFrom != null;
+        if (!resume && !new CheckpointStore(outputDir, recipe.output().keepLast()).list().isEmpty()) {
             throw new BadInputException(outputDir + ": already holds checkpoints; pass --resume to continue that run "
                     + "or set output.dir to a new folder");
         }
+        // the checkpoint to continue from, and the recipe changes since it (one refused is one line, exit 2)
+        Optional<ResumePoint> point = resume ? ResumePoint.find(recipe, resumeFrom, System.err::println) : Optional.empty();
         checkModel(recipe.model(), recipe.data().template());
         checkData(recipe);
         Files.createDirectories(outputDir);
@@ -79,7 +92,8 @@ final class FinetuneCommand implements Command {
             // what this run trains with: the recipe resolved (--set applied, defaults filled in), not the file
             run.logText(resolvedRecipe(file, recipe, f.strings("set")), file.getFileName().toString());
             try {
-                Trainer.Result result = Trainer.run(new Trainer.Options(recipe, f.has("resume"), run, System.err));
+                Trainer.Result result = Trainer.run(new Trainer.Options(recipe, resume, run, System.err,
+                        point.map(ResumePoint::checkpoint).orElse(null)));
                 run.finish();
                 System.out.println("done: " + result.steps() + " steps; output " + result.output());
             } catch (RuntimeException | Error e) {

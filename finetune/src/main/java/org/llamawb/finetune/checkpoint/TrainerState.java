@@ -22,10 +22,12 @@ import org.llamawb.model.BadInputException;
  * @param trainedTokens tokens trained so far
  * @param losses training loss of every step so far (for resumed curves and plots)
  * @param bestEvalLoss lowest validation loss so far (NaN when none)
+ * @param intraOpThreads libtorch's intra-op thread count when it was written (0: not recorded). CPU kernels
+ *     split matmuls and reductions by it, so a run resumed under another count is not bitwise the same.
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record TrainerState(long step, int epoch, long batch, long seed, long nonfiniteSkipped, int nonfiniteInARow,
-        long trainedTokens, List<Double> losses, double bestEvalLoss) {
+        long trainedTokens, List<Double> losses, double bestEvalLoss, int intraOpThreads) {
 
     static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -34,6 +36,12 @@ public record TrainerState(long step, int epoch, long batch, long seed, long non
 
     public TrainerState {
         losses = List.copyOf(losses);
+    }
+
+    /** A state whose thread count is not recorded. */
+    public TrainerState(long step, int epoch, long batch, long seed, long nonfiniteSkipped, int nonfiniteInARow,
+            long trainedTokens, List<Double> losses, double bestEvalLoss) {
+        this(step, epoch, batch, seed, nonfiniteSkipped, nonfiniteInARow, trainedTokens, losses, bestEvalLoss, 0);
     }
 
     public static TrainerState start(long seed) {

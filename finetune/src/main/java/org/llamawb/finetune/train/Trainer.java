@@ -2,6 +2,7 @@ package org.llamawb.finetune.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -28,6 +29,7 @@ import org.llamawb.datasets.tokenize.EncodeOptions;
 import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.checkpoint.CheckpointStore;
+import org.llamawb.finetune.checkpoint.ResumePoint;
 import org.llamawb.finetune.checkpoint.TrainerState;
 import org.llamawb.finetune.dpo.DpoMethod;
 import org.llamawb.finetune.kto.KtoMethod;
@@ -61,11 +63,16 @@ public final class Trainer {
      * How to run.
      *
      * @param recipe the resolved recipe (relative paths in it are relative to the working directory)
-     * @param resume continue from the newest checkpoint of {@code output.dir}
+     * @param resume continue from the newest usable checkpoint of {@code output.dir} (see {@link ResumePoint})
      * @param run where metrics go (a tracked run; journal-only when no server is configured)
      * @param out progress lines
+     * @param resumeFrom a checkpoint directory to continue from ({@code null}: the newest usable one when resuming)
      */
-    public record Options(Recipe recipe, boolean resume, TrackedRun run, PrintStream out) {}
+    public record Options(Recipe recipe, boolean resume, TrackedRun run, PrintStream out, Path resumeFrom) {
+        public Options(Recipe recipe, boolean resume, TrackedRun run, PrintStream out) {
+            this(recipe, resume, run, out, null);
+        }
+    }
 
     /**
      * What a run produced.
@@ -83,14 +90,23 @@ public final class Trainer {
         Recipe r = o.recipe();
         Path runDir = Path.of(r.output().dir());
         CheckpointStore store = new CheckpointStore(runDir, r.output().keepLast());
-        Optional<Path> resumeFrom = o.resume() ? store.latest() : Optional.empty();
-        if (!o.resume() && !store.list().isEmpty()) {
+        boolean resume = o.resume() || o.resumeFrom() != null;
+        Optional<ResumePoint> point = resume ? ResumePoint.find(r, o.resumeFrom(), o.out()::println) : Optional.empty();
+        Optional<Path> resumeFrom = point.map(ResumePoint::checkpoint);
+        if (!resume && !store.list().isEmpty()) {
             throw new BadInputException(runDir + ": already holds checkpoints; pass --resume to continue that run "
                     + "or set output.dir to a new folder");
         }
-        if (o.resume() && resumeFrom.isEmpty()) {
+        if (resume && resumeFrom.isEmpty()) {
             o.out().println("no checkpoint in " + runDir + " yet: starting from the beginning");
         }
+        point.ifPresent(p -> {
+            for (Path c : p.setAside()) {
+                o.out().println("set aside " + c.getFileName() + " (after " + p.checkpoint().getFileName()
+                        + ", where this run resumes) as " + CheckpointStore.setAside(c).getFileName());
+            }
+            p.changes().forEach(c -> o.out().println("resume: " + c + " (changed since " + p.checkpoint().getFileName() + ")"));
+        });
         try (NDManager m = NDManager.newBaseManager(); BaseModel base = BaseModel.open(r.model(), r.train().seed(), m)) {
             Llama model = base.model();
             ChatTemplate template = DataSetup.template(r.data(), base.tokenizer(), base.location());
@@ -99,7 +115,7 @@ public final class Trainer {
                 MethodContext ctx = new MethodContext(r, model, base.tokenizer(), template, lora, r.adapter().name(), o.out());
                 TrainingMethod<?> method = method(ctx);
                 Map<String, NDArray> params = trainable(r, base, template, lora, resumeFrom, o.out());
-                return train(o, base, ctx, method, params, store, resumeFrom, m);
+                return train(o, base, ctx, method, params, store, point, m);
             } finally {
                 if (lora != null) {
                     lora.close();
@@ -170,7 +186,8 @@ public final class Trainer {
     }
 
     private static <B> Result train(Options o, BaseModel base, MethodContext ctx, TrainingMethod<B> method,
-            Map<String, NDArray> params, CheckpointStore store, Optional<Path> resumeFrom, NDManager m) {
+            Map<String, NDArray> params, CheckpointStore store, Optional<ResumePoint> point, NDManager m) {
+        Optional<Path> resumeFrom = point.map(ResumePoint::checkpoint);
         Recipe r = o.recipe();
         Path runDir = Path.of(r.output().dir());
         long trainable = params.values().stream().mapToLong(a -> a.getShape().size()).sum();
@@ -180,15 +197,23 @@ public final class Trainer {
         TrainerState state = resumeFrom.map(CheckpointStore::readState).orElse(TrainerState.start(r.train().seed()));
         List<Double> losses = new ArrayList<>(state.losses());
         Map<Long, Double> evalLosses = new LinkedHashMap<>();
-        String recipeYaml = RecipeLoader.toYaml(r);
-        logRunStart(o, base, method, trainable, total);
+        String recipeYaml = point.map(p -> p.recipeToStore(RecipeLoader.toYaml(r))).orElse(RecipeLoader.toYaml(r));
+        logRunStart(o, base, method, trainable, total, point);
 
         try (AdamW opt = new AdamW(params, r.train().adamSettings(), AdamW::decaysByDefault, m)) {
             if (resumeFrom.isPresent()) {
+                // the optimiser counts the updates it made: a skipped (non-finite) step made none, and its
+                // bias corrections must go on from that count, not from the trainer's step
                 opt.restore(CheckpointStore.readTensors(resumeFrom.get().resolve(CheckpointStore.OPTIMIZER_FILE)),
-                        state.step());
+                        state.step() - state.nonfiniteSkipped());
                 o.out().printf("resumed from %s at step %d (data position %s)%n", resumeFrom.get().getFileName(),
                         state.step(), new LoaderPosition(state.epoch(), state.batch()));
+                if (state.intraOpThreads() > 0 && state.intraOpThreads() != JniUtils.getNumThreads()) {
+                    o.out().printf("warning: %s was trained with %d intra-op threads, this process has %d: the resumed "
+                            + "run will differ slightly from an uninterrupted one (run with -Dai.djl.pytorch.num_threads=%d "
+                            + "for the same result)%n", resumeFrom.get().getFileName(), state.intraOpThreads(),
+                            JniUtils.getNumThreads(), state.intraOpThreads());
+                }
             }
             Progress progress = new Progress(o.out(), state.step(), total, r.train().policy().recipeName());
             Iterator<LoadedBatch<B>> batches = method.batches(new LoaderPosition(state.epoch(), state.batch()));
@@ -261,7 +286,7 @@ public final class Trainer {
                 }
                 if (last || (r.output().saveEverySteps() > 0 && step % r.output().saveEverySteps() == 0)) {
                     TrainerState saved = new TrainerState(step, position.epoch(), position.batch(), r.train().seed(), skipped,
-                            inARow, trainedTokens, losses, best);
+                            inARow, trainedTokens, losses, best, JniUtils.getNumThreads());
                     saveCheckpoint(store, saved, opt, recipeYaml, ctx, params, base);
                 }
             }
@@ -294,13 +319,21 @@ public final class Trainer {
         return out;
     }
 
-    private static void logRunStart(Options o, BaseModel base, TrainingMethod<?> method, long trainable, long total) {
+    private static void logRunStart(Options o, BaseModel base, TrainingMethod<?> method, long trainable, long total,
+            Optional<ResumePoint> point) {
         Recipe r = o.recipe();
         Llama model = base.model();
         Map<String, Object> params = new LinkedHashMap<>(RecipeLoader.flatten(r));
+        // a param keeps its first value (MLflow refuses another): a key changed on resume is recorded beside it
+        point.ifPresent(p -> p.changes().forEach(c -> {
+            params.remove(c.key());
+            params.put("resumed_at_step_" + p.state().step() + "." + c.key(), c.before() + " -> " + c.after());
+        }));
+        boolean totalChanged = point.isPresent() && point.get().changes().stream()
+                .anyMatch(c -> c.key().equals("train.max_steps") || c.key().equals("train.epochs"));
         model.config().toJson().fields().forEachRemaining(e -> params.put("model_config." + e.getKey(), e.getValue().toString()));
         params.put("trainable_parameters", trainable);
-        params.put("total_steps", total);
+        params.put(totalChanged ? "resumed_at_step_" + point.get().state().step() + ".total_steps" : "total_steps", total);
         params.put("train_examples", method.trainExamples());
         params.put("validation_examples", method.validationExamples());
         o.run().logParams(params);

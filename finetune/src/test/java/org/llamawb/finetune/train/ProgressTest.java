@@ -57,6 +57,24 @@ class ProgressTest {
     }
 
     @Test
+    void aMessageClearsTheBarAndTakesALineOfItsOwn() {
+        Progress p = progress(Style.BAR);
+        p.line(120, 1.87344, 1.86e-4, 0.5121);
+        int width = text().length() - 1; // after the leading \r
+        p.println("step 120: eval_loss 1.9000 (best 1.9000)");
+        assertEquals("\r" + " ".repeat(width) + "\rstep 120: eval_loss 1.9000 (best 1.9000)\n",
+                text().substring(width + 1));
+        p.line(121, 1.8, 1.86e-4, 0.5);
+        assertTrue(text().endsWith("(best 1.9000)\n\rstep 121/400 [#######.................]  30% | loss 1.8000"
+                + text().substring(text().lastIndexOf(" | lr"))), "the bar is drawn again below the message");
+
+        bytes.reset();
+        Progress plain = progress(Style.PLAIN);
+        plain.println("step 1: eval_loss 2.0000 (best 2.0000)");
+        assertEquals("step 1: eval_loss 2.0000 (best 2.0000)\n", text());
+    }
+
+    @Test
     void barPadsOverALongerPreviousDraw() {
         Progress p = progress(Style.BAR);
         now[0] = SECOND;

@@ -21,10 +21,10 @@ import org.apache.commons.cli.Options;
 import org.llamawb.adapters.LoraConfig;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.TargetModules;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
-import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.sft.SftLoss;
 import org.llamawb.finetune.sft.TokenBatch;
 import org.llamawb.finetune.train.TrainingStep;
@@ -332,7 +332,7 @@ final class BenchCommand implements Command {
         int[][] labels = new int[b.inputIds().length][];
         for (int i = 0; i < labels.length; i++) {
             labels[i] = b.labels()[i].clone();
-            Arrays.fill(labels[i], 0, (int) Math.round(fraction * labels[i].length), CausalLmLoss.IGNORE);
+            Arrays.fill(labels[i], 0, (int) Math.round(fraction * labels[i].length), TokenizedExample.IGNORE);
         }
         return new TokenBatch(b.inputIds(), labels, null, null);
     }

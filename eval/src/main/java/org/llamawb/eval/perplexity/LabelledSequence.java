@@ -1,6 +1,7 @@
 package org.llamawb.eval.perplexity;
 
 import java.util.Arrays;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.model.BadInputException;
 
 /**
@@ -9,8 +10,6 @@ import org.llamawb.model.BadInputException;
  * output at t - 1 predicts it.
  */
 public record LabelledSequence(int[] inputIds, int[] labels) {
-    public static final int IGNORE = -100;
-
     public LabelledSequence {
         if (inputIds.length != labels.length) {
             throw new BadInputException("labels (" + labels.length + ") and input ids (" + inputIds.length
@@ -20,11 +19,11 @@ public record LabelledSequence(int[] inputIds, int[] labels) {
         labels = labels.clone();
     }
 
-    /** Labels equal to the ids where {@code scored[t]}, {@link #IGNORE} elsewhere. */
+    /** Labels equal to the ids where {@code scored[t]}, {@link TokenizedExample#IGNORE} elsewhere. */
     public static LabelledSequence masked(int[] ids, boolean[] scored) {
         int[] labels = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
-            labels[i] = scored[i] ? ids[i] : IGNORE;
+            labels[i] = scored[i] ? ids[i] : TokenizedExample.IGNORE;
         }
         return new LabelledSequence(ids, labels);
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.eval.score.TokenLogprobs;
 import org.llamawb.model.Llama;
 
@@ -53,7 +54,7 @@ public final class MaskedLoss {
                     truncated += s.length() > maxLength ? 1 : 0;
                     for (int t = 0; t < len; t++) {
                         tokens[r * width + t] = s.id(t);
-                        if (t > 0 && s.label(t) != LabelledSequence.IGNORE) {
+                        if (t > 0 && s.label(t) != TokenizedExample.IGNORE) {
                             slots.add((long) r * width + t - 1);
                             targets.add((long) s.label(t));
                         }

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.datasets.batch.PairBatch;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.train.MetricMeans;
 import org.llamawb.finetune.train.TrainingStep;
@@ -222,7 +223,7 @@ public final class DpoObjective implements TrainingStep.Loss<PairBatch> {
     private record Sequence(int[] ids) {
         static Sequence of(int[] ids, int[] labels) {
             int end = labels.length;
-            while (end > 0 && labels[end - 1] == CausalLmLoss.IGNORE) {
+            while (end > 0 && labels[end - 1] == TokenizedExample.IGNORE) {
                 end--;
             }
             return new Sequence(Arrays.copyOf(ids, end));

@@ -3,13 +3,14 @@ package org.llamawb.finetune.dpo;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.model.Llama;
 
 /**
  * The log-likelihood of each row's labelled tokens, {@code Σ_t log p(label_{t+1} | tokens ≤ t)}, as the
  * preference losses read it (TRL's {@code concatenated_forward}): labels are shifted as in
- * {@link CausalLmLoss}, positions labelled {@value CausalLmLoss#IGNORE} count nothing. Rows are
+ * {@link CausalLmLoss}, positions labelled {@value TokenizedExample#IGNORE} count nothing. Rows are
  * right-padded, so causal attention keeps padding out of every real token's prediction.
  *
  * @param sums {@code [N]} the per-row sums, still attached to the graph when computed under autograd
@@ -41,8 +42,8 @@ public record SequenceLogProbs(NDArray sums, double[] values, long[] counts, dou
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < t; j++) {
                 flatIds[i * t + j] = ids[i][j];
-                int next = j + 1 < t ? labels[i][j + 1] : CausalLmLoss.IGNORE;
-                if (next != CausalLmLoss.IGNORE) {
+                int next = j + 1 < t ? labels[i][j + 1] : TokenizedExample.IGNORE;
+                if (next != TokenizedExample.IGNORE) {
                     safe[i * t + j] = next;
                     mask[i * t + j] = 1;
                     counts[i]++;

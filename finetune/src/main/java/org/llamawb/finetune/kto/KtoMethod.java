@@ -11,9 +11,9 @@ import org.llamawb.datasets.batch.LoadedBatch;
 import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.datasets.tokenize.TokenizedUnpaired;
 import org.llamawb.finetune.recipe.Recipe;
-import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.train.MethodContext;
 import org.llamawb.finetune.train.MetricMeans;
 import org.llamawb.finetune.train.TrainingMethod;
@@ -105,7 +105,7 @@ public final class KtoMethod implements TrainingMethod<KtoBatch> {
 
     private void fill(int[] ids, int[] labels, int[] prompt, int[] answer) {
         Arrays.fill(ids, padId);
-        Arrays.fill(labels, CausalLmLoss.IGNORE);
+        Arrays.fill(labels, TokenizedExample.IGNORE);
         System.arraycopy(prompt, 0, ids, 0, prompt.length);
         System.arraycopy(answer, 0, ids, prompt.length, answer.length);
         System.arraycopy(answer, 0, labels, prompt.length, answer.length);

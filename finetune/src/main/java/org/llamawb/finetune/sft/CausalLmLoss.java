@@ -4,21 +4,19 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.model.Kernels;
 import org.llamawb.model.Llama;
 
 /**
  * The next-token loss of a causal language model, as transformers computes it: the logits at position
- * {@code t} are scored against the label at {@code t + 1}; positions whose label is {@value #IGNORE}
+ * {@code t} are scored against the label at {@code t + 1}; positions whose label is {@value TokenizedExample#IGNORE}
  * contribute nothing.
  *
  * <p>Returned as a <em>sum</em> over trained tokens, so a caller can divide by the number of trained
  * tokens in a whole optimiser step (all micro-batches): accumulation then equals one large batch.
  */
 public final class CausalLmLoss {
-    /** The ignore index of transformers and PyTorch. */
-    public static final int IGNORE = -100;
-
     private CausalLmLoss() {}
 
     /**
@@ -31,18 +29,18 @@ public final class CausalLmLoss {
         long[] out = new long[b * t];
         for (int i = 0; i < b; i++) {
             for (int j = 0; j < t; j++) {
-                out[i * t + j] = j + 1 < t ? labels[i][j + 1] : IGNORE;
+                out[i * t + j] = j + 1 < t ? labels[i][j + 1] : TokenizedExample.IGNORE;
             }
         }
         return m.create(out, new Shape(b, t));
     }
 
-    /** Number of positions that are trained (a label that is not {@value #IGNORE} after the first position). */
+    /** Number of positions that are trained (a label that is not {@value TokenizedExample#IGNORE} after the first position). */
     public static long trainedTokens(int[][] labels) {
         long n = 0;
         for (int[] row : labels) {
             for (int j = 1; j < row.length; j++) {
-                if (row[j] != IGNORE) {
+                if (row[j] != TokenizedExample.IGNORE) {
                     n++;
                 }
             }
@@ -77,7 +75,7 @@ public final class CausalLmLoss {
     }
 
     /**
-     * Indices (int64 {@code [m]}) of the positions of {@code shifted: [N]} whose label is not {@value #IGNORE};
+     * Indices (int64 {@code [m]}) of the positions of {@code shifted: [N]} whose label is not {@value TokenizedExample#IGNORE};
      * null when that is every position or none (then there is nothing to gather).
      */
     public static NDArray labelledRows(NDArray shifted) {
@@ -85,7 +83,7 @@ public final class CausalLmLoss {
         long[] idx = new long[l.length];
         int m = 0;
         for (int i = 0; i < l.length; i++) {
-            if (l[i] != IGNORE) {
+            if (l[i] != TokenizedExample.IGNORE) {
                 idx[m++] = i;
             }
         }

@@ -22,6 +22,7 @@ import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.TargetModules;
 import org.llamawb.datasets.batch.Batch;
 import org.llamawb.datasets.batch.PairBatch;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.train.TrainingStep;
@@ -62,7 +63,7 @@ class DpoObjectiveTest {
 
     static void fill(int[] ids, int[] labels, int[] prompt, int[] answer) {
         Arrays.fill(ids, PAD);
-        Arrays.fill(labels, CausalLmLoss.IGNORE);
+        Arrays.fill(labels, TokenizedExample.IGNORE);
         System.arraycopy(prompt, 0, ids, 0, prompt.length);
         System.arraycopy(answer, 0, ids, prompt.length, answer.length);
         System.arraycopy(answer, 0, labels, prompt.length, answer.length);

@@ -18,7 +18,7 @@ import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.datasets.batch.Batch;
 import org.llamawb.datasets.batch.PairBatch;
-import org.llamawb.finetune.sft.CausalLmLoss;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.model.Fixtures;
 import org.llamawb.model.Llama;
 import org.llamawb.model.weights.Checkpoint;
@@ -47,7 +47,7 @@ class DpoTrlParityTest {
         for (int i = 0; i < ids.length; i++) {
             labels[i] = new int[ids[i].length];
             for (int j = 0; j < ids[i].length; j++) {
-                labels[i][j] = completion[i][j] == 1 ? ids[i][j] : CausalLmLoss.IGNORE;
+                labels[i][j] = completion[i][j] == 1 ? ids[i][j] : TokenizedExample.IGNORE;
             }
         }
         int b = ids.length / 2;

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.datasets.example.Origin;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.datasets.tokenize.TokenizedUnpaired;
-import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.model.Fixtures;
 import org.llamawb.model.Llama;
 import org.llamawb.model.weights.Checkpoint;
@@ -44,7 +44,7 @@ class KtoTrlParityTest {
         for (int i = 0; i < ids.length; i++) {
             out[i] = new int[ids[i].length];
             for (int j = 0; j < ids[i].length; j++) {
-                out[i][j] = mask[i][j] == 1 ? ids[i][j] : CausalLmLoss.IGNORE;
+                out[i][j] = mask[i][j] == 1 ? ids[i][j] : TokenizedExample.IGNORE;
             }
         }
         return out;

@@ -28,6 +28,7 @@ import org.llamawb.datasets.mix.DataSource;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.template.ChatTemplates;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.model.Llama;
@@ -63,7 +64,7 @@ class AccumulationAndPackingTest {
             int prompt = 2 + 3 * i; // every row trains a different number of tokens
             for (int j = 0; j < t; j++) {
                 ids[i][j] = 3 + r.nextInt(500);
-                labels[i][j] = j < prompt ? CausalLmLoss.IGNORE : ids[i][j];
+                labels[i][j] = j < prompt ? TokenizedExample.IGNORE : ids[i][j];
             }
         }
         TokenBatch whole = new TokenBatch(ids, labels, null, null);
@@ -155,7 +156,7 @@ class AccumulationAndPackingTest {
                     }
                     int[] ids = Arrays.copyOfRange(packed.inputIds()[row], start, end);
                     int[] lab = Arrays.copyOfRange(packed.labels()[row], start, end);
-                    if (Arrays.stream(lab).anyMatch(l -> l != CausalLmLoss.IGNORE)) {
+                    if (Arrays.stream(lab).anyMatch(l -> l != TokenizedExample.IGNORE)) {
                         TokenBatch one = new TokenBatch(new int[][] {ids}, new int[][] {lab}, null, null);
                         try (NDScope s = new NDScope()) {
                             alone += CausalLmLoss.sum(model.forward(one.inputIdsArray(m), null, null, false),

@@ -21,12 +21,12 @@ import org.apache.commons.cli.Options;
 import org.llamawb.adapters.LoraConfig;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.TargetModules;
+import org.llamawb.datasets.batch.Batch;
 import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.sft.SftLoss;
-import org.llamawb.finetune.sft.TokenBatch;
 import org.llamawb.finetune.train.TrainingStep;
 import org.llamawb.model.Llama;
 import org.llamawb.model.LlamaConfig;
@@ -150,7 +150,7 @@ final class BenchCommand implements Command {
                 return null;
             });
             model.parameters().values().forEach(p -> p.setRequiresGradient(true));
-            TokenBatch tb = randomBatch(c, batch, seq, 0);
+            Batch tb = randomBatch(c, batch, seq, 0);
             double[] fb = time(f.integer("warmup", 2), f.integer("steps", 10), () -> {
                 try (NDScope scope = new NDScope()) {
                     ForwardBackward.run(model, tb, 1.0 / tb.trainedTokens(), Rematerialization.NONE, 0, m);
@@ -216,7 +216,7 @@ final class BenchCommand implements Command {
                 ObjectNode lo = out.putObject("lora");
                 lo.put("r", 8).put("alpha", 16).put("targets", targets).put("trainable_params", lora.parameterCount("default"));
             }
-            List<TokenBatch> batches = new ArrayList<>();
+            List<Batch> batches = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 batches.add(withPrompt(randomBatch(c, batch, seq, i), f.number("prompt-fraction", 0)));
             }
@@ -230,7 +230,7 @@ final class BenchCommand implements Command {
                 int accumulation = f.integer("accumulation", 1);
                 // the trainer's own step: zero, micro-batches normalised by the step's trained tokens, clip, update
                 double[] t = time(f.integer("warmup", 1), f.integer("steps", 5), () -> {
-                    List<TokenBatch> micro = new ArrayList<>(accumulation);
+                    List<Batch> micro = new ArrayList<>(accumulation);
                     for (int i = 0; i < accumulation; i++) {
                         micro.add(batches.get((step[0] * accumulation + i) % batches.size()));
                     }
@@ -253,7 +253,7 @@ final class BenchCommand implements Command {
                 if (f.has("profile")) {
                     Path dir = Path.of(f.string("profile", "."));
                     Files.createDirectories(dir);
-                    TokenBatch tb = batches.get(0);
+                    Batch tb = batches.get(0);
                     opt.zeroGradients();
                     profile(dir.resolve("train_" + remat.recipeName() + ".json"), () -> {
                         try (NDScope scope = new NDScope()) {
@@ -310,7 +310,7 @@ final class BenchCommand implements Command {
         out.put("tokens_per_step", (long) batch * seq);
     }
 
-    private static TokenBatch randomBatch(LlamaConfig c, int batch, int seq, long seed) {
+    private static Batch randomBatch(LlamaConfig c, int batch, int seq, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         int[][] ids = new int[batch][seq];
         for (int[] row : ids) {
@@ -318,14 +318,14 @@ final class BenchCommand implements Command {
                 row[j] = r.nextInt(c.vocabSize());
             }
         }
-        return new TokenBatch(ids, ids, null, null); // labels = ids, as the Python peers do
+        return Batch.ofRows(ids, ids); // labels = ids, as the Python peers do
     }
 
     /**
      * The batch with the first {@code fraction} of every row's labels ignored, as an SFT prompt is:
      * assistant-only training.
      */
-    private static TokenBatch withPrompt(TokenBatch b, double fraction) {
+    private static Batch withPrompt(Batch b, double fraction) {
         if (fraction <= 0) {
             return b;
         }
@@ -334,7 +334,7 @@ final class BenchCommand implements Command {
             labels[i] = b.labels()[i].clone();
             Arrays.fill(labels[i], 0, (int) Math.round(fraction * labels[i].length), TokenizedExample.IGNORE);
         }
-        return new TokenBatch(b.inputIds(), labels, null, null);
+        return Batch.ofRows(b.inputIds(), labels);
     }
 
     private static double[] time(int warmup, int steps, Supplier<Void> body) {

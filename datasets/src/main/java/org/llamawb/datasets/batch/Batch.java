@@ -1,10 +1,13 @@
 package org.llamawb.datasets.batch;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import org.llamawb.datasets.tokenize.TokenizedExample;
 
 /**
- * One micro-batch as plain arrays, all {@code [B, T]}, in the training loop's layout
- * ({@code org.llamawb.finetune.sft.TokenBatch}).
+ * One micro-batch, all {@code [B, T]}: plain arrays as the loader builds them, and the int64 arrays the
+ * model consumes ({@link #inputIdsArray} and its siblings).
  *
  * @param inputIds token ids; padding positions hold the pad id
  * @param labels unshifted targets (label[t] is the token at t), {@link TokenizedExample#IGNORE} where not
@@ -33,6 +36,14 @@ public record Batch(int[][] inputIds, int[][] labels, int[][] positionIds, int[]
         }
     }
 
+    /**
+     * One example per row and no padding (hand-made batches: tests, benchmarks): every slot is a real
+     * token and rows are not packed.
+     */
+    public static Batch ofRows(int[][] inputIds, int[][] labels) {
+        return new Batch(inputIds, labels, null, null, inputIds.length, (long) inputIds.length * inputIds[0].length);
+    }
+
     public int rows() {
         return inputIds.length;
     }
@@ -50,16 +61,45 @@ public record Batch(int[][] inputIds, int[][] labels, int[][] positionIds, int[]
         return (long) rows() * length();
     }
 
-    /** Positions that contribute to the loss. */
+    /**
+     * Positions that contribute to the next-token loss: labels that are not {@link TokenizedExample#IGNORE},
+     * after the first position of each row (nothing precedes it to predict it from).
+     */
     public long trainedTokens() {
         long n = 0;
         for (int[] row : labels) {
-            for (int l : row) {
-                if (l != TokenizedExample.IGNORE) {
+            for (int j = 1; j < row.length; j++) {
+                if (row[j] != TokenizedExample.IGNORE) {
                     n++;
                 }
             }
         }
         return n;
+    }
+
+    public NDArray inputIdsArray(NDManager m) {
+        return toArray(m, inputIds);
+    }
+
+    /** Null when rows are not packed (the model then counts 0..T-1 in every row). */
+    public NDArray positionIdsArray(NDManager m) {
+        return positionIds == null ? null : toArray(m, positionIds);
+    }
+
+    /** Null when rows are not packed. */
+    public NDArray segmentIdsArray(NDManager m) {
+        return segmentIds == null ? null : toArray(m, segmentIds);
+    }
+
+    private static NDArray toArray(NDManager m, int[][] rows) {
+        int b = rows.length;
+        int t = rows[0].length;
+        long[] flat = new long[b * t];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                flat[i * t + j] = rows[i][j];
+            }
+        }
+        return m.create(flat, new Shape(b, t)); // [B, T] int64
     }
 }

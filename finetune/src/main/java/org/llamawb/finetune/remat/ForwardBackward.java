@@ -10,8 +10,8 @@ import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import java.util.ArrayList;
 import java.util.List;
+import org.llamawb.datasets.batch.Batch;
 import org.llamawb.finetune.sft.CausalLmLoss;
-import org.llamawb.finetune.sft.TokenBatch;
 import org.llamawb.model.DecoderLayer;
 import org.llamawb.model.FeedForward;
 import org.llamawb.model.ForwardContext;
@@ -35,7 +35,7 @@ public final class ForwardBackward {
      *     {@code 1 / (trained tokens of the whole optimiser step)} accumulation equals one large batch
      * @param seed reseeds dropout before each (re)computed block, so recomputation sees the same masks
      */
-    public static double run(Llama model, TokenBatch batch, double lossScale, Rematerialization policy, long seed,
+    public static double run(Llama model, Batch batch, double lossScale, Rematerialization policy, long seed,
             NDManager m) {
         NDArray ids = batch.inputIdsArray(m);
         NDArray pos = batch.positionIdsArray(m);

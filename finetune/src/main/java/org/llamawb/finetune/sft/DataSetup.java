@@ -2,7 +2,6 @@ package org.llamawb.finetune.sft;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.llamawb.datasets.batch.Batch;
 import org.llamawb.datasets.example.Message;
 import org.llamawb.datasets.mix.DataOptions;
 import org.llamawb.datasets.template.ChatTemplate;
@@ -18,10 +17,6 @@ public final class DataSetup {
     /** The recipe's chat template; {@code model} takes the model's own from {@code location}. */
     public static ChatTemplate template(DataOptions data, LlamaTokenizer tokenizer, Path location) {
         return ChatTemplates.resolve(data.template(), tokenizer, location);
-    }
-
-    static TokenBatch tokenBatch(Batch b) {
-        return new TokenBatch(b.inputIds(), b.labels(), b.positionIds(), b.segmentIds());
     }
 
     /** A single user turn rendered up to the assistant's answer. */

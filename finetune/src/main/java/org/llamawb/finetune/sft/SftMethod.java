@@ -25,7 +25,7 @@ import org.llamawb.model.Llama;
  * Supervised fine-tuning: the next-token loss of the assistant's tokens, summed over a micro-batch and
  * normalised by the trained tokens of the whole step, under the recipe's rematerialisation policy.
  */
-public final class SftMethod implements TrainingMethod<TokenBatch> {
+public final class SftMethod implements TrainingMethod<Batch> {
     private final Llama model;
     private final SftLoss loss;
     private final PreparedData<TokenizedDataset> data;
@@ -77,22 +77,22 @@ public final class SftMethod implements TrainingMethod<TokenBatch> {
     }
 
     @Override
-    public double lossAndBackward(TokenBatch batch, double scale, long seed) {
+    public double lossAndBackward(Batch batch, double scale, long seed) {
         return loss.lossAndBackward(batch, scale, seed);
     }
 
     @Override
-    public long units(TokenBatch batch) {
+    public long units(Batch batch) {
         return loss.units(batch);
     }
 
     @Override
-    public long tokens(TokenBatch batch) {
+    public long tokens(Batch batch) {
         return loss.tokens(batch);
     }
 
     @Override
-    public long trainedTokens(TokenBatch batch) {
+    public long trainedTokens(Batch batch) {
         return loss.trainedTokens(batch);
     }
 
@@ -102,20 +102,8 @@ public final class SftMethod implements TrainingMethod<TokenBatch> {
     }
 
     @Override
-    public Iterator<LoadedBatch<TokenBatch>> batches(LoaderPosition start) {
-        Iterator<LoadedBatch<Batch>> it = loader.from(start);
-        return new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return it.hasNext();
-            }
-
-            @Override
-            public LoadedBatch<TokenBatch> next() {
-                LoadedBatch<Batch> lb = it.next();
-                return new LoadedBatch<>(DataSetup.tokenBatch(lb.batch()), lb.position(), lb.next());
-            }
-        };
+    public Iterator<LoadedBatch<Batch>> batches(LoaderPosition start) {
+        return loader.from(start);
     }
 
     @Override
@@ -146,7 +134,7 @@ public final class SftMethod implements TrainingMethod<TokenBatch> {
             n = Math.min(n, maxBatches);
         }
         for (int i = 0; i < n; i++) {
-            TokenBatch tb = DataSetup.tokenBatch(validation.batch(0, i));
+            Batch tb = validation.batch(0, i);
             try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager()) {
                 NDArray normed = model.hidden(tb.inputIdsArray(m), tb.positionIdsArray(m), tb.segmentIdsArray(m), false);
                 sum += CausalLmLoss.sumOverLabelled(model, normed, CausalLmLoss.shiftedLabels(m, tb.labels())).getFloat();

@@ -143,7 +143,7 @@ class DpoObjectiveTest {
         int b = pb.chosen().rows();
         int[][] ids = DpoObjective.concat(pb.chosen().inputIds(), pb.rejected().inputIds());
         int[][] labels = DpoObjective.concat(pb.chosen().labels(), pb.rejected().labels());
-        NDArray input = new org.llamawb.finetune.sft.TokenBatch(ids, labels, null, null).inputIdsArray(m);
+        NDArray input = Batch.ofRows(ids, labels).inputIdsArray(m);
         NDArray shifted = CausalLmLoss.shiftedLabels(m, labels);
         double[] ref = lora.withAdaptersDisabled(() -> {
             NDArray logits = model.forward(input, null, null, false);

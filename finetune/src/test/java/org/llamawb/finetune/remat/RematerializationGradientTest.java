@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.llamawb.adapters.LoraConfig;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.TargetModules;
-import org.llamawb.finetune.sft.TokenBatch;
+import org.llamawb.datasets.batch.Batch;
 import org.llamawb.model.Llama;
 import org.llamawb.model.LlamaConfig;
 import org.llamawb.model.RopeScaling;
@@ -44,7 +44,7 @@ class RematerializationGradientTest {
         manager.close();
     }
 
-    static TokenBatch batch(boolean packed) {
+    static Batch batch(boolean packed) {
         SplittableRandom r = new SplittableRandom(5);
         int b = 2;
         int t = 12;
@@ -66,10 +66,10 @@ class RematerializationGradientTest {
                 }
             }
         }
-        return new TokenBatch(ids, labels, pos, seg);
+        return packed ? new Batch(ids, labels, pos, seg, 2 * b, (long) b * t) : Batch.ofRows(ids, labels);
     }
 
-    Map<String, float[]> gradients(Map<String, NDArray> params, Rematerialization policy, TokenBatch b) {
+    Map<String, float[]> gradients(Map<String, NDArray> params, Rematerialization policy, Batch b) {
         for (NDArray p : params.values()) {
             JniUtils.zeroGrad((PtNDArray) p);
         }
@@ -103,7 +103,7 @@ class RematerializationGradientTest {
                     Map.of(), List.of()), 1);
             Map<String, NDArray> params = lora.trainableParameters("default");
             lora.setTraining(true);
-            TokenBatch b = batch(false);
+            Batch b = batch(false);
             var e = org.junit.jupiter.api.Assertions.assertThrows(org.llamawb.model.BadInputException.class, () -> {
                 try (NDScope scope = new NDScope()) {
                     ForwardBackward.run(model, b, 1.0, Rematerialization.HYBRID, 0, manager);
@@ -165,7 +165,7 @@ class RematerializationGradientTest {
             params = model.parameters();
             params.values().forEach(p -> p.setRequiresGradient(true));
         }
-        TokenBatch b = batch(packed);
+        Batch b = batch(packed);
         ChunkedHead.logitsPerSlice = 53 * 5; // 5 tokens per head slice: 24 tokens in 5 slices, the last one short
         Map<String, float[]> none = gradients(params, Rematerialization.NONE, b);
         for (Rematerialization policy : List.of(Rematerialization.FULL, Rematerialization.HYBRID, Rematerialization.HYBRID_LEAN)) {
@@ -203,7 +203,7 @@ class RematerializationGradientTest {
         try (Llama m = Llama.random(c, 13, 0.3, manager)) {
             Map<String, NDArray> params = m.parameters();
             params.values().forEach(p -> p.setRequiresGradient(true));
-            TokenBatch b = batch(packed);
+            Batch b = batch(packed);
             double scale = 1.0 / b.trainedTokens();
             Map<String, float[]> reference = new LinkedHashMap<>();
             try (NDScope scope = new NDScope();

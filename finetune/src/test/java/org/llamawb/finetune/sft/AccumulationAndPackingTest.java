@@ -67,14 +67,14 @@ class AccumulationAndPackingTest {
                 labels[i][j] = j < prompt ? TokenizedExample.IGNORE : ids[i][j];
             }
         }
-        TokenBatch whole = new TokenBatch(ids, labels, null, null);
-        List<TokenBatch> micro = new ArrayList<>();
+        Batch whole = Batch.ofRows(ids, labels);
+        List<Batch> micro = new ArrayList<>();
         int[][] split = {{0, 1}, {1, 4}, {4, 5}, {5, 8}}; // 1, 3, 1 and 3 rows
         for (int[] s : split) {
-            micro.add(new TokenBatch(Arrays.copyOfRange(ids, s[0], s[1]), Arrays.copyOfRange(labels, s[0], s[1]), null, null));
+            micro.add(Batch.ofRows(Arrays.copyOfRange(ids, s[0], s[1]), Arrays.copyOfRange(labels, s[0], s[1])));
         }
         long total = whole.trainedTokens();
-        assertEquals(total, micro.stream().mapToLong(TokenBatch::trainedTokens).sum());
+        assertEquals(total, micro.stream().mapToLong(Batch::trainedTokens).sum());
         try (NDManager m = NDManager.newBaseManager();
                 Llama model = Llama.load(Checkpoint.open(ckpt), m);
                 LoraModel lora = new LoraModel(model)) {
@@ -98,7 +98,7 @@ class AccumulationAndPackingTest {
                 Map<String, float[]> one = grads(params);
                 zero(params);
                 double accLoss = 0;
-                for (TokenBatch b : micro) {
+                for (Batch b : micro) {
                     try (NDScope s = new NDScope()) {
                         accLoss += ForwardBackward.run(model, b, 1.0 / total, policy, 0, m);
                     }
@@ -133,7 +133,7 @@ class AccumulationAndPackingTest {
             assertTrue(packed.packed() && packed.examples() > packed.rows(), "the batch must hold several examples per row");
             double packedLoss;
             try (NDScope s = new NDScope()) {
-                TokenBatch tb = DataSetup.tokenBatch(packed);
+                Batch tb = packed;
                 packedLoss = CausalLmLoss.sum(model.forward(tb.inputIdsArray(m), tb.positionIdsArray(m),
                         tb.segmentIdsArray(m), false), CausalLmLoss.shiftedLabels(m, tb.labels()), false).getFloat();
                 // the head run only on labelled positions (most of a Vicuna row is prompt) gives the same sum
@@ -157,7 +157,7 @@ class AccumulationAndPackingTest {
                     int[] ids = Arrays.copyOfRange(packed.inputIds()[row], start, end);
                     int[] lab = Arrays.copyOfRange(packed.labels()[row], start, end);
                     if (Arrays.stream(lab).anyMatch(l -> l != TokenizedExample.IGNORE)) {
-                        TokenBatch one = new TokenBatch(new int[][] {ids}, new int[][] {lab}, null, null);
+                        Batch one = Batch.ofRows(new int[][] {ids}, new int[][] {lab});
                         try (NDScope s = new NDScope()) {
                             alone += CausalLmLoss.sum(model.forward(one.inputIdsArray(m), null, null, false),
                                     CausalLmLoss.shiftedLabels(m, one.labels()), false).getFloat();
@@ -168,7 +168,7 @@ class AccumulationAndPackingTest {
                 }
             }
             assertEquals(packed.examples(), examples);
-            long trained = DataSetup.tokenBatch(packed).trainedTokens();
+            long trained = packed.trainedTokens();
             assertEquals(alone / trained, packedLoss / trained, 1e-5, "mean token loss, packed vs alone");
             model.close();
         }

@@ -13,6 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
+import org.llamawb.datasets.batch.Batch;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
@@ -33,8 +34,7 @@ class PeftGradientParityTest {
         Path dir = Fixtures.path("peft/" + c);
         JsonNode batch = Fixtures.json(Fixtures.path("peft/batch.json"));
         JsonNode results = Fixtures.json(dir.resolve("results.json"));
-        TokenBatch b = new TokenBatch(Fixtures.intMatrix(batch.get("input_ids")), Fixtures.intMatrix(batch.get("labels")),
-                null, null);
+        Batch b = Batch.ofRows(Fixtures.intMatrix(batch.get("input_ids")), Fixtures.intMatrix(batch.get("labels")));
         assertEquals(results.get("num_target_tokens").asLong(), b.trainedTokens());
         for (Rematerialization policy : Rematerialization.values()) {
             try (NDManager m = NDManager.newBaseManager();

@@ -2,8 +2,10 @@ package org.llamawb.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.llamawb.finetune.checkpoint.CheckpointStore;
@@ -12,6 +14,10 @@ import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
 import org.llamawb.datasets.mix.DataSource;
+import org.llamawb.datasets.source.DataFormat;
+import org.llamawb.datasets.source.DatasetReader;
+import org.llamawb.datasets.source.ExampleStream;
+import org.llamawb.datasets.source.ReadOptions;
 import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.hub.Sources;
@@ -158,6 +164,48 @@ final class FinetuneCommand implements Command {
             Path p = named("data.sources[" + i + "].path", () -> source.file(Path.of("")));
             if (!Files.isRegularFile(p)) {
                 throw new BadInputException("data.sources[" + i + "].path: " + p + ": data file not found");
+            }
+        }
+        Set<DataFormat> fits = switch (recipe.methodKind()) {
+            case DPO, REWARD -> EnumSet.of(DataFormat.PREFERENCE, DataFormat.HH, DataFormat.SHAREGPT_PAIRS,
+                    DataFormat.OASST_PAIRS);
+            case KTO -> EnumSet.of(DataFormat.KTO);
+            case SFT -> null; // the SFT trainer refuses pair and KTO data itself
+        };
+        if (fits != null) {
+            for (int i = 0; i < sources.size(); i++) {
+                checkKind(recipe, i, fits);
+            }
+        }
+    }
+
+    /**
+     * Reads source {@code i} through (no tokenizing) before a run exists: data of another method's kind, a bad
+     * record under {@code data.on_error: fail}, or a file with no usable record is refused with one line naming it.
+     */
+    private static void checkKind(Recipe recipe, int i, Set<DataFormat> fits) {
+        DataSource src = recipe.data().sources().get(i);
+        ReadOptions read = ReadOptions.skipping().withOnError(recipe.data().onErrorPolicy()).withFormat(src.dataFormat())
+                .withColumns(src.columnMapping());
+        Path file = Path.of(src.path());
+        try (ExampleStream s = DatasetReader.open(file, read)) {
+            while (s.hasNext()) {
+                s.next();
+                if (!fits.contains(s.format())) {
+                    String use = switch (s.format()) {
+                        case KTO -> "kto";
+                        case PREFERENCE, HH, SHAREGPT_PAIRS, OASST_PAIRS -> "dpo or reward";
+                        case SHAREGPT, OPENAI, ALPACA, OASST, PROMPTS -> "sft";
+                    };
+                    throw new BadInputException("data.sources[" + i + "] (" + file + "): '" + s.format().wireName()
+                            + "' data does not train with method: " + recipe.method() + " (it needs "
+                            + (fits.contains(DataFormat.KTO) ? "messages with a label" : "chosen/rejected pairs")
+                            + "); use method: " + use);
+                }
+            }
+            if (s.counts().examples() == 0) {
+                throw new BadInputException("data.sources[" + i + "] (" + file + "): no usable record for method: "
+                        + recipe.method() + " (" + s.counts().problems() + " skipped: " + s.counts().skippedByReason() + ")");
             }
         }
     }

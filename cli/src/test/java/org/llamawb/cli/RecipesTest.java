@@ -35,11 +35,13 @@ class RecipesTest {
     @Test
     void everyRecipeBinds() throws Exception {
         List<Path> all = recipes();
-        assertTrue(all.size() >= 8, "recipes/ holds the SFT, DPO and KTO recipes: " + all);
+        assertTrue(all.size() >= 8, "recipes/ holds the SFT, DPO, KTO and reward recipes: " + all);
         for (Path p : all) {
             Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
             String name = p.getFileName().toString();
-            assertEquals(name.startsWith("dpo-") ? "dpo" : name.startsWith("kto-") ? "kto" : "sft", r.method(), p.toString());
+            String expected = name.startsWith("dpo-") ? "dpo" : name.startsWith("kto-") ? "kto"
+                    : name.startsWith("reward-") ? "reward" : "sft";
+            assertEquals(expected, r.method(), p.toString());
             assertFalse(r.data().sources().isEmpty(), p.toString());
         }
     }

@@ -38,11 +38,16 @@ public final class RewardModel implements AutoCloseable {
     private static final double HEAD_INIT_STD = 0.02;
 
     private final LoraModel lora;
+    private final String adapter;
     private final NDArray score; // [1, d]
+    /** False when the adapter belongs to someone else (the trainer's): {@link #close} frees the head only. */
+    private final boolean ownsAdapter;
 
-    private RewardModel(LoraModel lora, NDArray score) {
+    private RewardModel(LoraModel lora, String adapter, NDArray score, boolean ownsAdapter) {
         this.lora = lora;
+        this.adapter = adapter;
         this.score = score;
+        this.ownsAdapter = ownsAdapter;
     }
 
     /**
@@ -57,22 +62,36 @@ public final class RewardModel implements AutoCloseable {
         LoraModel lora = new LoraModel(base);
         try {
             lora.add(ADAPTER, config, seed);
-            SplittableRandom rng = new SplittableRandom(seed ^ 0x5C0AEL);
-            int d = base.config().hiddenSize();
-            float[] w = new float[d];
-            for (int i = 0; i < d; i++) {
-                // Box-Muller; SplittableRandom has no nextGaussian on Java 17
-                double u1 = rng.nextDouble();
-                double u2 = rng.nextDouble();
-                w[i] = (float) (HEAD_INIT_STD * Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2));
-            }
-            NDArray score = lora.model().manager().create(w, new Shape(1, d));
-            NDScope.unregister(score);
-            return new RewardModel(lora, score);
+            return new RewardModel(lora, ADAPTER, newHead(base, seed), true);
         } catch (RuntimeException e) {
             lora.close();
             throw e;
         }
+    }
+
+    /**
+     * A reward model around adapter {@code adapter} of {@code lora} (the trainer's, which may add or load it
+     * later), with a new head as {@link #create} draws it. The adapter stays the caller's: {@link #close} frees
+     * only the head.
+     */
+    public static RewardModel attach(LoraModel lora, String adapter, long seed) {
+        return new RewardModel(lora, adapter, newHead(lora.model(), seed), false);
+    }
+
+    /** The head {@code [1, hidden]} drawn from N(0, 0.02²), deterministic for a seed. */
+    private static NDArray newHead(Llama base, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed ^ 0x5C0AEL);
+        int d = base.config().hiddenSize();
+        float[] w = new float[d];
+        for (int i = 0; i < d; i++) {
+            // Box-Muller; SplittableRandom has no nextGaussian on Java 17
+            double u1 = rng.nextDouble();
+            double u2 = rng.nextDouble();
+            w[i] = (float) (HEAD_INIT_STD * Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2));
+        }
+        NDArray score = base.manager().create(w, new Shape(1, d));
+        NDScope.unregister(score);
+        return score;
     }
 
     /**
@@ -84,7 +103,7 @@ public final class RewardModel implements AutoCloseable {
         try {
             Map<String, NDArray> heads = PeftAdapterFormat.read(lora, ADAPTER, dir,
                     Map.of(HEAD, new long[] {1, base.config().hiddenSize()}));
-            return new RewardModel(lora, heads.get(HEAD));
+            return new RewardModel(lora, ADAPTER, heads.get(HEAD), true);
         } catch (RuntimeException e) {
             lora.close();
             throw e;
@@ -93,7 +112,7 @@ public final class RewardModel implements AutoCloseable {
 
     /** Writes the adapter and the head as PEFT does ({@code adapter_config.json}, {@code adapter_model.safetensors}). */
     public void save(Path dir, String baseModel) {
-        PeftAdapterFormat.write(lora, ADAPTER, dir, baseModel, Map.of(HEAD, score));
+        PeftAdapterFormat.write(lora, adapter, dir, baseModel, Map.of(HEAD, score));
     }
 
     /**
@@ -156,7 +175,7 @@ public final class RewardModel implements AutoCloseable {
      * ({@code [1, hidden]}).
      */
     public Map<String, NDArray> parameters() {
-        Map<String, NDArray> p = new LinkedHashMap<>(lora.parameters(ADAPTER));
+        Map<String, NDArray> p = new LinkedHashMap<>(lora.parameters(adapter));
         p.put(HEAD_KEY, score);
         return p;
     }
@@ -179,13 +198,18 @@ public final class RewardModel implements AutoCloseable {
     }
 
     public LoraConfig config() {
-        return lora.config(ADAPTER);
+        return lora.config(adapter);
     }
 
-    /** Detaches the adapter from the base and frees the adapter and the head; the base model stays open. */
+    /**
+     * Frees the head and, unless the adapter was {@linkplain #attach attached}, detaches the adapter from the
+     * base and frees it; the base model stays open.
+     */
     @Override
     public void close() {
         score.close();
-        lora.close();
+        if (ownsAdapter) {
+            lora.close();
+        }
     }
 }

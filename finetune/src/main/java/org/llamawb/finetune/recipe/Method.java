@@ -12,7 +12,9 @@ public enum Method {
     /** Direct preference optimisation on preference pairs. */
     DPO,
     /** Kahneman-Tversky optimisation on answers labelled desirable or undesirable. */
-    KTO;
+    KTO,
+    /** A reward model (adapter + scalar score head) on preference pairs. */
+    REWARD;
 
     /** The recipe's spelling. */
     public String recipeName() {

@@ -9,7 +9,7 @@ import org.llamawb.model.BadInputException;
  * A training recipe: which method, on which model, with which adapter, data, schedule, evaluation,
  * tracking and output. Every section validates itself; absent sections take their defaults.
  *
- * @param method {@code sft}, {@code dpo} or {@code kto} ({@link Method})
+ * @param method {@code sft}, {@code dpo}, {@code kto} or {@code reward} ({@link Method})
  * @param dpo the DPO settings; only with {@code method: dpo} (absent: TRL's defaults)
  * @param kto the KTO settings; only with {@code method: kto} (absent: TRL's defaults)
  */
@@ -49,8 +49,9 @@ public record Recipe(
         kto = kind == Method.KTO && kto == null ? KtoSection.defaults() : kto;
         if (kind != Method.SFT) {
             if (!adapter.isLora()) {
-                throw new BadInputException("method: " + method + " needs adapter.type: lora (the reference model is the "
-                        + "base with the adapter disabled, so no second copy is held)");
+                throw new BadInputException("method: " + method + " needs adapter.type: lora " + (kind == Method.REWARD
+                        ? "(a reward model is saved as a PEFT SEQ_CLS adapter with its score head)"
+                        : "(the reference model is the base with the adapter disabled, so no second copy is held)"));
             }
             if (train.policy() != org.llamawb.finetune.remat.Rematerialization.NONE) {
                 throw new BadInputException("train.rematerialization: method " + method + " runs with none in this version "

@@ -36,6 +36,7 @@ import org.llamawb.finetune.kto.KtoMethod;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
+import org.llamawb.finetune.reward.RewardMethod;
 import org.llamawb.finetune.sft.DataSetup;
 import org.llamawb.finetune.sft.SftMethod;
 import org.llamawb.model.BadInputException;
@@ -114,7 +115,7 @@ public final class Trainer {
             try {
                 MethodContext ctx = new MethodContext(r, model, base.tokenizer(), template, lora, r.adapter().name(), o.out());
                 TrainingMethod<?> method = method(ctx);
-                Map<String, NDArray> params = trainable(r, base, template, lora, resumeFrom, o.out());
+                Map<String, NDArray> params = trainable(r, base, template, lora, resumeFrom, o.out(), method.heads());
                 return train(o, base, ctx, method, params, store, point, m);
             } finally {
                 if (lora != null) {
@@ -130,26 +131,36 @@ public final class Trainer {
             case SFT -> SftMethod.create(ctx);
             case DPO -> DpoMethod.create(ctx);
             case KTO -> KtoMethod.create(ctx);
+            case REWARD -> RewardMethod.create(ctx);
         };
     }
 
     /**
      * The adapter (fresh, with the rows of never-trained end tokens when {@code adapter.trainable_tokens} asks,
-     * or from the checkpoint) or every parameter, marked as requiring gradients.
+     * or from the checkpoint) with the method's heads, or every parameter, marked as requiring gradients.
      */
     private static Map<String, NDArray> trainable(Recipe r, BaseModel base, ChatTemplate template, LoraModel lora,
-            Optional<Path> resumeFrom, PrintStream out) {
+            Optional<Path> resumeFrom, PrintStream out, Map<String, NDArray> heads) {
         Llama model = base.model();
         if (lora != null) {
             String name = r.adapter().name();
             if (resumeFrom.isPresent()) {
-                PeftAdapterFormat.read(lora, name, resumeFrom.get().resolve(CheckpointStore.ADAPTER_DIR));
+                Map<String, long[]> shapes = new LinkedHashMap<>();
+                heads.forEach((h, w) -> shapes.put(h, w.getShape().getShape()));
+                Map<String, NDArray> saved = PeftAdapterFormat.read(lora, name,
+                        resumeFrom.get().resolve(CheckpointStore.ADAPTER_DIR), shapes);
+                heads.forEach((h, w) -> w.set(saved.get(h).toFloatArray()));
             } else {
                 lora.add(name, r.adapter().loraConfigFor(model, base.tokenizer(), endTokens(base, template), out::println),
                         r.train().seed());
             }
             lora.setTraining(true);
-            return lora.trainableParameters(name);
+            Map<String, NDArray> params = new LinkedHashMap<>(lora.trainableParameters(name));
+            heads.forEach((h, w) -> {
+                w.setRequiresGradient(true);
+                params.put(LoraModel.PEFT_PREFIX + h + ".weight", w); // the name it is saved under
+            });
+            return params;
         }
         Map<String, NDArray> params = model.parameters();
         if (resumeFrom.isPresent()) {
@@ -287,10 +298,10 @@ public final class Trainer {
                 if (last || (r.output().saveEverySteps() > 0 && step % r.output().saveEverySteps() == 0)) {
                     TrainerState saved = new TrainerState(step, position.epoch(), position.batch(), r.train().seed(), skipped,
                             inARow, trainedTokens, losses, best, JniUtils.getNumThreads());
-                    saveCheckpoint(store, saved, opt, recipeYaml, ctx, params, base);
+                    saveCheckpoint(store, saved, opt, recipeYaml, ctx, params, base, method.heads());
                 }
             }
-            Path output = writeFinal(o, runDir, ctx, base);
+            Path output = writeFinal(o, runDir, ctx, base, method.heads());
             if (!r.eval().samplePrompts().isEmpty()) {
                 writeSamples(o, runDir, base, ctx);
             }
@@ -354,22 +365,23 @@ public final class Trainer {
     }
 
     private static void saveCheckpoint(CheckpointStore store, TrainerState s, AdamW opt, String recipeYaml, MethodContext ctx,
-            Map<String, NDArray> params, BaseModel base) {
+            Map<String, NDArray> params, BaseModel base, Map<String, NDArray> heads) {
         store.save(s, opt.state(), recipeYaml, dir -> {
             if (ctx.lora() != null) {
-                PeftAdapterFormat.write(ctx.lora(), ctx.adapterName(), dir.resolve(CheckpointStore.ADAPTER_DIR), base.name());
+                PeftAdapterFormat.write(ctx.lora(), ctx.adapterName(), dir.resolve(CheckpointStore.ADAPTER_DIR), base.name(),
+                        heads);
             } else {
                 CheckpointStore.writeTrainable(dir, params);
             }
         });
     }
 
-    private static Path writeFinal(Options o, Path runDir, MethodContext ctx, BaseModel base) {
+    private static Path writeFinal(Options o, Path runDir, MethodContext ctx, BaseModel base, Map<String, NDArray> heads) {
         Llama model = base.model();
         Path out;
         if (ctx.lora() != null) {
             out = runDir.resolve("adapter");
-            PeftAdapterFormat.write(ctx.lora(), ctx.adapterName(), out, base.name());
+            PeftAdapterFormat.write(ctx.lora(), ctx.adapterName(), out, base.name(), heads);
         } else {
             out = runDir.resolve("model");
             if (Files.exists(out)) {

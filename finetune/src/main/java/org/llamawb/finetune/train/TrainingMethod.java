@@ -1,5 +1,6 @@
 package org.llamawb.finetune.train;
 
+import ai.djl.ndarray.NDArray;
 import java.util.Iterator;
 import java.util.Map;
 import org.llamawb.datasets.batch.LoadedBatch;
@@ -38,4 +39,13 @@ public interface TrainingMethod<B> extends TrainingStep.Loss<B> {
      * @param maxBatches at most this many batches (0 = all)
      */
     Map<String, Double> evaluate(int maxBatches);
+
+    /**
+     * Trainable tensors outside the model (a reward model's {@code score}) by module name: the trainer
+     * optimises them with the adapter, saves them in it as PEFT {@code modules_to_save} heads and restores
+     * them on resume. Empty for methods that train only the model's parameters.
+     */
+    default Map<String, NDArray> heads() {
+        return Map.of();
+    }
 }

@@ -22,9 +22,10 @@ import org.llamawb.tracking.Tracker;
 import org.llamawb.tracking.TrackingSettings;
 
 /**
- * DPO and KTO through the trainer on stories260K (small arithmetic answers, right and wrong, written
- * here; the recipes run on the real LLaMA-Factory files in RecipesTest): a run stopped at a checkpoint
- * and resumed gives the uninterrupted run's losses and adapter, and the journal holds TRL's metric names.
+ * DPO, KTO and the reward model through the trainer on stories260K (small arithmetic answers, right and
+ * wrong, written here; the recipes run on the real LLaMA-Factory files in RecipesTest): a run stopped at a
+ * checkpoint and resumed gives the uninterrupted run's losses and adapter (for the reward model with its
+ * score head), and the journal holds TRL's metric names.
  */
 class PreferenceTrainingResumeTest {
     @TempDir
@@ -86,7 +87,7 @@ class PreferenceTrainingResumeTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"dpo, preference, rewards/accuracies", "kto, kto, kl"})
+    @CsvSource({"dpo, preference, rewards/accuracies", "kto, kto, kl", "reward, preference, accuracy"})
     void stoppedAndResumedEqualsUninterrupted(String method, String format, String metric) throws Exception {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Path whole = tmp.resolve("whole");

@@ -16,7 +16,7 @@ import org.llamawb.datasets.batch.PairBatch;
 import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.train.MetricMeans;
-import org.llamawb.finetune.train.TrainingStep;
+import org.llamawb.finetune.train.PairMethod;
 import org.llamawb.model.Llama;
 
 /**
@@ -27,7 +27,7 @@ import org.llamawb.model.Llama;
  * so {@code dL/dz} is injected into the policy's two log-probabilities of each pair and back-propagated
  * once.
  */
-public final class DpoObjective implements TrainingStep.Loss<PairBatch> {
+public final class DpoObjective implements PairMethod.Objective {
     private final Llama model;
     private final LoraModel lora;
     private final DpoLoss loss;

@@ -17,7 +17,7 @@ import org.llamawb.datasets.batch.PairBatch;
 import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.train.MetricMeans;
-import org.llamawb.finetune.train.TrainingStep;
+import org.llamawb.finetune.train.PairMethod;
 
 /**
  * The reward-model loss of a micro-batch of pairs and its gradients: chosen and rejected rows go through the
@@ -26,7 +26,7 @@ import org.llamawb.finetune.train.TrainingStep;
  * is back-propagated into the adapter and the head. The pair readers carry no margin column, so no margin
  * is subtracted.
  */
-public final class RewardObjective implements TrainingStep.Loss<PairBatch> {
+public final class RewardObjective implements PairMethod.Objective {
     private final RewardModel reward;
     private final NDManager manager;
     private final MetricMeans metrics = new MetricMeans();

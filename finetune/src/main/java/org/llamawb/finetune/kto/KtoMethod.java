@@ -17,6 +17,7 @@ import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.train.MethodContext;
 import org.llamawb.finetune.train.MetricMeans;
 import org.llamawb.finetune.train.TrainingMethod;
+import org.llamawb.finetune.train.TrainingStep;
 import org.llamawb.model.BadInputException;
 
 /**
@@ -129,6 +130,11 @@ public final class KtoMethod implements TrainingMethod<KtoBatch> {
     }
 
     @Override
+    public TrainingStep.Loss<KtoBatch> loss() {
+        return objective;
+    }
+
+    @Override
     public int batchesInEpoch(int epoch) {
         return (train.size() + batchSize - 1) / batchSize;
     }
@@ -154,26 +160,6 @@ public final class KtoMethod implements TrainingMethod<KtoBatch> {
                 return new LoadedBatch<>(b, here, at);
             }
         };
-    }
-
-    @Override
-    public double lossAndBackward(KtoBatch batch, double scale, long seed) {
-        return objective.lossAndBackward(batch, scale, seed);
-    }
-
-    @Override
-    public long units(KtoBatch batch) {
-        return objective.units(batch);
-    }
-
-    @Override
-    public long tokens(KtoBatch batch) {
-        return objective.tokens(batch);
-    }
-
-    @Override
-    public long trainedTokens(KtoBatch batch) {
-        return objective.trainedTokens(batch);
     }
 
     @Override

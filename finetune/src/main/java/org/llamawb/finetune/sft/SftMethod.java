@@ -18,6 +18,7 @@ import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.train.MethodContext;
 import org.llamawb.finetune.train.TrainingMethod;
+import org.llamawb.finetune.train.TrainingStep;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.Llama;
 
@@ -77,23 +78,8 @@ public final class SftMethod implements TrainingMethod<Batch> {
     }
 
     @Override
-    public double lossAndBackward(Batch batch, double scale, long seed) {
-        return loss.lossAndBackward(batch, scale, seed);
-    }
-
-    @Override
-    public long units(Batch batch) {
-        return loss.units(batch);
-    }
-
-    @Override
-    public long tokens(Batch batch) {
-        return loss.tokens(batch);
-    }
-
-    @Override
-    public long trainedTokens(Batch batch) {
-        return loss.trainedTokens(batch);
+    public TrainingStep.Loss<Batch> loss() {
+        return loss;
     }
 
     @Override

@@ -47,23 +47,8 @@ public final class PairMethod implements TrainingMethod<PairBatch> {
     }
 
     @Override
-    public double lossAndBackward(PairBatch batch, double scale, long seed) {
-        return objective.lossAndBackward(batch, scale, seed);
-    }
-
-    @Override
-    public long units(PairBatch batch) {
-        return objective.units(batch);
-    }
-
-    @Override
-    public long tokens(PairBatch batch) {
-        return objective.tokens(batch);
-    }
-
-    @Override
-    public long trainedTokens(PairBatch batch) {
-        return objective.trainedTokens(batch);
+    public TrainingStep.Loss<PairBatch> loss() {
+        return objective;
     }
 
     @Override

@@ -252,7 +252,7 @@ public final class Trainer {
                 }
                 double lr = r.train().learningRate() * r.train().schedule().factor(step, r.train().warmupSteps(), total);
                 long seedBase = r.train().seed() * 1_000_003L + step * 64; // dropout: a function of the position
-                TrainingStep.Outcome s = TrainingStep.run(micro, method, params.values(), opt, lr, r.train().maxGradNorm(),
+                TrainingStep.Outcome s = TrainingStep.run(micro, method.loss(), params.values(), opt, lr, r.train().maxGradNorm(),
                         seedBase);
                 step++;
                 progress.addTokens(s.tokens());

@@ -7,13 +7,16 @@ import org.llamawb.datasets.batch.LoadedBatch;
 import org.llamawb.datasets.batch.LoaderPosition;
 
 /**
- * What a training method brings to the {@link Trainer}: its batches, its loss (through
- * {@link TrainingStep.Loss}), its metrics and its evaluation. Everything else (the step, the schedule,
+ * What a training method brings to the {@link Trainer}: its batches, its loss (a {@link TrainingStep.Loss}),
+ * its metrics and its evaluation. Everything else (the step, the schedule,
  * checkpoints, resume, progress, tracking) is the trainer's.
  *
  * @param <B> the method's micro-batch
  */
-public interface TrainingMethod<B> extends TrainingStep.Loss<B> {
+public interface TrainingMethod<B> {
+
+    /** What one training step computes on this method's micro-batches. */
+    TrainingStep.Loss<B> loss();
 
     /** Micro-batches in one epoch of the training split. */
     int batchesInEpoch(int epoch);

@@ -23,6 +23,7 @@ import org.llamawb.datasets.tokenize.DropReason;
 import org.llamawb.datasets.tokenize.EncodeStats;
 import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.datasets.tokenize.TokenizedPair;
+import org.llamawb.datasets.tokenize.TokenizedPrompt;
 import org.llamawb.datasets.tokenize.TokenizedUnpaired;
 import org.llamawb.datasets.template.ChatTemplate;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
@@ -116,6 +117,34 @@ public final class DatasetBuilder {
             return split.size() - 1;
         }, weighted);
         List<TokenizedUnpaired> train = new ArrayList<>();
+        for (int[] w : weighted) {
+            for (int i : w) {
+                train.add(all.get(i));
+            }
+        }
+        return new PreparedData<>(train, validation, report);
+    }
+
+    /**
+     * Prompts for generation (GRPO and PPO rollouts): the context of every prompt, conversation, pair or KTO
+     * example, rendered by the chat template up to the answer ({@link ExampleEncoder#encodePrompt}). Split,
+     * deduplicated and mixed by weight as the other kinds are.
+     */
+    public static PreparedData<List<TokenizedPrompt>> prompts(DataOptions o, LlamaTokenizer tokenizer,
+            ChatTemplate template, Path baseDir) {
+        List<TokenizedPrompt> all = new ArrayList<>();
+        List<TokenizedPrompt> validation = new ArrayList<>();
+        List<int[]> weighted = new ArrayList<>();
+        DataReport report = build(o, tokenizer, template, baseDir, (enc, ex, val, counts) -> {
+            Optional<TokenizedPrompt> t = enc.encodePrompt(ex);
+            if (t.isEmpty()) {
+                return -1;
+            }
+            List<TokenizedPrompt> split = val ? validation : all;
+            split.add(t.get());
+            return split.size() - 1;
+        }, weighted);
+        List<TokenizedPrompt> train = new ArrayList<>();
         for (int[] w : weighted) {
             for (int i : w) {
                 train.add(all.get(i));

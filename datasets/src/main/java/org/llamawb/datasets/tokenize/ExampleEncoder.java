@@ -8,6 +8,8 @@ import org.llamawb.datasets.example.Conversation;
 import org.llamawb.datasets.example.Example;
 import org.llamawb.datasets.example.Message;
 import org.llamawb.datasets.example.PreferencePair;
+import org.llamawb.datasets.example.Prompt;
+import org.llamawb.datasets.example.Role;
 import org.llamawb.datasets.example.UnpairedPreference;
 import org.llamawb.datasets.template.CharSpan;
 import org.llamawb.datasets.template.ChatTemplate;
@@ -177,6 +179,54 @@ public final class ExampleEncoder implements AutoCloseable {
         }
         stats.kept(out.length(), trained, truncated);
         return Optional.of(out);
+    }
+
+    /**
+     * Encodes the prompt of an example for generation: a prompt record as it is, a conversation up to its last
+     * assistant answer, a preference pair's or KTO example's shared context. The prompt must end with a user turn;
+     * longer than {@code max_length} is dropped (never truncated: a cut prompt asks another question).
+     */
+    public Optional<TokenizedPrompt> encodePrompt(Example e) {
+        stats.offered();
+        List<Message> messages;
+        if (e instanceof Prompt p) {
+            messages = p.messages();
+        } else if (e instanceof Conversation c) {
+            messages = beforeLastAnswer(c.messages());
+        } else if (e instanceof PreferencePair p) {
+            messages = p.prompt();
+        } else {
+            messages = beforeLastAnswer(((UnpairedPreference) e).conversation().messages());
+        }
+        if (messages.isEmpty() || messages.get(messages.size() - 1).role() != Role.USER) {
+            stats.dropped(DropReason.NOT_TRAINABLE, e.origin(), "no user turn to answer");
+            return Optional.empty();
+        }
+        int[] ids;
+        try {
+            ids = promptIds(messages);
+        } catch (TemplateException ex) {
+            stats.dropped(DropReason.TEMPLATE_ERROR, e.origin(), ex.getMessage());
+            return Optional.empty();
+        }
+        if (ids.length > options.maxLength()) {
+            stats.dropped(DropReason.LONGER_THAN_MAX_LENGTH, e.origin(), ids.length + " tokens > " + options.maxLength());
+            return Optional.empty();
+        }
+        if (ids.length < options.minLength()) {
+            stats.dropped(DropReason.SHORTER_THAN_MIN_LENGTH, e.origin(), ids.length + " tokens < " + options.minLength());
+            return Optional.empty();
+        }
+        stats.kept(ids.length, 0, false);
+        return Optional.of(new TokenizedPrompt(e.id(), e.origin(), ids));
+    }
+
+    private static List<Message> beforeLastAnswer(List<Message> messages) {
+        int end = messages.size();
+        while (end > 0 && messages.get(end - 1).role() == Role.ASSISTANT) {
+            end--;
+        }
+        return messages.subList(0, end);
     }
 
     /**

@@ -14,7 +14,9 @@ public enum Method {
     /** Kahneman-Tversky optimisation on answers labelled desirable or undesirable. */
     KTO,
     /** A reward model (adapter + scalar score head) on preference pairs. */
-    REWARD;
+    REWARD,
+    /** Group relative policy optimisation: online, on prompts, with the recipe's rule rewards. */
+    GRPO;
 
     /** The recipe's spelling. */
     public String recipeName() {

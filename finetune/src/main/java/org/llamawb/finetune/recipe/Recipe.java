@@ -1,17 +1,23 @@
 package org.llamawb.finetune.recipe;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
 import java.util.Locale;
 import org.llamawb.datasets.mix.DataOptions;
+import org.llamawb.finetune.rl.RuleRewardSpec;
+import org.llamawb.finetune.rl.RuleRewards;
 import org.llamawb.model.BadInputException;
 
 /**
  * A training recipe: which method, on which model, with which adapter, data, schedule, evaluation,
  * tracking and output. Every section validates itself; absent sections take their defaults.
  *
- * @param method {@code sft}, {@code dpo}, {@code kto} or {@code reward} ({@link Method})
+ * @param method {@code sft}, {@code dpo}, {@code kto}, {@code reward} or {@code grpo} ({@link Method})
  * @param dpo the DPO settings; only with {@code method: dpo} (absent: TRL's defaults)
  * @param kto the KTO settings; only with {@code method: kto} (absent: TRL's defaults)
+ * @param grpo the GRPO settings; only with {@code method: grpo} (absent: TRL's defaults)
+ * @param rewards the rule rewards an online method scores completions with ({@link RuleRewardSpec}; summed with
+ *     their weights); required by {@code method: grpo}
  */
 public record Recipe(
         String method,
@@ -23,7 +29,9 @@ public record Recipe(
         TrackingSection tracking,
         OutputSection output,
         @JsonInclude(JsonInclude.Include.NON_NULL) DpoSection dpo,
-        @JsonInclude(JsonInclude.Include.NON_NULL) KtoSection kto) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) KtoSection kto,
+        @JsonInclude(JsonInclude.Include.NON_NULL) GrpoSection grpo,
+        @JsonInclude(JsonInclude.Include.NON_NULL) List<RuleRewardSpec> rewards) {
 
     public Recipe {
         method = method == null ? "sft" : method.toLowerCase(Locale.ROOT);
@@ -45,8 +53,30 @@ public record Recipe(
         if (kind != Method.KTO && kto != null) {
             throw new BadInputException("kto: settings given but method is " + method + " (set method: kto)");
         }
+        if (kind != Method.GRPO && grpo != null) {
+            throw new BadInputException("grpo: settings given but method is " + method + " (set method: grpo)");
+        }
+        if (kind != Method.GRPO && rewards != null) {
+            throw new BadInputException("rewards: given but method is " + method + " (rule rewards score the completions "
+                    + "of method: grpo)");
+        }
         dpo = kind == Method.DPO && dpo == null ? DpoSection.defaults() : dpo;
         kto = kind == Method.KTO && kto == null ? KtoSection.defaults() : kto;
+        grpo = kind == Method.GRPO && grpo == null ? GrpoSection.defaults() : grpo;
+        if (kind == Method.GRPO) {
+            RuleRewards.compile(rewards, "rewards"); // names the first bad entry's key now, not after the model loads
+            int completions = train.microBatchSize() * train.gradientAccumulationSteps();
+            if (completions % grpo.numGenerations() != 0) {
+                throw new BadInputException("train.micro_batch_size × train.gradient_accumulation_steps (" + completions
+                        + " completions per step) must be a multiple of grpo.num_generations (" + grpo.numGenerations()
+                        + ")");
+            }
+            if (grpo.numIterations() > 1 && output.saveEverySteps() % grpo.numIterations() != 0) {
+                throw new BadInputException("output.save_every_steps (" + output.saveEverySteps() + ") must be a multiple "
+                        + "of grpo.num_iterations (" + grpo.numIterations() + "): a checkpoint must fall between "
+                        + "generation batches so that a resumed run samples as the uninterrupted one did");
+            }
+        }
         if (kind != Method.SFT) {
             if (!adapter.isLora()) {
                 throw new BadInputException("method: " + method + " needs adapter.type: lora " + (kind == Method.REWARD

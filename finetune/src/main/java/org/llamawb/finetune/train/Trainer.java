@@ -32,6 +32,7 @@ import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.finetune.checkpoint.ResumePoint;
 import org.llamawb.finetune.checkpoint.TrainerState;
 import org.llamawb.finetune.dpo.DpoMethod;
+import org.llamawb.finetune.grpo.GrpoMethod;
 import org.llamawb.finetune.kto.KtoMethod;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.recipe.Recipe;
@@ -113,7 +114,8 @@ public final class Trainer {
             ChatTemplate template = DataSetup.template(r.data(), base.tokenizer(), base.location());
             LoraModel lora = r.adapter().isLora() ? new LoraModel(model) : null;
             try {
-                MethodContext ctx = new MethodContext(r, model, base.tokenizer(), template, lora, r.adapter().name(), o.out());
+                MethodContext ctx = new MethodContext(r, model, base.tokenizer(), template, lora, r.adapter().name(), o.out(),
+                        endTokens(base, template));
                 TrainingMethod<?> method = method(ctx);
                 Map<String, NDArray> params = trainable(r, base, template, lora, resumeFrom, o.out(), method.heads());
                 return train(o, base, ctx, method, params, store, point, m);
@@ -132,6 +134,7 @@ public final class Trainer {
             case DPO -> DpoMethod.create(ctx);
             case KTO -> KtoMethod.create(ctx);
             case REWARD -> RewardMethod.create(ctx);
+            case GRPO -> GrpoMethod.create(ctx);
         };
     }
 
@@ -238,8 +241,12 @@ public final class Trainer {
             if (r.eval().onStart() && step == 0) {
                 Map<String, Double> eval = evaluate(method, ctx, r.eval().maxBatches());
                 if (!eval.isEmpty()) {
-                    evalLosses.put(0L, eval.get("loss"));
-                    o.out().printf(Locale.ROOT, "step 0: eval_loss %.4f (before training)%n", eval.get("loss"));
+                    if (eval.containsKey("loss")) {
+                        evalLosses.put(0L, eval.get("loss"));
+                        o.out().printf(Locale.ROOT, "step 0: eval_loss %.4f (before training)%n", eval.get("loss"));
+                    } else {
+                        o.out().println("step 0: " + summary(eval) + " (before training)");
+                    }
                     o.run().logMetrics(prefixed(eval), 0);
                 }
             }
@@ -287,11 +294,15 @@ public final class Trainer {
                 boolean last = step == total;
                 if (last || (r.eval().everySteps() > 0 && step % r.eval().everySteps() == 0)) {
                     Map<String, Double> eval = evaluate(method, ctx, r.eval().maxBatches());
-                    if (!eval.isEmpty()) {
+                    if (eval.containsKey("loss")) {
                         double loss = eval.get("loss");
                         evalLosses.put(step, loss);
                         best = Double.isNaN(best) ? loss : Math.min(best, loss);
                         progress.println(String.format(Locale.ROOT, "step %d: eval_loss %.4f (best %.4f)", step, loss, best));
+                    } else if (!eval.isEmpty()) {
+                        progress.println("step " + step + ": " + summary(eval));
+                    }
+                    if (!eval.isEmpty()) {
                         o.run().logMetrics(prefixed(eval), step);
                     }
                 }
@@ -321,6 +332,14 @@ public final class Trainer {
                 ctx.lora().setTraining(true);
             }
         }
+    }
+
+    /** Held-out metrics without a loss (online methods report rewards) as one line: {@code eval_reward 0.4100, ...}. */
+    private static String summary(Map<String, Double> eval) {
+        StringBuilder sb = new StringBuilder();
+        eval.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append("eval_").append(k)
+                .append(String.format(Locale.ROOT, " %.4f", v)));
+        return sb.toString();
     }
 
     /** Held-out metrics under the names transformers logs: {@code eval_loss}, {@code eval_rewards/margins}. */

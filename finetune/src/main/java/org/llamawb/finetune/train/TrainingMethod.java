@@ -36,8 +36,9 @@ public interface TrainingMethod<B> {
     Map<String, Double> takeMetrics();
 
     /**
-     * Metrics on the held-out split without gradients, adapters in evaluation mode; {@code loss} is always
-     * among them. Empty when there is no held-out split.
+     * Metrics on the held-out split without gradients, adapters in evaluation mode; {@code loss} is among them
+     * for methods that have a held-out loss (online methods report the reward of their completions instead).
+     * Empty when there is no held-out split.
      *
      * @param maxBatches at most this many batches (0 = all)
      */

@@ -1,0 +1,390 @@
+package org.llamawb.finetune.grpo;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.datasets.batch.LoadedBatch;
+import org.llamawb.datasets.batch.LoaderPosition;
+import org.llamawb.datasets.mix.DataSource;
+import org.llamawb.datasets.mix.DatasetBuilder;
+import org.llamawb.datasets.mix.PreparedData;
+import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.recipe.GrpoSection;
+import org.llamawb.finetune.recipe.Recipe;
+import org.llamawb.finetune.rl.GroupAdvantages;
+import org.llamawb.finetune.rl.KlEstimator;
+import org.llamawb.finetune.rl.ReferenceAnswers;
+import org.llamawb.finetune.rl.RuleReward;
+import org.llamawb.finetune.rl.RuleRewardSpec;
+import org.llamawb.finetune.rl.RuleRewards;
+import org.llamawb.finetune.train.MethodContext;
+import org.llamawb.finetune.train.MetricMeans;
+import org.llamawb.finetune.train.TrainingMethod;
+import org.llamawb.finetune.train.TrainingStep;
+import org.llamawb.model.BadInputException;
+import org.llamawb.model.Llama;
+import org.llamawb.model.generate.BatchedGenerator;
+import org.llamawb.model.generate.Sampling;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
+
+/**
+ * GRPO with LoRA ({@code method: grpo}), TRL's GRPOTrainer on one device. Each optimiser step's completions
+ * ({@code micro_batch_size · gradient_accumulation_steps}) form one generation batch: that many over
+ * {@code num_generations} prompts, each sampled {@code num_generations} times from the current policy with the KV
+ * cache, scored by the recipe's rule rewards, and given group-normalised advantages; the batch then serves
+ * {@code num_iterations} optimiser steps. The reference is the base with the adapter disabled.
+ *
+ * <p>Resumable without saving rollouts: the prompts of a generation batch come from a seeded permutation per epoch and
+ * its sampling stream from {@code train.seed} and the batch's index, both functions of the data position a checkpoint
+ * holds; checkpoints fall between generation batches (the recipe checks {@code output.save_every_steps}), so a
+ * resumed run samples, and trains on, exactly what the uninterrupted one did.
+ */
+public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
+    private final Llama model;
+    private final LoraModel lora;
+    private final LlamaTokenizer tokenizer;
+    private final GrpoSection grpo;
+    private final GrpoObjective objective;
+    private final RuleRewards rewards;
+    private final Map<String, String> answers;
+    private final List<TokenizedPrompt> train;
+    private final List<TokenizedPrompt> validation;
+    private final Set<Integer> endTokens;
+    private final int microBatch;
+    private final int accumulation;
+    private final int promptsPerGeneration;
+    private final long trainSeed;
+    private final long dataSeed;
+    private final int padId;
+    private final MetricMeans generationMetrics = new MetricMeans();
+
+    private GrpoMethod(MethodContext ctx, PreparedData<List<TokenizedPrompt>> data, RuleRewards rewards,
+            Map<String, String> answers) {
+        Recipe r = ctx.recipe();
+        this.model = ctx.model();
+        this.lora = ctx.lora();
+        this.tokenizer = ctx.tokenizer();
+        this.grpo = r.grpo();
+        this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature());
+        this.rewards = rewards;
+        this.answers = answers;
+        this.train = data.train();
+        this.validation = data.validation();
+        this.endTokens = ctx.endTokens();
+        this.microBatch = r.train().microBatchSize();
+        this.accumulation = r.train().gradientAccumulationSteps();
+        this.promptsPerGeneration = microBatch * accumulation / grpo.numGenerations();
+        this.trainSeed = r.train().seed();
+        this.dataSeed = r.data().seed();
+        this.padId = ctx.padId();
+    }
+
+    /** Reads the prompts of the recipe's data and the reference answers its rewards need. */
+    public static GrpoMethod create(MethodContext ctx) {
+        Recipe r = ctx.recipe();
+        RuleRewards rewards = RuleRewards.compile(r.rewards(), "rewards");
+        PreparedData<List<TokenizedPrompt>> data = DatasetBuilder.prompts(r.data(), ctx.tokenizer(), ctx.template(),
+                Path.of(""));
+        data.report().lines().forEach(ctx.out()::println);
+        int perGeneration = r.train().microBatchSize() * r.train().gradientAccumulationSteps() / r.grpo().numGenerations();
+        if (data.train().size() < perGeneration) {
+            throw new BadInputException("data: " + data.train().size() + " training prompts, but one generation batch "
+                    + "takes " + perGeneration + " (train.micro_batch_size × train.gradient_accumulation_steps / "
+                    + "grpo.num_generations); see the report above");
+        }
+        Map<String, String> answers = new HashMap<>();
+        if (r.rewards().stream().map(RuleRewardSpec::type).anyMatch(t -> t != null && t.trim().equalsIgnoreCase("exact_answer"))) {
+            List<DataSource> sources = r.data().sources();
+            for (int i = 0; i < sources.size(); i++) {
+                answers.putAll(ReferenceAnswers.read(sources.get(i).file(Path.of("")), r.grpo().answerField()));
+            }
+        }
+        ctx.out().printf("grpo: %d prompts × %d completions per step, %d steps per generation batch%n", perGeneration,
+                r.grpo().numGenerations(), r.grpo().numIterations());
+        return new GrpoMethod(ctx, data, rewards, answers);
+    }
+
+    @Override
+    public TrainingStep.Loss<GrpoBatch> loss() {
+        return objective;
+    }
+
+    private int generationsInEpoch() {
+        return train.size() / promptsPerGeneration; // a partial last batch is dropped: every group is complete
+    }
+
+    /** Micro-batches of an epoch: per generation batch, {@code gradient_accumulation_steps} for each iteration. */
+    @Override
+    public int batchesInEpoch(int epoch) {
+        return generationsInEpoch() * accumulation * grpo.numIterations();
+    }
+
+    @Override
+    public Iterator<LoadedBatch<GrpoBatch>> batches(LoaderPosition start) {
+        int perEpoch = batchesInEpoch(0);
+        int perGeneration = accumulation * grpo.numIterations();
+        return new Iterator<>() {
+            private LoaderPosition at = new LoaderPosition(start.epoch() + (int) (start.batch() / perEpoch),
+                    start.batch() % perEpoch);
+            private long cachedGeneration = -1;
+            private List<GrpoBatch> cached;
+
+            @Override
+            public boolean hasNext() {
+                return true;
+            }
+
+            @Override
+            public LoadedBatch<GrpoBatch> next() {
+                LoaderPosition here = at;
+                int inEpoch = (int) (here.batch() / perGeneration);
+                int within = (int) (here.batch() % perGeneration);
+                long generation = (long) here.epoch() * generationsInEpoch() + inEpoch;
+                if (generation != cachedGeneration) {
+                    if (within != 0) {
+                        throw new BadInputException("cannot continue GRPO at data position " + here + ": it lies inside a "
+                                + "generation batch whose rollouts were not saved (checkpoints at multiples of "
+                                + "grpo.num_iterations resume exactly)");
+                    }
+                    cached = rollout(generation, prompts(here.epoch(), inEpoch));
+                    cachedGeneration = generation;
+                }
+                GrpoBatch b = cached.get(within % accumulation);
+                at = here.batch() + 1 < perEpoch ? new LoaderPosition(here.epoch(), here.batch() + 1)
+                        : new LoaderPosition(here.epoch() + 1, 0);
+                return new LoadedBatch<>(b, here, at);
+            }
+        };
+    }
+
+    /** The prompts of generation batch {@code index} of {@code epoch}: a seeded permutation per epoch, cut in order. */
+    private List<TokenizedPrompt> prompts(int epoch, int index) {
+        int[] order = new int[train.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        SplittableRandom rng = new SplittableRandom(dataSeed * 1_000_003L + epoch);
+        for (int i = order.length - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int x = order[i];
+            order[i] = order[j];
+            order[j] = x;
+        }
+        int from = index * promptsPerGeneration;
+        return Arrays.stream(order, from, from + promptsPerGeneration).mapToObj(train::get).toList();
+    }
+
+    /**
+     * One generation batch: {@code num_generations} completions of each prompt (consecutive), their rewards and
+     * advantages, and per micro-batch the old and reference log-probabilities the loss needs. Sampled with the
+     * adapter in evaluation mode (no dropout); the sampling seed is a function of {@code generation} only.
+     */
+    private List<GrpoBatch> rollout(long generation, List<TokenizedPrompt> prompts) {
+        int g = grpo.numGenerations();
+        List<TokenizedPrompt> rows = new ArrayList<>();
+        for (TokenizedPrompt p : prompts) {
+            for (int k = 0; k < g; k++) {
+                rows.add(p);
+            }
+        }
+        return inEvaluationMode(() -> {
+            List<BatchedGenerator.Completion> completions = new ArrayList<>();
+            for (int start = 0; start < rows.size(); start += microBatch) {
+                long seed = trainSeed * 0x9E3779B97F4A7C15L + generation * 1_000_003L + start; // per chunk, reproducible
+                Sampling s = new Sampling(grpo.temperature(), grpo.topK(), grpo.topP(), seed, grpo.maxCompletionLength(),
+                        endTokens);
+                completions.addAll(generate(rows.subList(start, Math.min(rows.size(), start + microBatch)), s));
+            }
+            Scored scored = score(rows, completions);
+            GroupAdvantages adv = GroupAdvantages.of(scored.each(), rewards.weights(), g, grpo.rewardScaling());
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("reward", adv.reward());
+            m.put("reward_std", adv.rewardStd());
+            m.put("frac_reward_zero_std", adv.fracZeroStd());
+            m.putAll(scored.metrics());
+            generationMetrics.add(m);
+            long stepTokens = completions.stream().mapToLong(c -> c.tokens().length).sum();
+            List<GrpoBatch> out = new ArrayList<>();
+            for (int start = 0; start < rows.size(); start += microBatch) {
+                int end = Math.min(rows.size(), start + microBatch);
+                out.add(batch(rows.subList(start, end), completions.subList(start, end),
+                        Arrays.copyOfRange(adv.advantages(), start, end), stepTokens));
+            }
+            return out;
+        });
+    }
+
+    private List<BatchedGenerator.Completion> generate(List<TokenizedPrompt> prompts, Sampling s) {
+        List<int[]> ids = prompts.stream().map(TokenizedPrompt::ids).toList();
+        return new BatchedGenerator(model).generate(ids, s, padId, grpo.stopStrings(), tokenizer::decode);
+    }
+
+    /** Every reward of every completion ({@code [N, K]}) and TRL's per-reward and completion metrics. */
+    private record Scored(double[][] each, Map<String, Double> metrics) {}
+
+    private Scored score(List<TokenizedPrompt> prompts, List<BatchedGenerator.Completion> completions) {
+        int n = completions.size();
+        double[][] each = new double[n][];
+        long tokens = 0;
+        int clipped = 0;
+        for (int i = 0; i < n; i++) {
+            BatchedGenerator.Completion c = completions.get(i);
+            String id = prompts.get(i).id();
+            each[i] = rewards.scoreEach(new RuleReward.Completion(id, c.text(), c.tokens().length, answers.get(id)));
+            tokens += c.tokens().length;
+            clipped += c.finish() == BatchedGenerator.Finish.LENGTH ? 1 : 0;
+        }
+        Map<String, Double> m = new LinkedHashMap<>();
+        List<String> names = rewards.names();
+        for (int k = 0; k < names.size(); k++) {
+            double sum = 0;
+            for (double[] e : each) {
+                sum += e[k];
+            }
+            m.put("rewards/" + names.get(k) + "/mean", sum / n);
+        }
+        m.put("completions/mean_length", (double) tokens / n);
+        m.put("completions/clipped_ratio", (double) clipped / n);
+        return new Scored(each, m);
+    }
+
+    /** Prompt ⧺ completion per row, right-padded, with the loss mask and the log-probabilities the loss compares. */
+    private GrpoBatch batch(List<TokenizedPrompt> prompts, List<BatchedGenerator.Completion> completions,
+            double[] advantages, long stepTokens) {
+        Rows r = rows(prompts, completions, padId);
+        float[] adv = new float[advantages.length];
+        for (int i = 0; i < adv.length; i++) {
+            adv[i] = (float) advantages[i];
+        }
+        float[] old = grpo.numIterations() > 1 ? logprobs(r.ids(), false) : null;
+        float[] ref = grpo.beta() != 0 ? logprobs(r.ids(), true) : null;
+        return new GrpoBatch(r.ids(), r.mask(), adv, old, ref, r.completionTokens(), stepTokens);
+    }
+
+    /** Rows of prompt ⧺ completion ({@code [N][T]}), the mask of positions predicting completion tokens ({@code [N·T]}). */
+    record Rows(int[][] ids, float[] mask, long completionTokens) {}
+
+    static Rows rows(List<TokenizedPrompt> prompts, List<BatchedGenerator.Completion> completions, int padId) {
+        int n = prompts.size();
+        int width = 0;
+        for (int i = 0; i < n; i++) {
+            width = Math.max(width, prompts.get(i).ids().length + completions.get(i).tokens().length);
+        }
+        int[][] ids = new int[n][width];
+        float[] mask = new float[n * width];
+        long tokens = 0;
+        for (int i = 0; i < n; i++) {
+            int[] p = prompts.get(i).ids();
+            int[] c = completions.get(i).tokens();
+            Arrays.fill(ids[i], padId);
+            System.arraycopy(p, 0, ids[i], 0, p.length);
+            System.arraycopy(c, 0, ids[i], p.length, c.length);
+            for (int t = 0; t < c.length; t++) {
+                mask[i * width + p.length - 1 + t] = 1; // the position that predicts completion token t
+            }
+            tokens += c.length;
+        }
+        return new Rows(ids, mask, tokens);
+    }
+
+    /** Per-token log-probabilities without gradients, of the policy or (adapter disabled) of the reference. */
+    private float[] logprobs(int[][] ids, boolean reference) {
+        try (NDScope scope = new NDScope()) {
+            NDManager m = model.manager();
+            Supplier<float[]> run = () -> GrpoObjective.tokenLogprobs(model, ids, grpo.temperature(), false, m).toFloatArray();
+            return reference ? lora.withAdaptersDisabled(run) : run.get();
+        }
+    }
+
+    private <T> T inEvaluationMode(Supplier<T> body) {
+        boolean training = lora.isTraining();
+        lora.setTraining(false);
+        try {
+            return body.get();
+        } finally {
+            lora.setTraining(training);
+        }
+    }
+
+    @Override
+    public long trainExamples() {
+        return train.size();
+    }
+
+    @Override
+    public long validationExamples() {
+        return validation.size();
+    }
+
+    /** Rewards and completion metrics of the generation batches, and the loss's metrics, since the last call. */
+    @Override
+    public Map<String, Double> takeMetrics() {
+        Map<String, Double> out = new LinkedHashMap<>(generationMetrics.take());
+        out.putAll(objective.takeMetrics());
+        return out;
+    }
+
+    /**
+     * The held-out prompts answered as in training ({@code num_generations} completions each, sampled with the
+     * training settings from a stream that is the same at every evaluation, so that evaluations before and after
+     * training draw alike): the mean reward and each reward's mean, completion lengths, and the mean per-token KL
+     * (k3) of the policy to the reference on those completions. At most {@code maxBatches} generation batches'
+     * worth of prompts (0 = all).
+     */
+    @Override
+    public Map<String, Double> evaluate(int maxBatches) {
+        if (validation.isEmpty()) {
+            return Map.of();
+        }
+        int n = maxBatches > 0 ? Math.min(validation.size(), maxBatches * promptsPerGeneration) : validation.size();
+        List<TokenizedPrompt> rows = new ArrayList<>();
+        for (TokenizedPrompt p : validation.subList(0, n)) {
+            for (int k = 0; k < grpo.numGenerations(); k++) {
+                rows.add(p);
+            }
+        }
+        List<BatchedGenerator.Completion> completions = new ArrayList<>();
+        double klSum = 0;
+        long klTokens = 0;
+        for (int start = 0; start < rows.size(); start += microBatch) {
+            List<TokenizedPrompt> part = rows.subList(start, Math.min(rows.size(), start + microBatch));
+            Sampling s = new Sampling(grpo.temperature(), grpo.topK(), grpo.topP(), ~trainSeed * 31 + start,
+                    grpo.maxCompletionLength(), endTokens);
+            List<BatchedGenerator.Completion> done = generate(part, s);
+            completions.addAll(done);
+            Rows r = rows(part, done, padId);
+            float[] policy = logprobs(r.ids(), false);
+            float[] ref = logprobs(r.ids(), true);
+            for (int i = 0; i < policy.length; i++) {
+                if (r.mask()[i] != 0) {
+                    klSum += KlEstimator.K3.of(policy[i], ref[i]);
+                    klTokens++;
+                }
+            }
+        }
+        Scored scored = score(rows, completions);
+        double total = 0;
+        double[] weights = rewards.weights();
+        for (double[] e : scored.each()) {
+            for (int k = 0; k < weights.length; k++) {
+                total += weights[k] * e[k];
+            }
+        }
+        Map<String, Double> out = new LinkedHashMap<>();
+        out.put("reward", total / rows.size());
+        out.putAll(scored.metrics());
+        out.put("kl", klTokens == 0 ? 0.0 : klSum / klTokens);
+        return out;
+    }
+}

@@ -1,0 +1,107 @@
+package org.llamawb.finetune.grpo;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.llamawb.finetune.rl.GrpoLoss;
+import org.llamawb.finetune.rl.LossAggregation;
+import org.llamawb.finetune.train.MetricMeans;
+import org.llamawb.finetune.train.TrainingStep;
+import org.llamawb.model.Llama;
+
+/**
+ * GRPO's loss of a micro-batch of completions and its gradients ({@link GrpoLoss} on the policy's per-token
+ * log-probabilities). The trainer scales every micro-batch by {@code 1 / (rows of the step)}; for
+ * {@link LossAggregation#DAPO} the loss is already normalised by the completion tokens of the whole generation batch
+ * (one optimiser step), so that scale is undone and the step's loss is TRL's; the other aggregations are means over
+ * the micro-batch, weighted by its rows (TRL divides them by the accumulation steps).
+ */
+final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
+    private final Llama model;
+    private final GrpoLoss.Settings settings;
+    private final double temperature;
+    private final MetricMeans metrics = new MetricMeans();
+
+    GrpoObjective(Llama model, GrpoLoss.Settings settings, double temperature) {
+        this.model = model;
+        this.settings = settings;
+        this.temperature = temperature;
+    }
+
+    /**
+     * {@code [N, T]}: at position {@code j} of row {@code i}, {@code log softmax(logits_ij / temperature)[ids[i][j+1]]}
+     * (0 in the last column). As TRL, the logits are divided by the sampling temperature, so the ratio compares the
+     * distributions the completions were drawn from.
+     *
+     * @param grad whether autograd records (inside a gradient collector)
+     */
+    static NDArray tokenLogprobs(Llama model, int[][] ids, double temperature, boolean grad, NDManager m) {
+        int n = ids.length;
+        int t = ids[0].length;
+        long[] flat = new long[n * t];
+        long[] next = new long[n * t];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < t; j++) {
+                flat[i * t + j] = ids[i][j];
+                next[i * t + j] = j + 1 < t ? ids[i][j + 1] : 0;
+            }
+        }
+        NDArray logits = model.forward(m.create(flat, new Shape(n, t)), null, null, grad); // [N, T, V]
+        if (temperature != 1.0) {
+            logits = logits.div(m.full(new Shape(), (float) temperature, DataType.FLOAT32)); // 0-d: see djl-notes
+        }
+        return logits.logSoftmax(-1).gather(m.create(next, new Shape(n, t, 1)), -1).reshape(n, t); // [N, T]
+    }
+
+    @Override
+    public double lossAndBackward(GrpoBatch b, double scale, long seed) {
+        NDManager m = model.manager();
+        Shape shape = new Shape(b.rows(), b.width());
+        double weight = settings.aggregation() == LossAggregation.DAPO ? 1.0 / scale : b.rows();
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            JniUtils.setSeed(seed); // adapter dropout
+            NDArray logprobs = tokenLogprobs(model, b.ids(), temperature, true, m);
+            NDArray old = b.oldLogprobs() == null ? logprobs.stopGradient() : m.create(b.oldLogprobs(), shape);
+            NDArray ref = b.refLogprobs() == null ? null : m.create(b.refLogprobs(), shape);
+            GrpoLoss l = GrpoLoss.compute(logprobs, old, ref, m.create(b.advantages()), m.create(b.mask(), shape),
+                    b.stepCompletionTokens(), settings);
+            gc.backward(l.loss().mul(m.full(new Shape(), (float) (weight * scale), DataType.FLOAT32)));
+            Map<String, Double> one = new LinkedHashMap<>();
+            if (!Double.isNaN(l.kl())) {
+                one.put("kl", l.kl());
+            }
+            one.put("clip_ratio/low_mean", l.clipRatioLow());
+            one.put("clip_ratio/high_mean", l.clipRatioHigh());
+            one.put("clip_ratio/region_mean", l.clipRatioRegion());
+            metrics.add(one);
+            return l.loss().getFloat() * weight;
+        }
+    }
+
+    /** Completions: what the step's loss is averaged over. */
+    @Override
+    public long units(GrpoBatch b) {
+        return b.rows();
+    }
+
+    @Override
+    public long tokens(GrpoBatch b) {
+        return (long) b.rows() * b.width();
+    }
+
+    @Override
+    public long trainedTokens(GrpoBatch b) {
+        return b.completionTokens();
+    }
+
+    /** The loss's metrics since the last call, averaged over micro-batches. */
+    Map<String, Double> takeMetrics() {
+        return metrics.take();
+    }
+}

@@ -1,0 +1,141 @@
+package org.llamawb.finetune.grpo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.llamawb.finetune.rl.GrpoLoss;
+import org.llamawb.finetune.rl.LossAggregation;
+import org.llamawb.model.Llama;
+import org.llamawb.model.LlamaConfig;
+import org.llamawb.model.RopeScaling;
+
+/**
+ * A generation batch split into micro-batches (gradient accumulation) gives the loss and gradients of the same
+ * completions as one micro-batch, for TRL's default aggregation (dapo: normalised by the generation batch's tokens)
+ * and the per-sequence mean (grpo), with old log-probabilities that make some ratios clip and a reference that
+ * differs from the policy. Rows differ in prompt and completion length, so the micro-batches differ in width.
+ */
+class GrpoObjectiveTest {
+    NDManager manager;
+    Llama model;
+
+    @BeforeEach
+    void setUp() {
+        manager = NDManager.newBaseManager();
+        LlamaConfig c = new LlamaConfig(41, 32, 48, 2, 4, 2, 8, 10000.0, RopeScaling.NONE, 1e-5, false, 1,
+                List.of(2), true, true, 64);
+        model = Llama.random(c, 13, 0.3, manager);
+        model.parameters().values().forEach(p -> p.setRequiresGradient(true));
+    }
+
+    @AfterEach
+    void tearDown() {
+        model.close();
+        manager.close();
+    }
+
+    /** One completion: prompt and completion ids, and per completion token the old and reference log-probs. */
+    record Row(int[] prompt, int[] completion, float[] old, float[] ref, float advantage) {}
+
+    static List<Row> rows() {
+        SplittableRandom r = new SplittableRandom(17);
+        List<Row> out = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            int[] p = r.ints(3 + i % 2 * 2, 3, 41).toArray();
+            int[] c = r.ints(2 + (3 * i) % 5, 3, 41).toArray();
+            float[] old = new float[c.length];
+            float[] ref = new float[c.length];
+            for (int t = 0; t < c.length; t++) {
+                old[t] = (float) (-3.7 + r.nextDouble(-0.6, 0.6)); // about log(1/41), off enough to clip some ratios
+                ref[t] = (float) (-3.7 + r.nextDouble(-0.3, 0.3));
+            }
+            out.add(new Row(p, c, old, ref, (float) (i % 2 == 0 ? 1.2 - 0.3 * i : -0.9 + 0.2 * i)));
+        }
+        return out;
+    }
+
+    static GrpoBatch batch(List<Row> rows, long stepTokens) {
+        int width = rows.stream().mapToInt(x -> x.prompt().length + x.completion().length).max().orElseThrow();
+        int n = rows.size();
+        int[][] ids = new int[n][width];
+        float[] mask = new float[n * width];
+        float[] old = new float[n * width];
+        float[] ref = new float[n * width];
+        float[] adv = new float[n];
+        long tokens = 0;
+        for (int i = 0; i < n; i++) {
+            Row x = rows.get(i);
+            System.arraycopy(x.prompt(), 0, ids[i], 0, x.prompt().length);
+            System.arraycopy(x.completion(), 0, ids[i], x.prompt().length, x.completion().length);
+            for (int t = 0; t < x.completion().length; t++) {
+                int at = i * width + x.prompt().length - 1 + t;
+                mask[at] = 1;
+                old[at] = x.old()[t];
+                ref[at] = x.ref()[t];
+            }
+            adv[i] = x.advantage();
+            tokens += x.completion().length;
+        }
+        return new GrpoBatch(ids, mask, adv, old, ref, tokens, stepTokens);
+    }
+
+    /** Σ of the returned losses / rows (what TrainingStep reports) and every gradient, after {@code micro}. */
+    double run(GrpoObjective objective, List<GrpoBatch> micro, Map<String, float[]> gradients) {
+        Map<String, NDArray> params = model.parameters();
+        params.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+        long units = micro.stream().mapToLong(objective::units).sum();
+        double sum = 0;
+        for (GrpoBatch b : micro) {
+            try (NDScope scope = new NDScope()) {
+                sum += objective.lossAndBackward(b, 1.0 / units, 0);
+            }
+        }
+        params.forEach((k, v) -> {
+            try (NDArray g = v.getGradient()) {
+                gradients.put(k, g.toFloatArray());
+            }
+        });
+        return sum / units;
+    }
+
+    @ParameterizedTest
+    @CsvSource({"DAPO", "GRPO"})
+    void microBatchesEqualOneBatch(LossAggregation aggregation) {
+        List<Row> rows = rows();
+        long tokens = rows.stream().mapToLong(x -> x.completion().length).sum();
+        GrpoObjective objective = new GrpoObjective(model, new GrpoLoss.Settings(0.2, 0.28, 0.1, aggregation, 8), 0.9);
+        Map<String, float[]> whole = new LinkedHashMap<>();
+        double one = run(objective, List.of(batch(rows, tokens)), whole);
+        Map<String, double[]> metricsWhole = new LinkedHashMap<>();
+        objective.takeMetrics().forEach((k, v) -> metricsWhole.put(k, new double[] {v}));
+        Map<String, float[]> split = new LinkedHashMap<>();
+        double two = run(objective, List.of(batch(rows.subList(0, 2), tokens), batch(rows.subList(2, 4), tokens)), split);
+        assertEquals(one, two, 1e-6, "loss");
+        assertTrue(metricsWhole.get("clip_ratio/region_mean")[0] > 0, "some ratios clip: " + metricsWhole.keySet());
+        assertTrue(metricsWhole.get("kl")[0] > 0, "the reference differs");
+        double largest = 0;
+        for (String k : whole.keySet()) {
+            float[] a = whole.get(k);
+            float[] b = split.get(k);
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(a[i], b[i], 1e-6, k + "[" + i + "]");
+                largest = Math.max(largest, Math.abs(a[i]));
+            }
+        }
+        assertTrue(largest > 1e-3, "the loss has gradients");
+    }
+}

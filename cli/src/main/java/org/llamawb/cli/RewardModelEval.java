@@ -28,6 +28,7 @@ import org.llamawb.datasets.source.ExampleStream;
 import org.llamawb.datasets.tokenize.TokenizedPair;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.Llama;
+import org.llamawb.model.weights.Checkpoint;
 
 /**
  * {@code workbench eval --reward-model DIR --data FILE}: scores both answers of every preference pair with a
@@ -86,7 +87,7 @@ final class RewardModelEval {
         float[] chosen = new float[pairs.size()];
         float[] rejected = new float[pairs.size()];
         try (NDManager m = NDManager.newBaseManager();
-                Llama base = ModelLoading.load(model, m);
+                Llama base = Llama.load(Checkpoint.open(model), m);
                 RewardModel rm = RewardModel.load(base, dir)) {
             if (vocab > base.config().vocabSize()) {
                 throw new BadInputException(input.tokenizerPath() + " has " + vocab + " tokens but the model's vocab_size is "

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 
 /**
@@ -51,6 +52,14 @@ public final class ChatTemplates {
         }
         throw new BadInputException("unknown chat template '" + name + "'; expected one of " + BuiltinTemplate.names()
                 + ", " + MODEL + " (the model's chat_template) or a .jinja file");
+    }
+
+    /**
+     * The template {@code name} for an opened model: {@code model} reads the chat template where every command
+     * reads it ({@link LoadedModel#templateSource()}), so training, evaluation, generation and chat agree.
+     */
+    public static ChatTemplate resolve(String name, LoadedModel model) {
+        return resolve(name, model.tokenizer(), model.templateSource());
     }
 
     /**

@@ -80,7 +80,7 @@ final class ChatCommand implements Command {
                 AdapterAttachment adapter = AdapterAttachment.attach(l.model(), f.has("adapter") ? f.existing("adapter") : null)) {
             String templateName = f.string("template", null);
             if (templateName == null) {
-                if (l.tokenizer().chatTemplate().isEmpty()) {
+                if (!ChatTemplates.hasModelTemplate(l.tokenizer(), l.templateSource())) {
                     throw new UsageException("the model has no chat_template; pass --template NAME (one of "
                             + BuiltinTemplate.names() + ", or a .jinja file)");
                 }

@@ -81,6 +81,14 @@ public final class ChatTemplates {
         return resolve(name, tokens, tokenizerLocation);
     }
 
+    /**
+     * Whether {@code model} finds a template for this tokenizer: a {@code chat_template} in the folder of
+     * {@code source} (see {@link #resolve(String, LlamaTokenizer, Path)}) or one the tokenizer carries.
+     */
+    public static boolean hasModelTemplate(LlamaTokenizer tokenizer, Path source) {
+        return tokenizer.chatTemplate().isPresent() || (source != null && TokenizerConfig.read(source).chatTemplate().isPresent());
+    }
+
     private static Map<String, String> context(SpecialTokens tokens, Map<String, String> fromConfig) {
         Map<String, String> ctx = new HashMap<>();
         ctx.put("bos_token", tokens.bos());

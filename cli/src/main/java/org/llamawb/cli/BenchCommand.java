@@ -29,6 +29,7 @@ import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.sft.SftLoss;
 import org.llamawb.finetune.train.TrainingStep;
 import org.llamawb.model.Llama;
+import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.model.LlamaConfig;
 import org.llamawb.model.RopeScaling;
 import org.llamawb.model.generate.Generator;
@@ -272,7 +273,7 @@ final class BenchCommand implements Command {
         int n = f.integer("new-tokens", 255);
         Llama model;
         if (f.has("model")) {
-            model = ModelLoading.load(Path.of(f.string("model")), m);
+            model = Llama.load(Checkpoint.open(Path.of(f.string("model"))), m);
             out.putObject("model").put("path", f.string("model"));
         } else {
             LlamaConfig c = shape(f, n + 1);

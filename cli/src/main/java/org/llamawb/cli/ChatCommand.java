@@ -7,11 +7,8 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import org.apache.commons.cli.Options;
 import org.llamawb.datasets.example.Message;
 import org.llamawb.datasets.template.BuiltinTemplate;
@@ -19,10 +16,10 @@ import org.llamawb.datasets.template.ChatTemplate;
 import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.datasets.tokenize.EncodeOptions;
 import org.llamawb.datasets.tokenize.ExampleEncoder;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.generate.GenerationSession;
 import org.llamawb.model.generate.Sampling;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
-import org.llamawb.model.weights.Checkpoint;
 
 /**
  * {@code workbench chat}: a multi-turn conversation on stdin/stdout, each reply streamed as it is
@@ -79,27 +76,20 @@ final class ChatCommand implements Command {
             return 0;
         }
         try (NDManager m = NDManager.newBaseManager();
-                ModelLoading.Loaded l = ModelLoading.open(f.existing("model"),
-                        f.has("tokenizer") ? f.existing("tokenizer") : null, f.string("attention", "fused"), m);
+                LoadedModel l = ModelLoading.open(f, m);
                 AdapterAttachment adapter = AdapterAttachment.attach(l.model(), f.has("adapter") ? f.existing("adapter") : null)) {
-            Path location = f.has("tokenizer") ? f.existing("tokenizer")
-                    : l.checkpoint().format() == Checkpoint.Format.GGUF ? l.checkpoint().location() : l.checkpoint().directory();
             String templateName = f.string("template", null);
             if (templateName == null) {
-                if (l.tokenizer().chatTemplate().isEmpty()) {
+                if (!ChatTemplates.hasModelTemplate(l.tokenizer(), l.templateSource())) {
                     throw new UsageException("the model has no chat_template; pass --template NAME (one of "
                             + BuiltinTemplate.names() + ", or a .jinja file)");
                 }
                 templateName = ChatTemplates.MODEL;
             }
-            ChatTemplate template = ChatTemplates.resolve(templateName, l.tokenizer(), location);
-            Set<Integer> stops = new LinkedHashSet<>(l.generation().stopIds());
-            if (l.tokenizer().eosId() >= 0) {
-                stops.add(l.tokenizer().eosId());
-            }
+            ChatTemplate template = ChatTemplates.resolve(templateName, l);
             Sampling sampling = new Sampling(f.number("temperature", l.generation().temperature()),
                     f.integer("top-k", l.generation().topK()), f.number("top-p", l.generation().topP()),
-                    f.longValue("seed", 0), f.integer("max-new-tokens", 512), stops);
+                    f.longValue("seed", 0), f.integer("max-new-tokens", 512), l.stopIds());
             int context = l.model().config().maxPositionEmbeddings();
             try (ExampleEncoder encoder = new ExampleEncoder(l.tokenizer(), template, EncodeOptions.of(Integer.MAX_VALUE));
                     GenerationSession session = new GenerationSession(l.model(), Math.min(context, 4096))) {

@@ -60,10 +60,24 @@ record DataInput(Path data, DataFormat format, ColumnMapping columns, String tem
     /** Loads the tokenizer, resolves the template, and builds the encoder (the caller closes both). */
     Encoding open() {
         LlamaTokenizer tokenizer = LlamaTokenizer.load(tokenizerPath);
+        try {
+            return new Encoding(tokenizer, encoder(tokenizer, tokenizerPath));
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The encoder over an opened tokenizer; the template is {@code --template}, else the model's own when
+     * {@code templateSource} (where {@code model} reads it) has one, else vicuna_v1.1.
+     */
+    ExampleEncoder encoder(LlamaTokenizer tokenizer, Path templateSource) {
         String name = templateName != null ? templateName
-                : tokenizer.chatTemplate().isPresent() ? ChatTemplates.MODEL : BuiltinTemplate.VICUNA_V1_1.wireName();
-        ChatTemplate template = ChatTemplates.resolve(name, tokenizer, tokenizerPath);
-        return new Encoding(tokenizer, new ExampleEncoder(tokenizer, template, new EncodeOptions(maxLength, Truncation.RIGHT, 0)));
+                : ChatTemplates.hasModelTemplate(tokenizer, templateSource) ? ChatTemplates.MODEL
+                : BuiltinTemplate.VICUNA_V1_1.wireName();
+        ChatTemplate template = ChatTemplates.resolve(name, tokenizer, templateSource);
+        return new ExampleEncoder(tokenizer, template, new EncodeOptions(maxLength, Truncation.RIGHT, 0));
     }
 
     /** A tokenizer and the encoder over it. */

@@ -22,13 +22,13 @@ import org.llamawb.eval.report.TaskResult;
 import org.llamawb.eval.run.AdapterLoader;
 import org.llamawb.eval.run.EvalRecipe;
 import org.llamawb.eval.run.EvalSettings;
-import org.llamawb.eval.run.EvalTracker;
 import org.llamawb.eval.run.Evaluator;
-import org.llamawb.eval.run.MlflowEvalTracker;
 import org.llamawb.eval.task.Task;
 import org.llamawb.config.StrictYaml;
 import org.llamawb.eval.task.TaskCatalog;
 import org.llamawb.model.hub.Sources;
+import org.llamawb.tracking.Tracker;
+import org.llamawb.tracking.Tracking;
 import org.llamawb.tracking.TrackingSettings;
 
 /**
@@ -39,17 +39,17 @@ import org.llamawb.tracking.TrackingSettings;
  */
 final class EvalCommand implements Command {
     private final AdapterLoader adapters;
-    private final Function<EvalRecipe, EvalTracker> trackers;
+    private final Function<EvalRecipe, Tracking> trackers;
     private final PrintStream out;
     private final PrintStream err;
 
     /** PEFT adapters through {@link AdapterAttachment}; every variant tracked (journal, MLflow when a URI is set). */
     EvalCommand() {
-        this(AdapterAttachment::attach, r -> new MlflowEvalTracker(
-                TrackingSettings.resolve(r.trackingUri(), null, r.experiment())), System.out, System.err);
+        this(AdapterAttachment::attach, r -> new Tracker(TrackingSettings.resolve(r.trackingUri(), null, r.experiment())),
+                System.out, System.err);
     }
 
-    EvalCommand(AdapterLoader adapters, Function<EvalRecipe, EvalTracker> trackers, PrintStream out, PrintStream err) {
+    EvalCommand(AdapterLoader adapters, Function<EvalRecipe, Tracking> trackers, PrintStream out, PrintStream err) {
         this.adapters = adapters;
         this.trackers = trackers;
         this.out = out;
@@ -169,7 +169,7 @@ final class EvalCommand implements Command {
     /** Runs the first task on a few examples, untimed, so JIT and libtorch start-up are not in the timings. */
     private void warmUp(EvalModel model, Task task, EvalSettings s) {
         EvalSettings few = new EvalSettings(8, s.shots(), s.batchTokens(), s.maxRows(), s.packing());
-        new Evaluator(few, EvalTracker.NONE, new PrintStream(PrintStream.nullOutputStream())).evaluate(model, List.of(task),
+        new Evaluator(few, Tracking.NONE, new PrintStream(PrintStream.nullOutputStream())).evaluate(model, List.of(task),
                 "warm-up", null, null);
     }
 

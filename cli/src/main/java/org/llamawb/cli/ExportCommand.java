@@ -9,6 +9,7 @@ import org.apache.commons.cli.Options;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.gguf.GgmlType;
 import org.llamawb.model.gguf.LlamaGgufExporter;
 import org.llamawb.model.progress.Progress;
@@ -59,8 +60,7 @@ final class ExportCommand implements Command {
             throw new UsageException("export --format peft needs --model (the adapter is checked against the base it belongs to)");
         }
         try (NDManager m = NDManager.newBaseManager();
-                ModelLoading.Loaded l = ModelLoading.open(f.existing("model"),
-                        f.has("tokenizer") ? f.existing("tokenizer") : null, "fused", m, false);
+                LoadedModel l = ModelLoading.openWeights(f, m);
                 LoraModel lora = new LoraModel(l.model())) {
             PeftAdapterFormat.read(lora, "default", adapter);
             PeftAdapterFormat.write(lora, "default", out, f.string("base-model", f.string("model")));
@@ -81,8 +81,7 @@ final class ExportCommand implements Command {
             throw new BadInputException(out + ": already exists (choose another --out)");
         }
         try (NDManager m = NDManager.newBaseManager();
-                ModelLoading.Loaded l = ModelLoading.open(f.existing("model"),
-                        f.has("tokenizer") ? f.existing("tokenizer") : null, "fused", m);
+                LoadedModel l = ModelLoading.open(f, m);
                 AdapterAttachment a = AdapterAttachment.attach(l.model(), f.has("adapter") ? f.existing("adapter") : null)) {
             if (a.lora() != null) {
                 a.lora().merge("default");

@@ -20,6 +20,7 @@ import org.llamawb.datasets.source.ExampleStream;
 import org.llamawb.datasets.source.ReadOptions;
 import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.hub.Sources;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.finetune.train.Trainer;
@@ -130,16 +131,16 @@ final class FinetuneCommand implements Command {
             // model.init: a new model over model.tokenizer, whose folder holds what `template: model` reads
             Path tokenizer = named("model.tokenizer", () -> Sources.resolve(m.tokenizer()));
             try (LlamaTokenizer tok = named("model.tokenizer", () -> LlamaTokenizer.load(tokenizer))) {
-                checkTemplate(template, tok, Files.isDirectory(tokenizer) ? tokenizer : tokenizer.toAbsolutePath().getParent());
+                checkTemplate(template, tok, tokenizer);
             }
             return;
         }
         // a Hub source is fetched here, once: the trainer finds it in the cache
+        Path tokenizer = m.tokenizer() == null ? null : named("model.tokenizer", () -> Sources.resolve(m.tokenizer()));
         try (Checkpoint c = named("model.path", () -> Checkpoint.open(Sources.resolve(m.path())));
-                LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, m.tokenizer() == null ? null
-                        : named("model.tokenizer", () -> Sources.resolve(m.tokenizer())), "model.tokenizer")) {
-            // the template as the trainer resolves it: `model` reads the chat_template where the model lives
-            checkTemplate(template, tok, c.format() == Checkpoint.Format.GGUF ? c.location() : c.directory());
+                LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, tokenizer, "model.tokenizer")) {
+            // the template as the trainer (and every other command) resolves it, without reading the weights
+            checkTemplate(template, tok, LoadedModel.templateSource(c, tokenizer));
         }
     }
 

@@ -1,9 +1,9 @@
 package org.llamawb.cli;
 
 import ai.djl.ndarray.NDManager;
-import java.nio.file.Path;
 import java.util.List;
 import org.apache.commons.cli.Options;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.generate.Generator;
 import org.llamawb.model.generate.Sampling;
 
@@ -38,16 +38,13 @@ final class GenerateCommand implements Command {
             return 0;
         }
         try (NDManager m = NDManager.newBaseManager();
-                ModelLoading.Loaded l = ModelLoading.open(f.existing("model"),
-                        f.has("tokenizer") ? f.existing("tokenizer") : null, f.string("attention", "fused"), m);
+                LoadedModel l = ModelLoading.open(f, m);
                 AdapterAttachment adapter = AdapterAttachment.attach(l.model(), f.has("adapter") ? f.existing("adapter") : null)) {
             String prompt = f.string("prompt", "");
-            java.nio.file.Path location = l.checkpoint().format() == org.llamawb.model.weights.Checkpoint.Format.GGUF
-                    ? l.checkpoint().location() : l.checkpoint().directory();
-            int[] ids = PromptRendering.encode(l.tokenizer(), prompt, f.string("template", null), location);
+            int[] ids = PromptRendering.encode(l.tokenizer(), prompt, f.string("template", null), l.templateSource());
             Sampling s = new Sampling(f.number("temperature", l.generation().temperature()),
                     f.integer("top-k", l.generation().topK()), f.number("top-p", l.generation().topP()),
-                    f.longValue("seed", 0), f.integer("max-new-tokens", 256), l.generation().stopIds());
+                    f.longValue("seed", 0), f.integer("max-new-tokens", 256), l.stopIds());
             TextStream stream = new TextStream(l.tokenizer(), System.out);
             new Generator(l.model()).generate(ids, s, stream::accept);
             stream.finish();

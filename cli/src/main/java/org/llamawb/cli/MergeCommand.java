@@ -7,6 +7,7 @@ import java.util.List;
 import org.apache.commons.cli.Options;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.ModelDirectory;
 
 /**
@@ -58,8 +59,7 @@ final class MergeCommand implements Command {
         }
         Path out = Path.of(f.string("out"));
         try (NDManager m = NDManager.newBaseManager();
-                ModelLoading.Loaded l = ModelLoading.open(f.existing("model"),
-                        f.has("tokenizer") ? f.existing("tokenizer") : null, "fused", m, false);
+                LoadedModel l = ModelLoading.openWeights(f, m);
                 LoraModel lora = new LoraModel(l.model())) {
             List<String> names = new ArrayList<>();
             for (int i = 0; i < adapters.size(); i++) {

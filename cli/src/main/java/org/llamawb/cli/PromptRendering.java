@@ -19,7 +19,7 @@ final class PromptRendering {
     /**
      * @param template a built-in template name, {@code model} (the model's own chat_template) or a
      *     {@code .jinja} file; null for the raw prompt
-     * @param modelLocation where the model's {@code tokenizer_config.json} lives (for {@code model})
+     * @param modelLocation where {@code model} reads the chat template ({@link org.llamawb.model.LoadedModel#templateSource()})
      */
     static int[] encode(LlamaTokenizer tokenizer, String prompt, String template, Path modelLocation) {
         if (template == null) {

@@ -25,9 +25,10 @@ import org.llamawb.datasets.source.ColumnMapping;
 import org.llamawb.datasets.source.DataFormat;
 import org.llamawb.datasets.source.DatasetReader;
 import org.llamawb.datasets.source.ExampleStream;
+import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.datasets.tokenize.TokenizedPair;
 import org.llamawb.model.BadInputException;
-import org.llamawb.model.Llama;
+import org.llamawb.model.LoadedModel;
 
 /**
  * {@code workbench eval --reward-model DIR --data FILE}: scores both answers of every preference pair with a
@@ -58,40 +59,39 @@ final class RewardModelEval {
         if (batchTokens < 1) {
             throw new UsageException("--batch-tokens must be >= 1, got " + batchTokens);
         }
-        DataInput input = new DataInput(cl.existing("data"), cl.has("format") ? DataFormat.parse(cl.string("format")) : null,
-                ColumnMapping.NONE, cl.string("template", null), cl.has("tokenizer") ? cl.existing("tokenizer") : model, maxLength);
-
+        Path data = cl.existing("data");
+        DataFormat format = cl.has("format") ? DataFormat.parse(cl.string("format")) : null;
+        Path tokenizer = cl.has("tokenizer") ? cl.existing("tokenizer") : null;
+        DataInput input;
         List<TokenizedPair> pairs = new ArrayList<>();
-        long others = 0;
-        int vocab;
-        try (DataInput.Encoding enc = input.open(); ExampleStream s = DatasetReader.open(input.data(), input.readOptions())) {
-            vocab = enc.tokenizer().vocabSize();
-            while (s.hasNext() && (limit <= 0 || pairs.size() < limit)) {
-                Example e = s.next();
-                if (e instanceof PreferencePair p) {
-                    enc.encoder().encode(p).ifPresent(pairs::add);
-                } else {
-                    others++;
+        float[] chosen;
+        float[] rejected;
+        // opened as training opened it: the same tokenizer (its vocabulary checked) and chat template
+        try (NDManager m = NDManager.newBaseManager();
+                LoadedModel base = LoadedModel.open(model, tokenizer, "--tokenizer", m);
+                RewardModel rm = RewardModel.load(base.model(), dir)) {
+            input = new DataInput(data, format, ColumnMapping.NONE, cl.string("template", null), base.templateSource(), maxLength);
+            long others = 0;
+            try (ExampleEncoder enc = input.encoder(base.tokenizer(), base.templateSource());
+                    ExampleStream s = DatasetReader.open(input.data(), input.readOptions())) {
+                while (s.hasNext() && (limit <= 0 || pairs.size() < limit)) {
+                    Example e = s.next();
+                    if (e instanceof PreferencePair p) {
+                        enc.encode(p).ifPresent(pairs::add);
+                    } else {
+                        others++;
+                    }
+                }
+                if (s.counts().problems() > 0) {
+                    err.println("note: " + s.counts().problems() + " unreadable records skipped " + s.counts().skippedByReason());
                 }
             }
-            if (s.counts().problems() > 0) {
-                err.println("note: " + s.counts().problems() + " unreadable records skipped " + s.counts().skippedByReason());
+            if (pairs.isEmpty()) {
+                throw new BadInputException(input.data() + ": no usable preference pairs (" + others
+                        + " records of another kind); --reward-model needs records with chosen and rejected answers");
             }
-        }
-        if (pairs.isEmpty()) {
-            throw new BadInputException(input.data() + ": no usable preference pairs (" + others
-                    + " records of another kind); --reward-model needs records with chosen and rejected answers");
-        }
-
-        float[] chosen = new float[pairs.size()];
-        float[] rejected = new float[pairs.size()];
-        try (NDManager m = NDManager.newBaseManager();
-                Llama base = ModelLoading.load(model, m);
-                RewardModel rm = RewardModel.load(base, dir)) {
-            if (vocab > base.config().vocabSize()) {
-                throw new BadInputException(input.tokenizerPath() + " has " + vocab + " tokens but the model's vocab_size is "
-                        + base.config().vocabSize());
-            }
+            chosen = new float[pairs.size()];
+            rejected = new float[pairs.size()];
             for (int from = 0; from < pairs.size(); ) {
                 int to = from + 1; // at least one pair per pass; more while the padded batch fits batch-tokens
                 int longest = pairs.get(from).length();

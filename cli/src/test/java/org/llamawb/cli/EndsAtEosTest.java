@@ -23,6 +23,7 @@ import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.datasets.tokenize.EncodeOptions;
 import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.datasets.tokenize.TokenizedExample;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.TestData;
 import org.llamawb.model.generate.Generator;
 import org.llamawb.model.generate.Sampling;
@@ -103,7 +104,7 @@ class EndsAtEosTest {
                 PeftAdapterFormat.readConfig(adapter).trainableTokenIndices());
 
         try (NDManager m = NDManager.newBaseManager();
-                ModelLoading.Loaded l = ModelLoading.open(model, tokenizer, "fused", m);
+                LoadedModel l = LoadedModel.open(model, tokenizer, "--tokenizer", m);
                 AdapterAttachment a = AdapterAttachment.attach(l.model(), adapter)) {
             int eos = l.tokenizer().eosId();
             assertEquals(2, eos);

@@ -22,7 +22,6 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.llamawb.eval.run.AdapterLoader;
-import org.llamawb.eval.run.EvalTracker;
 import org.llamawb.adapters.LoraConfig;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
@@ -30,6 +29,7 @@ import org.llamawb.adapters.TargetModules;
 import org.llamawb.model.Llama;
 import org.llamawb.model.TestData;
 import org.llamawb.model.weights.Checkpoint;
+import org.llamawb.tracking.Tracking;
 
 /** {@code workbench eval} end to end on stories260K, and its one-line user errors. */
 class EvalCommandTest {
@@ -47,7 +47,7 @@ class EvalCommandTest {
     };
 
     private int run(AdapterLoader adapters, String... args) {
-        EvalCommand cmd = new EvalCommand(adapters, r -> EvalTracker.NONE, new PrintStream(out, true, StandardCharsets.UTF_8),
+        EvalCommand cmd = new EvalCommand(adapters, r -> Tracking.NONE, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         List<String> all = new ArrayList<>(List.of("eval"));
         all.addAll(Arrays.asList(args));

@@ -24,10 +24,10 @@ import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.adapters.TargetModules;
 import org.llamawb.adapters.score.RewardModel;
-import org.llamawb.eval.run.EvalTracker;
 import org.llamawb.model.Llama;
 import org.llamawb.model.TestData;
 import org.llamawb.model.weights.Checkpoint;
+import org.llamawb.tracking.Tracking;
 
 /** {@code workbench eval --reward-model DIR --data FILE} on stories260K, and its one-line user errors. */
 class RewardModelEvalTest {
@@ -42,7 +42,7 @@ class RewardModelEvalTest {
     private int run(String... args) {
         EvalCommand cmd = new EvalCommand((model, path) -> {
             throw new AssertionError("no language-model adapter expected, got " + path);
-        }, r -> EvalTracker.NONE, new PrintStream(out, true, StandardCharsets.UTF_8),
+        }, r -> Tracking.NONE, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         List<String> all = new ArrayList<>(List.of("eval"));
         all.addAll(Arrays.asList(args));

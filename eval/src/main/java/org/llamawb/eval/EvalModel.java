@@ -1,21 +1,16 @@
 package org.llamawb.eval;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
-import java.util.Map;
 import java.util.Set;
 import org.llamawb.datasets.template.ChatTemplate;
 import org.llamawb.datasets.template.ChatTemplates;
 import org.llamawb.eval.score.RequestEncoder;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.Llama;
-import org.llamawb.model.generate.GenerationDefaults;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.model.weights.Checkpoint;
-import org.llamawb.model.weights.LlamaLayout;
 
 /**
  * The model under evaluation: weights, tokenizer, and the two tokenisation facts scoring depends on
@@ -27,11 +22,11 @@ import org.llamawb.model.weights.LlamaLayout;
  * @param addBos whether the tokenizer's default encoding adds BOS, as Hugging Face's would
  * @param maxLength the scoring window, {@code max_position_embeddings} unless overridden
  * @param stopIds token ids that end generation (the model's generation defaults)
- * @param tokenizerLocation where the tokenizer came from (its {@code tokenizer_config.json} holds the model's
- *     chat template), or null
+ * @param templateSource where {@code template: model} reads the chat template
+ *     ({@link LoadedModel#templateSource}), or null
  */
 public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, boolean addBos, int maxLength,
-        Set<Integer> stopIds, Path tokenizerLocation) implements AutoCloseable {
+        Set<Integer> stopIds, Path templateSource) implements AutoCloseable {
 
     public EvalModel {
         if (maxLength < 2) {
@@ -54,59 +49,30 @@ public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, bool
     }
 
     /**
-     * Loads a checkpoint (Hugging Face directory, llama2.c file or GGUF) and its tokenizer: {@code tokenizer}
-     * when given, else the one beside the weights ({@code LlamaTokenizer.forCheckpoint}).
+     * Loads a checkpoint (Hugging Face directory, llama2.c file or GGUF) and its tokenizer as every command opens
+     * one ({@link LoadedModel#open}): {@code tokenizer} when given, else the one beside the weights; the chat
+     * template and stop ids are the ones training and generation use.
      */
     public static EvalModel load(Path model, Path tokenizer) {
-        Checkpoint c = Checkpoint.open(model);
-        LlamaTokenizer tok;
-        try {
-            tok = LlamaTokenizer.forCheckpoint(c, tokenizer);
-        } catch (RuntimeException e) {
-            c.close();
-            throw e;
-        }
-        try {
-            Set<Integer> stops = GenerationDefaults.of(c).stopIds();
-            Llama llama = loadLlama(c);
-            EvalModel m = of(llama, tok, model.toString());
-            Path location = tokenizer != null ? tokenizer : c.format() == Checkpoint.Format.HUGGING_FACE ? c.directory() : c.location();
-            return new EvalModel(llama, tok, m.name(), m.addBos(), m.maxLength(), stops, location);
-        } catch (RuntimeException e) {
-            tok.close();
-            throw e;
-        }
+        LoadedModel loaded = LoadedModel.open(model, tokenizer, "--tokenizer");
+        Llama llama = loaded.model();
+        return new EvalModel(llama, loaded.tokenizer(), model.toString(), RequestEncoder.tokenizerAddsBos(loaded.tokenizer()),
+                llama.config().maxPositionEmbeddings(), loaded.stopIds(), loaded.templateSource());
     }
 
-    /** The network of a checkpoint file or directory. */
+    /** The network of a checkpoint file or directory, in a manager of its own (closed with it). */
     public static Llama loadLlama(Path path) {
-        return loadLlama(Checkpoint.open(path));
-    }
-
-    /** The network of an open checkpoint, every tensor read into a manager the model owns (closed with it). */
-    static Llama loadLlama(Checkpoint c) {
-        NDManager manager = NDManager.newBaseManager();
-        try {
-            Map<String, NDArray> tensors = new LinkedHashMap<>();
-            for (String name : LlamaLayout.expected(c.config()).keySet()) {
-                tensors.put(name, c.weights().load(name, manager));
-            }
-            return Llama.of(c.config(), manager, tensors, c);
-        } catch (RuntimeException e) {
-            manager.close();
-            c.close();
-            throw e;
-        }
+        return Llama.load(Checkpoint.open(path));
     }
 
     /** The same model scored with another window (e.g. {@code --max-length}). */
     public EvalModel withMaxLength(int n) {
-        return new EvalModel(llama, tokenizer, name, addBos, n, stopIds, tokenizerLocation);
+        return new EvalModel(llama, tokenizer, name, addBos, n, stopIds, templateSource);
     }
 
     /** The same model with BOS forced on or off ({@code --add-bos}). */
     public EvalModel withAddBos(boolean b) {
-        return new EvalModel(llama, tokenizer, name, b, maxLength, stopIds, tokenizerLocation);
+        return new EvalModel(llama, tokenizer, name, b, maxLength, stopIds, templateSource);
     }
 
     /**
@@ -115,7 +81,7 @@ public record EvalModel(Llama llama, LlamaTokenizer tokenizer, String name, bool
      * {@code .jinja} file.
      */
     public ChatTemplate chatTemplate(String name) {
-        return ChatTemplates.resolve(name, tokenizer, tokenizerLocation);
+        return ChatTemplates.resolve(name, tokenizer, templateSource);
     }
 
     public RequestEncoder encoder() {

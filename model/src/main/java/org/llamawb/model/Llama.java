@@ -99,13 +99,30 @@ public final class Llama implements AutoCloseable {
      * closed with the model.
      */
     public static Llama load(Checkpoint checkpoint, NDManager parent) {
-        NDManager m = parent.newSubManager();
-        Map<String, NDArray> t = new LinkedHashMap<>();
-        WeightSource w = checkpoint.weights();
-        for (String name : LlamaLayout.expected(checkpoint.config()).keySet()) {
-            t.put(name, w.load(name, m));
+        return loadInto(checkpoint, parent.newSubManager());
+    }
+
+    /**
+     * As {@link #load(Checkpoint, NDManager)}, into a base manager of the model's own (for a model that lives
+     * on its own, as an evaluated one does); closing the model frees it.
+     */
+    public static Llama load(Checkpoint checkpoint) {
+        return loadInto(checkpoint, NDManager.newBaseManager());
+    }
+
+    private static Llama loadInto(Checkpoint checkpoint, NDManager m) {
+        try {
+            Map<String, NDArray> t = new LinkedHashMap<>();
+            WeightSource w = checkpoint.weights();
+            for (String name : LlamaLayout.expected(checkpoint.config()).keySet()) {
+                t.put(name, w.load(name, m));
+            }
+            return of(checkpoint.config(), m, t, checkpoint);
+        } catch (RuntimeException e) {
+            m.close();
+            checkpoint.close();
+            throw e;
         }
-        return of(checkpoint.config(), m, t, checkpoint);
     }
 
     /**

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * ends it as KILLED. Metric names follow transformers/TRL: {@code loss}, {@code grad_norm},
  * {@code learning_rate}, {@code epoch}, {@code eval_loss}, {@code rewards/chosen}, ...
  */
-public final class TrackedRun implements AutoCloseable {
+public final class TrackedRun implements RunLog {
 
     /** MLflow's limit on a param value; longer values go to an artifact. */
     static final int MAX_PARAM_VALUE = 6000;
@@ -143,6 +143,7 @@ public final class TrackedRun implements AutoCloseable {
 
     // ---- logging ----------------------------------------------------------------------------------
 
+    @Override
     public void logParam(String key, Object value) {
         logParams(Map.of(key, value == null ? "null" : value));
     }
@@ -151,6 +152,7 @@ public final class TrackedRun implements AutoCloseable {
      * Logs params (use {@link Params#flatten} for nested configurations). A value longer than MLflow's
      * 6,000 characters is saved as the artifact {@code params/<key>.txt} and the param names it.
      */
+    @Override
     public void logParams(Map<String, ?> params) {
         if (endedCheck()) {
             return;
@@ -175,6 +177,7 @@ public final class TrackedRun implements AutoCloseable {
         });
     }
 
+    @Override
     public void logMetric(String key, double value, long step) {
         if (endedCheck()) {
             return;
@@ -185,6 +188,7 @@ public final class TrackedRun implements AutoCloseable {
     }
 
     /** Logs several metrics at one step, all with the same timestamp. */
+    @Override
     public void logMetrics(Map<String, ? extends Number> metrics, long step) {
         if (endedCheck()) {
             return;
@@ -197,6 +201,7 @@ public final class TrackedRun implements AutoCloseable {
         });
     }
 
+    @Override
     public void setTag(String key, String value) {
         if (endedCheck()) {
             return;
@@ -211,6 +216,7 @@ public final class TrackedRun implements AutoCloseable {
         append(seq -> new JournalEvent.Tag(seq, k, v));
     }
 
+    @Override
     public void logInput(DatasetInput in) {
         if (endedCheck()) {
             return;
@@ -224,6 +230,7 @@ public final class TrackedRun implements AutoCloseable {
      * output directory is copied into it first, so a later sync still has it; a file inside is uploaded
      * as it is when sent.
      */
+    @Override
     public void logArtifact(Path file, String artifactDir) {
         if (endedCheck()) {
             return;
@@ -238,6 +245,7 @@ public final class TrackedRun implements AutoCloseable {
     }
 
     /** Logs a directory's contents (recursively) under {@code artifactDir}, e.g. an adapter directory. */
+    @Override
     public void logArtifacts(Path dir, String artifactDir) {
         if (endedCheck()) {
             return;
@@ -252,6 +260,7 @@ public final class TrackedRun implements AutoCloseable {
     }
 
     /** Saves text (e.g. sample generations as JSONL, an eval report) as the artifact {@code artifactPath}. */
+    @Override
     public void logText(String text, String artifactPath) {
         if (endedCheck()) {
             return;
@@ -337,11 +346,13 @@ public final class TrackedRun implements AutoCloseable {
     // ---- ending -----------------------------------------------------------------------------------
 
     /** Ends the run as FINISHED and waits (at most the close grace) for the journal to reach the server. */
+    @Override
     public void finish() {
         end("FINISHED", null, false);
     }
 
     /** Ends the run as FAILED, with the error's class and message in the {@code error} tag. */
+    @Override
     public void fail(Throwable error) {
         end("FAILED", error, false);
     }

@@ -25,7 +25,7 @@ import org.llamawb.tracking.mlflow.MlflowServer;
  * }   // an exception before finish() ends the run as FAILED
  * }</pre>
  */
-public final class Tracker {
+public final class Tracker implements Tracking {
 
     private final TrackingSettings settings;
 
@@ -43,6 +43,7 @@ public final class Tracker {
      *
      * @throws TrackingException when another live process holds the run directory
      */
+    @Override
     public TrackedRun start(RunSpec spec) {
         RunFiles files = new RunFiles(spec.outputDir());
         FileChannel channel = null;

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 
 /**
@@ -54,6 +55,14 @@ public final class ChatTemplates {
     }
 
     /**
+     * The template {@code name} for an opened model: {@code model} reads the chat template where every command
+     * reads it ({@link LoadedModel#templateSource()}), so training, evaluation, generation and chat agree.
+     */
+    public static ChatTemplate resolve(String name, LoadedModel model) {
+        return resolve(name, model.tokenizer(), model.templateSource());
+    }
+
+    /**
      * As {@link #resolve(String, SpecialTokens, Path)} with the tokenizer's own BOS/EOS strings; for
      * {@code model}, a tokenizer without a {@code tokenizer_config.json} beside it (a GGUF file) gives its
      * embedded chat template.
@@ -70,6 +79,14 @@ public final class ChatTemplates {
             }
         }
         return resolve(name, tokens, tokenizerLocation);
+    }
+
+    /**
+     * Whether {@code model} finds a template for this tokenizer: a {@code chat_template} in the folder of
+     * {@code source} (see {@link #resolve(String, LlamaTokenizer, Path)}) or one the tokenizer carries.
+     */
+    public static boolean hasModelTemplate(LlamaTokenizer tokenizer, Path source) {
+        return tokenizer.chatTemplate().isPresent() || (source != null && TokenizerConfig.read(source).chatTemplate().isPresent());
     }
 
     private static Map<String, String> context(SpecialTokens tokens, Map<String, String> fromConfig) {

@@ -24,6 +24,7 @@ import org.llamawb.eval.report.TaskResult;
 import org.llamawb.eval.report.TaskRun;
 import org.llamawb.eval.task.Task;
 import org.llamawb.eval.task.TaskKind;
+import org.llamawb.tracking.Tracking;
 
 /**
  * Runs tasks on a model and writes what they produced. Output folder layout:
@@ -39,12 +40,16 @@ import org.llamawb.eval.task.TaskKind;
  */
 public final class Evaluator {
     private final EvalSettings settings;
-    private final EvalTracker tracker;
+    private final Tracking tracking;
     private final PrintStream log;
 
-    public Evaluator(EvalSettings settings, EvalTracker tracker, PrintStream log) {
+    /**
+     * @param tracking where each evaluated variant is logged as a run ({@code Tracker}: journal and MLflow;
+     *     {@link Tracking#NONE}: nowhere)
+     */
+    public Evaluator(EvalSettings settings, Tracking tracking, PrintStream log) {
         this.settings = settings;
-        this.tracker = tracker;
+        this.tracking = tracking;
         this.log = log;
     }
 
@@ -71,7 +76,7 @@ public final class Evaluator {
         EvalReport report = new EvalReport(label, model.name(), adapter, s, results);
         if (outDir != null) {
             write(report, outDir);
-            tracker.logRun(report, tasks, outDir, started);
+            EvalRuns.log(tracking, report, tasks, outDir, started);
         }
         return report;
     }

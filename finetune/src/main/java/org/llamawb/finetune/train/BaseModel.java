@@ -4,44 +4,42 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Set;
 import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.model.AttentionImplementation;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.Llama;
 import org.llamawb.model.LlamaConfig;
+import org.llamawb.model.LoadedModel;
 import org.llamawb.model.generate.GenerationDefaults;
 import org.llamawb.model.hub.Sources;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
-import org.llamawb.model.weights.Checkpoint;
 
 /**
- * The model a run starts from: a pretrained checkpoint ({@code model.path}) or a random initialisation of
- * a given shape ({@code model.init}, training from scratch), with its tokenizer and generation defaults.
+ * The model a run starts from: a pretrained checkpoint ({@code model.path}), opened as every command opens one
+ * ({@link LoadedModel#open}), or a random initialisation of a given shape ({@code model.init}, training from
+ * scratch) over {@code model.tokenizer}.
  *
- * @param location where the model's tokenizer files live (for the template {@code model})
+ * @param loaded the model, its tokenizer, where its chat template is read and its generation defaults
  * @param name what adapters record as {@code base_model_name_or_path}
  */
-record BaseModel(Llama model, LlamaTokenizer tokenizer, GenerationDefaults generation, Path location, String name)
-        implements AutoCloseable {
+record BaseModel(LoadedModel loaded, String name) implements AutoCloseable {
 
     static BaseModel open(ModelSection s, long seed, NDManager m) {
-        AttentionImplementation attention = AttentionImplementation.valueOf(s.attention().toUpperCase(java.util.Locale.ROOT));
-        if (s.path() != null) {
-            Checkpoint ck = Checkpoint.open(Sources.resolve(s.path()));
-            LlamaTokenizer tok;
-            try {
-                tok = LlamaTokenizer.forCheckpoint(ck, s.tokenizer() == null ? null : Sources.resolve(s.tokenizer()));
-            } catch (RuntimeException e) {
-                ck.close();
-                throw e;
-            }
-            Llama model = Llama.load(ck, m);
-            model.setAttentionImplementation(attention);
-            Path location = ck.format() == Checkpoint.Format.GGUF ? ck.location() : ck.directory();
-            return new BaseModel(model, tok, GenerationDefaults.of(ck), location, s.path());
-        }
-        LlamaTokenizer tok = LlamaTokenizer.load(Path.of(s.tokenizer()));
+        AttentionImplementation attention = AttentionImplementation.valueOf(s.attention().toUpperCase(Locale.ROOT));
+        LoadedModel loaded = s.path() != null
+                ? LoadedModel.open(Sources.resolve(s.path()), s.tokenizer() == null ? null : Sources.resolve(s.tokenizer()),
+                        "model.tokenizer", m)
+                : scratch(s, seed, m);
+        loaded.model().setAttentionImplementation(attention);
+        return new BaseModel(loaded, s.path() != null ? s.path() : "scratch");
+    }
+
+    /** A new model of {@code model.init}'s shape; its vocabulary and special tokens default to the tokenizer's. */
+    private static LoadedModel scratch(ModelSection s, long seed, NDManager m) {
+        Path tokenizer = Sources.resolve(s.tokenizer());
+        LlamaTokenizer tok = LlamaTokenizer.load(tokenizer);
         ObjectNode c = new ObjectMapper().valueToTree(s.init());
         if (!c.has("vocab_size")) {
             c.put("vocab_size", tok.vocabSize());
@@ -52,7 +50,13 @@ record BaseModel(Llama model, LlamaTokenizer tokenizer, GenerationDefaults gener
         if (!c.has("eos_token_id")) {
             c.put("eos_token_id", tok.eosId());
         }
-        LlamaConfig config = LlamaConfig.fromJson(c, "model.init");
+        LlamaConfig config;
+        try {
+            config = LlamaConfig.fromJson(c, "model.init");
+        } catch (RuntimeException e) {
+            tok.close();
+            throw e;
+        }
         if (tok.vocabSize() > config.vocabSize()) {
             tok.close();
             throw new BadInputException("model.init.vocab_size (" + config.vocabSize() + ") is smaller than the tokenizer's "
@@ -60,15 +64,30 @@ record BaseModel(Llama model, LlamaTokenizer tokenizer, GenerationDefaults gener
         }
         double std = c.path("initializer_range").asDouble(0.02);
         Llama model = Llama.random(config, seed, std, m);
-        model.setAttentionImplementation(attention);
-        Path tokLocation = Path.of(s.tokenizer()).toAbsolutePath();
-        return new BaseModel(model, tok, new GenerationDefaults(Set.copyOf(config.eosTokenIds()), 0, 1, 0),
-                java.nio.file.Files.isDirectory(tokLocation) ? tokLocation : tokLocation.getParent(), "scratch");
+        // the chat template is read where the tokenizer is, as for a named tokenizer of a pretrained model
+        return new LoadedModel(model, tok, tokenizer, new GenerationDefaults(Set.copyOf(config.eosTokenIds()), 0, 1, 0));
+    }
+
+    Llama model() {
+        return loaded.model();
+    }
+
+    LlamaTokenizer tokenizer() {
+        return loaded.tokenizer();
+    }
+
+    /** The generation defaults (stop ids with EOS) that samples use and a full fine-tune writes. */
+    GenerationDefaults generation() {
+        return loaded.generation();
+    }
+
+    /** Where {@code template: model} reads the chat template ({@link LoadedModel#templateSource}). */
+    Path location() {
+        return loaded.templateSource();
     }
 
     @Override
     public void close() {
-        tokenizer.close();
-        model.close();
+        loaded.close();
     }
 }

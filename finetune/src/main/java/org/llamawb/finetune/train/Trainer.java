@@ -49,7 +49,7 @@ import org.llamawb.model.generate.Sampling;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.model.weights.StorageType;
 import org.llamawb.tracking.DatasetInput;
-import org.llamawb.tracking.TrackedRun;
+import org.llamawb.tracking.RunLog;
 
 /**
  * The trainer every method shares, in the order torchtune's recipes take: set up (base model, adapter,
@@ -70,8 +70,8 @@ public final class Trainer {
      * @param out progress lines
      * @param resumeFrom a checkpoint directory to continue from ({@code null}: the newest usable one when resuming)
      */
-    public record Options(Recipe recipe, boolean resume, TrackedRun run, PrintStream out, Path resumeFrom) {
-        public Options(Recipe recipe, boolean resume, TrackedRun run, PrintStream out) {
+    public record Options(Recipe recipe, boolean resume, RunLog run, PrintStream out, Path resumeFrom) {
+        public Options(Recipe recipe, boolean resume, RunLog run, PrintStream out) {
             this(recipe, resume, run, out, null);
         }
     }

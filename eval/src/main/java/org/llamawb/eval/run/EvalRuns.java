@@ -13,10 +13,9 @@ import org.llamawb.eval.report.ReportJson;
 import org.llamawb.eval.report.TaskResult;
 import org.llamawb.eval.task.Task;
 import org.llamawb.tracking.DatasetInput;
+import org.llamawb.tracking.RunLog;
 import org.llamawb.tracking.RunSpec;
-import org.llamawb.tracking.TrackedRun;
-import org.llamawb.tracking.Tracker;
-import org.llamawb.tracking.TrackingSettings;
+import org.llamawb.tracking.Tracking;
 
 /**
  * Logs each evaluated model variant as one tracked run (MLflow, through the tracking module's journal, so a
@@ -24,23 +23,25 @@ import org.llamawb.tracking.TrackingSettings;
  * settings; metrics at step 0 = {@code task/metric}, {@code task/metric_stderr}, {@code task/examples_per_second};
  * artifacts = the variant's output folder (results.json, report.md, charts, samples, answers); datasets =
  * each task's data file (context {@code eval}, rows = the examples evaluated). The run starts when the
- * evaluation did, so its duration is the evaluation's. The run's journal lives in that folder.
+ * evaluation did, so its duration is the evaluation's. The run's journal lives in that folder. The runs go
+ * through the same {@link RunLog} interface training logs into.
  */
-public final class MlflowEvalTracker implements EvalTracker {
-    private final Tracker tracker;
+final class EvalRuns {
+    private EvalRuns() {}
 
-    public MlflowEvalTracker(TrackingSettings settings) {
-        this.tracker = new Tracker(settings);
-    }
-
-    @Override
-    public void logRun(EvalReport report, List<Task> tasks, Path artifactsDir, Instant started) {
+    /**
+     * Logs one evaluated variant after the fact.
+     *
+     * @param tasks the tasks evaluated (their data files are the run's datasets)
+     * @param started when the evaluation of this variant began (the run's start; it ends when logged)
+     */
+    static void log(Tracking tracking, EvalReport report, List<Task> tasks, Path artifactsDir, Instant started) {
         RunSpec spec = RunSpec.of(artifactsDir, "eval-" + report.label()).withMethod("eval").withBaseModel(report.model())
                 .withStartTime(started);
         if (report.adapter() != null) {
             spec = spec.withAdapterType("lora").withTag("adapter", report.adapter());
         }
-        try (TrackedRun run = tracker.start(spec)) {
+        try (RunLog run = tracking.start(spec)) {
             run.logParams(ReportJson.params(report));
             Map<String, Double> metrics = new LinkedHashMap<>();
             report.flatMetrics().forEach((k, v) -> {

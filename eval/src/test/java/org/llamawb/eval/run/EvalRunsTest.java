@@ -20,6 +20,7 @@ import org.llamawb.eval.Repo;
 import org.llamawb.eval.Stories260K;
 import org.llamawb.eval.report.EvalReport;
 import org.llamawb.eval.task.Task;
+import org.llamawb.tracking.Tracker;
 import org.llamawb.tracking.TrackingSettings;
 import org.llamawb.tracking.mlflow.ArtifactFile;
 import org.llamawb.tracking.mlflow.MlflowServer;
@@ -27,7 +28,7 @@ import org.llamawb.tracking.mlflow.MlflowTimeouts;
 import org.llamawb.tracking.mlflow.RemoteRun;
 
 /** Evaluation results go to the run journal and, with a server, to MLflow: params, task/metric, artifacts. */
-class MlflowEvalTrackerTest {
+class EvalRunsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -39,7 +40,7 @@ class MlflowEvalTrackerTest {
     private EvalReport evaluate(TrackingSettings settings, Path out) {
         Task copa = Repo.catalog().resolve("copa");
         Evaluator e = new Evaluator(new EvalSettings(4, null, 8192, 64, org.llamawb.eval.score.Packing.TREE),
-                new MlflowEvalTracker(settings.withSystemMetricsInterval(Duration.ZERO).withNotices(n -> { })),
+                new Tracker(settings.withSystemMetricsInterval(Duration.ZERO).withNotices(n -> { })),
                 new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
         var model = Stories260K.evalModel();
         called = System.currentTimeMillis();

@@ -150,10 +150,19 @@ public final class Trainer {
                 Map<String, NDArray> saved = PeftAdapterFormat.read(lora, name,
                         resumeFrom.get().resolve(CheckpointStore.ADAPTER_DIR), shapes);
                 heads.forEach((h, w) -> w.set(saved.get(h).toFloatArray()));
+            } else if (r.adapter().initFrom() != null) {
+                // a trainable copy of the SFT adapter, as PEFT's is_trainable=True load
+                try {
+                    PeftAdapterFormat.read(lora, name, Path.of(r.adapter().initFrom()));
+                } catch (BadInputException e) {
+                    throw new BadInputException("adapter.init_from: " + e.getMessage(), e);
+                }
+                out.println("adapter '" + name + "' starts from " + r.adapter().initFrom() + " (adapter.init_from)");
             } else {
                 lora.add(name, r.adapter().loraConfigFor(model, base.tokenizer(), endTokens(base, template), out::println),
                         r.train().seed());
             }
+            lora.activate(name); // alone: a frozen reference adapter is applied in its own passes only
             lora.setTraining(true);
             Map<String, NDArray> params = new LinkedHashMap<>(lora.trainableParameters(name));
             heads.forEach((h, w) -> {

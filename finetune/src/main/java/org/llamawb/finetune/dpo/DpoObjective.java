@@ -111,6 +111,11 @@ public final class DpoObjective implements PairMethod.Objective {
     }
 
     @Override
+    public MetricMeans metricMeans() {
+        return metrics;
+    }
+
+    @Override
     public long units(PairBatch batch) {
         return batch.chosen().rows();
     }

@@ -82,6 +82,11 @@ public final class KtoObjective implements TrainingStep.Loss<KtoBatch> {
         return metrics.take();
     }
 
+    /** The accumulator behind {@link #takeMetrics} (kept in checkpoints). */
+    public MetricMeans metricMeans() {
+        return metrics;
+    }
+
     /** The KL estimate of the batch: policy and reference on the mismatched rows, no gradient. */
     private double kl(KtoBatch batch) {
         double[] refKl = base(batch.klIds(), batch.klLabels());

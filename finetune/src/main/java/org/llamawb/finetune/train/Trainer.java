@@ -226,6 +226,7 @@ public final class Trainer {
                 // bias corrections must go on from that count, not from the trainer's step
                 opt.restore(CheckpointStore.readTensors(resumeFrom.get().resolve(CheckpointStore.OPTIMIZER_FILE)),
                         state.step() - state.nonfiniteSkipped());
+                method.metricMeans().restore(state.pendingMetrics()); // what the next logged means also average
                 o.out().printf("resumed from %s at step %d (data position %s)%n", resumeFrom.get().getFileName(),
                         state.step(), new LoaderPosition(state.epoch(), state.batch()));
                 if (state.intraOpThreads() > 0 && state.intraOpThreads() != JniUtils.getNumThreads()) {
@@ -306,7 +307,7 @@ public final class Trainer {
                 }
                 if (last || (r.output().saveEverySteps() > 0 && step % r.output().saveEverySteps() == 0)) {
                     TrainerState saved = new TrainerState(step, position.epoch(), position.batch(), r.train().seed(), skipped,
-                            inARow, trainedTokens, losses, best, JniUtils.getNumThreads());
+                            inARow, trainedTokens, losses, best, JniUtils.getNumThreads(), method.metricMeans().pending());
                     saveCheckpoint(store, saved, opt, recipeYaml, ctx, params, base, method.heads());
                 }
             }

@@ -36,6 +36,8 @@ public final class PeftAdapterFormat {
     /** PEFT's {@code task_type} of an adapter on a sequence classifier (a reward model). */
     public static final String SEQ_CLS = "SEQ_CLS";
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** What ends the key of trained token rows ({@link TrainableTokens#key(String)}) after the module's path. */
+    private static final String TOKEN_ROWS = ".token_adapter.trainable_tokens_delta";
 
     private PeftAdapterFormat() {}
 
@@ -350,6 +352,52 @@ public final class PeftAdapterFormat {
             }
         }
         return loadedHeads;
+    }
+
+    /**
+     * Checks, from the files' headers alone (no model in memory), that the language-model adapter in {@code dir}
+     * fits a base whose tensors have {@code baseShapes} (Hugging Face names, {@code [out, in]} for linear
+     * layers, as {@code LlamaLayout.expected} gives them): each {@code lora_A} {@code [r, in]} and {@code lora_B}
+     * {@code [out, r]} adapts a projection the base has with those sizes, and each saved module or token row has
+     * the base's width. Loading ({@link #read(LoraModel, String, Path)}) checks everything again.
+     *
+     * @throws BadInputException one line naming the file and the first tensor that does not fit
+     */
+    public static void checkFits(Path dir, Map<String, long[]> baseShapes) {
+        readConfig(dir, Set.of());
+        Path file = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException(dir + ": no " + WEIGHTS_FILE + " (adapter_model.bin is not supported; "
+                    + "save with safe_serialization=True)");
+        }
+        try (Safetensors st = Safetensors.open(file)) {
+            for (String raw : st.names()) {
+                String key = canonical(raw, "default");
+                key = key.startsWith(LoraModel.PEFT_PREFIX) ? key.substring(LoraModel.PEFT_PREFIX.length()) : key;
+                long[] shape = st.info(raw).shape();
+                boolean a = key.endsWith(".lora_A.weight");
+                boolean b = key.endsWith(".lora_B.weight");
+                boolean rows = key.endsWith(TOKEN_ROWS);
+                String module = a || b ? key.substring(0, key.length() - ".lora_A.weight".length()) + ".weight"
+                        : rows ? key.substring(0, key.length() - TOKEN_ROWS.length()) + ".weight" : key;
+                // a tied model has no lm_head tensor: its rows are the embedding's
+                long[] base = baseShapes.getOrDefault(module,
+                        module.equals("lm_head.weight") ? baseShapes.get("model.embed_tokens.weight") : null);
+                if (base == null) {
+                    throw new BadInputException(file + ": tensor '" + raw + "' belongs to '" + module + "', which the base "
+                            + "model does not have (the adapter was made on another base)");
+                }
+                boolean fits = shape.length == 2 && base.length == 2
+                        && (a ? shape[1] == base[1] : b ? shape[0] == base[0]
+                                : rows ? shape[1] == base[1]
+                                : java.util.Arrays.equals(shape, base));
+                if (!fits) {
+                    throw new BadInputException(file + ": tensor '" + raw + "' has shape " + java.util.Arrays.toString(shape)
+                            + ", which does not fit the base model's '" + module + "' " + java.util.Arrays.toString(base)
+                            + " (the adapter was made on another base)");
+                }
+            }
+        }
     }
 
     /** PEFT may keep the adapter name in keys ({@code lora_A.default.weight}); we compare without it. */

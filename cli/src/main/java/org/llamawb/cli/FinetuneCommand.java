@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
+import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.finetune.checkpoint.ResumePoint;
 import org.llamawb.finetune.recipe.ModelSection;
@@ -25,6 +26,7 @@ import org.llamawb.model.hub.Sources;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.finetune.train.Trainer;
 import org.llamawb.model.weights.Checkpoint;
+import org.llamawb.model.weights.LlamaLayout;
 import org.llamawb.tracking.RunSpec;
 import org.llamawb.tracking.TrackedRun;
 import org.llamawb.tracking.Tracker;
@@ -80,6 +82,7 @@ final class FinetuneCommand implements Command {
         // the checkpoint to continue from, and the recipe changes since it (one refused is one line, exit 2)
         Optional<ResumePoint> point = resume ? ResumePoint.find(recipe, resumeFrom, System.err::println) : Optional.empty();
         checkModel(recipe.model(), recipe.data().template());
+        checkInitFrom(recipe);
         checkData(recipe);
         Files.createDirectories(outputDir);
         TrackingSettings settings = TrackingSettings.resolve(f.string("tracking-uri", null), recipe.tracking().uri(),
@@ -141,6 +144,28 @@ final class FinetuneCommand implements Command {
                 LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, tokenizer, "model.tokenizer")) {
             // the template as the trainer (and every other command) resolves it, without reading the weights
             checkTemplate(template, tok, LoadedModel.templateSource(c, tokenizer));
+        }
+    }
+
+    /**
+     * The adapter {@code adapter.init_from} names fits the base, checked from the files' headers before a run
+     * exists (the trainer loads and checks it again; a scratch {@code model.init} is checked there only).
+     */
+    static void checkInitFrom(Recipe recipe) {
+        String dir = recipe.adapter().initFrom();
+        if (dir == null || recipe.model().path() == null) {
+            return;
+        }
+        Path p = Path.of(dir);
+        if (!Files.isDirectory(p)) {
+            throw new BadInputException("adapter.init_from: " + p + " is not a directory (expected a PEFT adapter: "
+                    + PeftAdapterFormat.CONFIG_FILE + " + " + PeftAdapterFormat.WEIGHTS_FILE + ")");
+        }
+        try (Checkpoint c = Checkpoint.open(Sources.resolve(recipe.model().path()))) {
+            named("adapter.init_from", () -> {
+                PeftAdapterFormat.checkFits(p, LlamaLayout.expected(c.config()));
+                return p;
+            });
         }
     }
 

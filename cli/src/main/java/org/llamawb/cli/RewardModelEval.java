@@ -29,6 +29,7 @@ import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.datasets.tokenize.TokenizedPair;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.LoadedModel;
+import org.llamawb.model.Llama;
 
 /**
  * {@code workbench eval --reward-model DIR --data FILE}: scores both answers of every preference pair with a
@@ -69,7 +70,7 @@ final class RewardModelEval {
         // opened as training opened it: the same tokenizer (its vocabulary checked) and chat template
         try (NDManager m = NDManager.newBaseManager();
                 LoadedModel base = LoadedModel.open(model, tokenizer, "--tokenizer", m);
-                RewardModel rm = RewardModel.load(base.model(), dir)) {
+                RewardModel rm = load(base.model(), dir, model)) {
             input = new DataInput(data, format, ColumnMapping.NONE, cl.string("template", null), base.templateSource(), maxLength);
             long others = 0;
             try (ExampleEncoder enc = input.encoder(base.tokenizer(), base.templateSource());
@@ -140,16 +141,34 @@ final class RewardModelEval {
         }
     }
 
+    /** The reward model in {@code dir} on {@code base}; one that does not fit it also says which base it names. */
+    private static RewardModel load(Llama base, Path dir, Path model) {
+        try {
+            return RewardModel.load(base, dir);
+        } catch (BadInputException e) {
+            String named = baseNamed(dir);
+            if (named == null || Path.of(named).toAbsolutePath().equals(model.toAbsolutePath())) {
+                throw e;
+            }
+            throw new BadInputException(e.getMessage() + " (the reward model names its base '" + named + "'; --model is "
+                    + model + ")", e);
+        }
+    }
+
+    /** What a reward adapter's {@code adapter_config.json} names as its base, or null. */
+    private static String baseNamed(Path dir) {
+        try {
+            JsonNode j = JSON.readTree(dir.resolve(PeftAdapterFormat.CONFIG_FILE).toFile());
+            return j.hasNonNull("base_model_name_or_path") ? j.get("base_model_name_or_path").asText() : null;
+        } catch (IOException | RuntimeException e) {
+            return null; // the adapter reader names the exact problem
+        }
+    }
+
     /** The base model a reward adapter names ({@code base_model_name_or_path}), when --model is not given. */
     private static Path baseOf(Path dir) {
         Path config = dir.resolve(PeftAdapterFormat.CONFIG_FILE);
-        String base = null;
-        try {
-            JsonNode j = JSON.readTree(config.toFile());
-            base = j.hasNonNull("base_model_name_or_path") ? j.get("base_model_name_or_path").asText() : null;
-        } catch (IOException e) {
-            // reported below: the adapter reader names the exact problem when the model is given
-        }
+        String base = baseNamed(dir);
         if (base == null || !Files.exists(Path.of(base))) {
             throw new UsageException("--reward-model " + dir + ": give its base with --model"
                     + (base == null ? "" : " (" + config + " names '" + base + "', which does not exist here)"));

@@ -154,4 +154,22 @@ class RewardModelEvalTest {
         assertEquals(1, e.lines().count(), e);
         assertTrue(e.contains("sft.jsonl") && e.contains("no usable preference pairs"), e);
     }
+
+    @Test
+    void aRewardModelMadeOnAnotherBaseIsOneLineNamingFileAndTensor() throws Exception {
+        Path other = tmp.resolve("other-rm");
+        try (NDManager m = NDManager.newBaseManager();
+                Llama base = PreferenceBadInputTest.otherBase(m);
+                RewardModel rm = RewardModel.create(base, LoraConfig.of(4, 8, new TargetModules.AllLinear()), 5)) {
+            rm.save(other, "another-base");
+        }
+        Path data = pairs(pair("Tell me a story.", "Lily was happy.", "No."));
+        int code = run("--reward-model", other.toString(), "--model", stories().toString(), "--data", data.toString(),
+                "--tokenizer", tokenizer().toString());
+        String e = err.toString(StandardCharsets.UTF_8).strip();
+        assertEquals(2, code, e);
+        assertEquals(1, e.lines().count(), e);
+        assertTrue(e.contains(other.resolve("adapter_model.safetensors") + ": tensor 'base_model.model.model.layers.0.")
+                && e.contains("names its base 'another-base'; --model is " + stories()), e);
+    }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.llamawb.model.BadInputException;
 
 /**
@@ -24,10 +25,13 @@ import org.llamawb.model.BadInputException;
  * @param bestEvalLoss lowest validation loss so far (NaN when none)
  * @param intraOpThreads libtorch's intra-op thread count when it was written (0: not recorded). CPU kernels
  *     split matmuls and reductions by it, so a run resumed under another count is not bitwise the same.
+ * @param pendingMetrics the method's metrics added since the last logged step, as {sum, count} by name, so that a
+ *     run resumed between two logged steps logs the same means as an uninterrupted one (absent: none)
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record TrainerState(long step, int epoch, long batch, long seed, long nonfiniteSkipped, int nonfiniteInARow,
-        long trainedTokens, List<Double> losses, double bestEvalLoss, int intraOpThreads) {
+        long trainedTokens, List<Double> losses, double bestEvalLoss, int intraOpThreads,
+        Map<String, double[]> pendingMetrics) {
 
     static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -36,6 +40,14 @@ public record TrainerState(long step, int epoch, long batch, long seed, long non
 
     public TrainerState {
         losses = List.copyOf(losses);
+        pendingMetrics = pendingMetrics == null ? Map.of() : Map.copyOf(pendingMetrics);
+    }
+
+    /** A state without pending metrics. */
+    public TrainerState(long step, int epoch, long batch, long seed, long nonfiniteSkipped, int nonfiniteInARow,
+            long trainedTokens, List<Double> losses, double bestEvalLoss, int intraOpThreads) {
+        this(step, epoch, batch, seed, nonfiniteSkipped, nonfiniteInARow, trainedTokens, losses, bestEvalLoss,
+                intraOpThreads, Map.of());
     }
 
     /** A state whose thread count is not recorded. */

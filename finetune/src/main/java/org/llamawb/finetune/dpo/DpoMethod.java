@@ -14,7 +14,8 @@ import org.llamawb.model.BadInputException;
 
 /**
  * Direct preference optimisation with LoRA ({@code method: dpo}): preference pairs from any preference
- * reader, in a seeded resumable order, trained with {@link DpoObjective}.
+ * reader, in a seeded resumable order, trained with {@link DpoObjective} against the base or, with
+ * {@code dpo.reference: adapter}, the frozen SFT adapter of {@code adapter.init_from}.
  */
 public final class DpoMethod {
     private DpoMethod() {}
@@ -32,7 +33,15 @@ public final class DpoMethod {
         PairLoader loader = DatasetBuilder.trainPairLoader(data, r.data(), batch, ctx.padId());
         PairLoader validation = data.validation().size() == 0 ? null
                 : DatasetBuilder.validationPairLoader(data, r.data(), batch, ctx.padId());
-        DpoObjective objective = new DpoObjective(ctx.model(), ctx.lora(), DpoLoss.of(r.dpo()));
+        // the frozen SFT adapter is loaded before the policy's copy of it exists (Trainer adds that next)
+        ReferenceModel reference = r.dpo().referenceIsAdapter()
+                ? ReferenceModel.adapter(ctx.model(), ctx.lora(), Path.of(r.adapter().initFrom()), "adapter.init_from")
+                : ReferenceModel.base(ctx.model(), ctx.lora());
+        if (reference.adapterName() != null) {
+            ctx.out().println("reference model: the base with the frozen adapter " + r.adapter().initFrom()
+                    + " (dpo.reference: adapter)");
+        }
+        DpoObjective objective = new DpoObjective(ctx.model(), reference, DpoLoss.of(r.dpo()));
         if (r.dpo().precomputeRefLogProbs()) {
             // every training pair once, in dataset order
             PairLoader all = new PairLoader(data.train(), new LoaderOptions(batch, r.data().maxLength(), false, false, false,

@@ -20,25 +20,30 @@ import org.llamawb.finetune.train.PairMethod;
 import org.llamawb.model.Llama;
 
 /**
- * The DPO loss of a micro-batch of pairs and its gradients. The reference is the same base with the
- * policy's adapter switched off (or log-probabilities computed so before training), so only one copy of
- * the weights is held. Chosen and rejected rows go through the policy in one concatenated forward pass
+ * The DPO loss of a micro-batch of pairs and its gradients. The reference ({@link ReferenceModel}) is the
+ * same base with the policy's adapter switched off, or with a frozen SFT adapter in its place (or
+ * log-probabilities computed so before training), so only one copy of the weights is held. Chosen and rejected rows go through the policy in one concatenated forward pass
  * ({@code [2B, T]}); each pair's loss is a function of four sequence log-probabilities ({@link DpoLoss}),
  * so {@code dL/dz} is injected into the policy's two log-probabilities of each pair and back-propagated
  * once.
  */
 public final class DpoObjective implements PairMethod.Objective {
     private final Llama model;
-    private final LoraModel lora;
+    private final ReferenceModel reference;
     private final DpoLoss loss;
     private final NDManager manager;
     /** Reference log-probabilities by sequence (precompute_ref_log_probs); empty when not precomputed. */
     private final Map<Sequence, Double> precomputed = new HashMap<>();
     private final MetricMeans metrics = new MetricMeans();
 
+    /** DPO against the base: {@code lora}'s adapters switched off. */
     public DpoObjective(Llama model, LoraModel lora, DpoLoss loss) {
+        this(model, ReferenceModel.base(model, lora), loss);
+    }
+
+    public DpoObjective(Llama model, ReferenceModel reference, DpoLoss loss) {
         this.model = model;
-        this.lora = lora;
+        this.reference = reference;
         this.loss = loss;
         this.manager = model.manager();
     }
@@ -89,7 +94,7 @@ public final class DpoObjective implements PairMethod.Objective {
     public void precompute(PairBatch batch) {
         int[][] ids = concat(batch.chosen().inputIds(), batch.rejected().inputIds());
         int[][] labels = concat(batch.chosen().labels(), batch.rejected().labels());
-        double[] ref = baseLogProbs(ids, labels);
+        double[] ref = reference.logProbs(ids, labels);
         for (int row = 0; row < ids.length; row++) {
             precomputed.put(Sequence.of(ids[row], labels[row]), ref[row]);
         }
@@ -103,6 +108,11 @@ public final class DpoObjective implements PairMethod.Objective {
     /** TRL's metrics since the last call, averaged over micro-batches. */
     public Map<String, Double> takeMetrics() {
         return metrics.take();
+    }
+
+    @Override
+    public MetricMeans metricMeans() {
+        return metrics;
     }
 
     @Override
@@ -120,7 +130,7 @@ public final class DpoObjective implements PairMethod.Objective {
         return CausalLmLoss.trainedTokens(batch.chosen().labels()) + CausalLmLoss.trainedTokens(batch.rejected().labels());
     }
 
-    /** The reference log-probabilities of every row: precomputed when all are, else the base with the adapter off. */
+    /** The reference log-probabilities of every row: precomputed when all are, else a reference pass. */
     private double[] reference(int[][] ids, int[][] labels) {
         if (!precomputed.isEmpty()) {
             double[] out = new double[ids.length];
@@ -134,13 +144,7 @@ public final class DpoObjective implements PairMethod.Objective {
                 return out;
             }
         }
-        return baseLogProbs(ids, labels);
-    }
-
-    private double[] baseLogProbs(int[][] ids, int[][] labels) {
-        try (NDScope scope = new NDScope()) {
-            return lora.withAdaptersDisabled(() -> SequenceLogProbs.of(model, ids, labels, false, manager).values());
-        }
+        return reference.logProbs(ids, labels);
     }
 
     /** The four log-probabilities of every pair; the loss reads them divided by their token counts for ipo. */

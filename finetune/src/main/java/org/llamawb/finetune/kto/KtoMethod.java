@@ -177,6 +177,11 @@ public final class KtoMethod implements TrainingMethod<KtoBatch> {
         return objective.takeMetrics();
     }
 
+    @Override
+    public MetricMeans metricMeans() {
+        return objective.metricMeans();
+    }
+
     /** Mean loss per example and TRL's metrics on the held-out examples, in dataset order. */
     @Override
     public Map<String, Double> evaluate(int maxBatches) {

@@ -40,9 +40,12 @@ public final class KtoObjective implements TrainingStep.Loss<KtoBatch> {
     public double lossAndBackward(KtoBatch batch, double scale, long seed) {
         int n = batch.rows();
         double[] ref = base(batch.ids(), batch.labels());
+        // adapter dropout, from here: the KL pass runs the policy in training mode too, and a mask drawn from
+        // whatever the generator held before would make the step depend on the process's history (a resumed
+        // run would differ from an uninterrupted one)
+        JniUtils.setSeed(seed);
         double kl = kl(batch);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            JniUtils.setSeed(seed); // adapter dropout
             SequenceLogProbs policy = SequenceLogProbs.of(model, batch.ids(), batch.labels(), true, manager);
             float[] grad = new float[n];
             double sum = 0;
@@ -77,6 +80,11 @@ public final class KtoObjective implements TrainingStep.Loss<KtoBatch> {
     /** TRL's metrics since the last call, averaged over micro-batches. */
     public Map<String, Double> takeMetrics() {
         return metrics.take();
+    }
+
+    /** The accumulator behind {@link #takeMetrics} (kept in checkpoints). */
+    public MetricMeans metricMeans() {
+        return metrics;
     }
 
     /** The KL estimate of the batch: policy and reference on the mismatched rows, no gradient. */

@@ -1,5 +1,6 @@
 package org.llamawb.finetune.recipe;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -29,6 +30,11 @@ import org.llamawb.model.tokenizer.LlamaTokenizer;
  * @param trainableTokens token rows trained beside a LoRA adapter (PEFT's {@code trainable_token_indices}):
  *     {@code auto} (the default: the tokens that end the training answers, when their output rows were never
  *     trained; see {@link UntrainedTokens}), {@code none}, or a list of token strings or ids
+ * @param initFrom a PEFT LoRA adapter directory (an SFT adapter) the trained adapter starts from instead of
+ *     PEFT's fresh initialisation; its {@code adapter_config.json} then gives the adapter's shape (rank, alpha,
+ *     target modules, dropout, trained token rows), as PEFT's {@code is_trainable=True} load does, and the
+ *     shape keys above are not used. With {@code method: dpo} it is also the frozen reference
+ *     ({@code dpo.reference})
  */
 public record AdapterSection(
         String type,
@@ -42,10 +48,11 @@ public record AdapterSection(
         Map<String, Integer> rankPattern,
         Map<String, Double> alphaPattern,
         String name,
-        Object trainableTokens) {
+        Object trainableTokens,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String initFrom) {
 
     static final AdapterSection NONE = new AdapterSection("none", null, null, null, null, null, null, null, null, null, null,
-            null);
+            null, null);
 
     public AdapterSection {
         type = type == null ? "lora" : type;
@@ -73,6 +80,12 @@ public record AdapterSection(
         } else if (!"auto".equals(trainableTokens) && !"none".equals(trainableTokens)) {
             throw new BadInputException("adapter.trainable_tokens: expected auto, none or a list of tokens, got '"
                     + trainableTokens + "'");
+        }
+        if (initFrom != null && !type.equals("lora")) {
+            throw new BadInputException("adapter.init_from: starting from an adapter needs adapter.type: lora (got " + type + ")");
+        }
+        if (initFrom != null && initFrom.isBlank()) {
+            throw new BadInputException("adapter.init_from: empty path (name a PEFT adapter directory, or leave the key out)");
         }
         if (type.equals("lora")) {
             // the fields are assigned only after this constructor body: validate from the parameters

@@ -61,6 +61,23 @@ public record Recipe(
                     + "of method: grpo)");
         }
         dpo = kind == Method.DPO && dpo == null ? DpoSection.defaults() : dpo;
+        if (dpo != null && dpo.reference() == null) {
+            dpo = dpo.withReference(adapter.initFrom() != null ? DpoSection.ADAPTER : DpoSection.BASE);
+        }
+        if (dpo != null && dpo.referenceIsAdapter()) {
+            if (adapter.initFrom() == null) {
+                throw new BadInputException("dpo.reference: adapter needs adapter.init_from (the SFT adapter that is "
+                        + "both the reference and the policy's start)");
+            }
+            if (adapter.name().equals(DpoSection.REFERENCE_ADAPTER)) {
+                throw new BadInputException("adapter.name: '" + adapter.name() + "' is the frozen reference adapter's "
+                        + "name with dpo.reference: adapter; choose another");
+            }
+        }
+        if (adapter.initFrom() != null && (kind == Method.REWARD || kind == Method.KTO)) {
+            throw new BadInputException("adapter.init_from: method " + method + " starts from a fresh adapter in this "
+                    + "version (init_from is for sft and dpo)");
+        }
         kto = kind == Method.KTO && kto == null ? KtoSection.defaults() : kto;
         grpo = kind == Method.GRPO && grpo == null ? GrpoSection.defaults() : grpo;
         if (kind == Method.GRPO) {

@@ -72,6 +72,11 @@ public final class RewardObjective implements PairMethod.Objective {
         return metrics.take();
     }
 
+    @Override
+    public MetricMeans metricMeans() {
+        return metrics;
+    }
+
     /** The rewards of the chosen rows then the rejected rows, {@code [2B]}, from one forward pass. */
     private NDArray rewards(PairBatch batch, boolean grad) {
         Batch c = batch.chosen();

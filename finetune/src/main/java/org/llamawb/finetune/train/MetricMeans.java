@@ -18,6 +18,22 @@ public final class MetricMeans {
         });
     }
 
+    /**
+     * The sums and counts since the last {@link #take}, by name (a copy): what a checkpoint keeps, so that a run
+     * resumed between two logged steps logs the means of an uninterrupted one.
+     */
+    public Map<String, double[]> pending() {
+        Map<String, double[]> out = new LinkedHashMap<>();
+        sums.forEach((k, s) -> out.put(k, s.clone()));
+        return out;
+    }
+
+    /** Puts back what {@link #pending} returned (replacing what is held). */
+    public void restore(Map<String, double[]> pending) {
+        sums.clear();
+        pending.forEach((k, s) -> sums.put(k, s.clone()));
+    }
+
     /** The means since the last call; starts afresh. */
     public Map<String, Double> take() {
         Map<String, Double> out = new LinkedHashMap<>();

@@ -25,6 +25,9 @@ public final class PairMethod implements TrainingMethod<PairBatch> {
 
         /** The training metrics since the last call, with TRL's names. */
         Map<String, Double> takeMetrics();
+
+        /** The accumulator behind {@link #takeMetrics}. */
+        MetricMeans metricMeans();
     }
 
     private final Objective objective;
@@ -74,6 +77,11 @@ public final class PairMethod implements TrainingMethod<PairBatch> {
     @Override
     public Map<String, Double> takeMetrics() {
         return objective.takeMetrics();
+    }
+
+    @Override
+    public MetricMeans metricMeans() {
+        return objective.metricMeans();
     }
 
     /** Mean loss per pair and the objective's metrics on the held-out pairs (averaged over batches, as TRL logs them). */

@@ -153,10 +153,19 @@ public final class Trainer {
                 Map<String, NDArray> saved = PeftAdapterFormat.read(lora, name,
                         resumeFrom.get().resolve(CheckpointStore.ADAPTER_DIR), shapes);
                 heads.forEach((h, w) -> w.set(saved.get(h).toFloatArray()));
+            } else if (r.adapter().initFrom() != null) {
+                // a trainable copy of the SFT adapter, as PEFT's is_trainable=True load
+                try {
+                    PeftAdapterFormat.read(lora, name, Path.of(r.adapter().initFrom()));
+                } catch (BadInputException e) {
+                    throw new BadInputException("adapter.init_from: " + e.getMessage(), e);
+                }
+                out.println("adapter '" + name + "' starts from " + r.adapter().initFrom() + " (adapter.init_from)");
             } else {
                 lora.add(name, r.adapter().loraConfigFor(model, base.tokenizer(), endTokens(base, template), out::println),
                         r.train().seed());
             }
+            lora.activate(name); // alone: a frozen reference adapter is applied in its own passes only
             lora.setTraining(true);
             Map<String, NDArray> params = new LinkedHashMap<>(lora.trainableParameters(name));
             heads.forEach((h, w) -> {
@@ -220,6 +229,7 @@ public final class Trainer {
                 // bias corrections must go on from that count, not from the trainer's step
                 opt.restore(CheckpointStore.readTensors(resumeFrom.get().resolve(CheckpointStore.OPTIMIZER_FILE)),
                         state.step() - state.nonfiniteSkipped());
+                method.metricMeans().restore(state.pendingMetrics()); // what the next logged means also average
                 o.out().printf("resumed from %s at step %d (data position %s)%n", resumeFrom.get().getFileName(),
                         state.step(), new LoaderPosition(state.epoch(), state.batch()));
                 if (state.intraOpThreads() > 0 && state.intraOpThreads() != JniUtils.getNumThreads()) {
@@ -308,7 +318,7 @@ public final class Trainer {
                 }
                 if (last || (r.output().saveEverySteps() > 0 && step % r.output().saveEverySteps() == 0)) {
                     TrainerState saved = new TrainerState(step, position.epoch(), position.batch(), r.train().seed(), skipped,
-                            inARow, trainedTokens, losses, best, JniUtils.getNumThreads());
+                            inARow, trainedTokens, losses, best, JniUtils.getNumThreads(), method.metricMeans().pending());
                     saveCheckpoint(store, saved, opt, recipeYaml, ctx, params, base, method.heads());
                 }
             }

@@ -36,6 +36,14 @@ public interface TrainingMethod<B> {
     Map<String, Double> takeMetrics();
 
     /**
+     * The accumulator behind {@link #takeMetrics} (what was added since the last call): the trainer keeps its
+     * contents in checkpoints. A method without metrics of its own returns an empty one.
+     */
+    default MetricMeans metricMeans() {
+        return new MetricMeans();
+    }
+
+    /**
      * Metrics on the held-out split without gradients, adapters in evaluation mode; {@code loss} is among them
      * for methods that have a held-out loss (online methods report the reward of their completions instead).
      * Empty when there is no held-out split.

@@ -77,4 +77,21 @@ class CheckpointStoreTest {
         one.save(at(18), Map.of(), "r: 2\n", dir -> { });
         assertEquals(List.of("checkpoint-000018", "train.log"), entries(run));
     }
+
+    @Test
+    void metricsPendingBetweenLogsRoundTripExactly() throws Exception {
+        CheckpointStore store = new CheckpointStore(tmp.resolve("run"), 2);
+        double sum = 0.1 + 0.2 + 1e-17 * 3; // not a short decimal: it must come back to the last bit
+        Map<String, double[]> pending = Map.of("rewards/margins", new double[] {sum, 3}, "logps/chosen", new double[] {-41.25, 2});
+        TrainerState s = new TrainerState(3, 0, 6, 7, 0, 0, 30, List.of(0.69, 0.68, 0.67), Double.NaN, 2, pending);
+        store.save(s, Map.of(), "r: 1\n", dir -> { });
+        TrainerState back = CheckpointStore.readState(store.list().get(0));
+        assertEquals(pending.keySet(), back.pendingMetrics().keySet());
+        pending.forEach((k, v) -> org.junit.jupiter.api.Assertions.assertArrayEquals(v, back.pendingMetrics().get(k), 0.0, k));
+        // a checkpoint written before pending metrics existed reads as none pending
+        Path old = Files.createDirectories(tmp.resolve("old"));
+        Files.writeString(old.resolve(CheckpointStore.STATE_FILE), "{\"step\": 2, \"epoch\": 0, \"batch\": 4, \"seed\": 7, "
+                + "\"losses\": [0.5, 0.4], \"best_eval_loss\": \"NaN\"}");
+        assertEquals(Map.of(), CheckpointStore.readState(old).pendingMetrics());
+    }
 }

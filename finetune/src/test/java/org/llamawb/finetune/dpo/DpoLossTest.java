@@ -72,12 +72,12 @@ class DpoLossTest {
 
     @Test
     void settingsNameTheirKeys() {
-        assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(0.0, null, null, null)).getMessage()
+        assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(0.0, null, null, null, null)).getMessage()
                 .contains("dpo.beta"));
-        assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(null, "exo_pair", null, null)).getMessage()
+        assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(null, "exo_pair", null, null, null)).getMessage()
                 .contains("dpo.loss_type"));
-        assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(null, "ipo", 0.1, null)).getMessage()
+        assertTrue(assertThrows(BadInputException.class, () -> new DpoSection(null, "ipo", 0.1, null, null)).getMessage()
                 .contains("dpo.label_smoothing"));
-        assertEquals(DpoLoss.of(new DpoSection(null, null, null, null)), new DpoLoss("sigmoid", 0.1, 0));
+        assertEquals(DpoLoss.of(new DpoSection(null, null, null, null, null)), new DpoLoss("sigmoid", 0.1, 0));
     }
 }

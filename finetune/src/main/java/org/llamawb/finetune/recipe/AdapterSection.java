@@ -29,6 +29,7 @@ import org.llamawb.model.tokenizer.LlamaTokenizer;
  * @param trainableTokens token rows trained beside a LoRA adapter (PEFT's {@code trainable_token_indices}):
  *     {@code auto} (the default: the tokens that end the training answers, when their output rows were never
  *     trained; see {@link UntrainedTokens}), {@code none}, or a list of token strings or ids
+ * @param useDora DoRA (PEFT's {@code use_dora}): a trained magnitude per output row of each adapted projection
  */
 public record AdapterSection(
         String type,
@@ -42,10 +43,11 @@ public record AdapterSection(
         Map<String, Integer> rankPattern,
         Map<String, Double> alphaPattern,
         String name,
-        Object trainableTokens) {
+        Object trainableTokens,
+        Boolean useDora) {
 
     static final AdapterSection NONE = new AdapterSection("none", null, null, null, null, null, null, null, null, null, null,
-            null);
+            null, null);
 
     public AdapterSection {
         type = type == null ? "lora" : type;
@@ -63,6 +65,7 @@ public record AdapterSection(
         alphaPattern = alphaPattern == null ? Map.of() : Map.copyOf(alphaPattern);
         name = name == null ? "default" : name;
         trainableTokens = trainableTokens == null ? "auto" : trainableTokens;
+        useDora = useDora != null && useDora;
         if (trainableTokens instanceof List<?> l) {
             for (Object t : l) {
                 if (!(t instanceof String) && !(t instanceof Integer)) {
@@ -76,7 +79,8 @@ public record AdapterSection(
         }
         if (type.equals("lora")) {
             // the fields are assigned only after this constructor body: validate from the parameters
-            config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern);
+            config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern,
+                    useDora);
         }
     }
 
@@ -86,7 +90,8 @@ public record AdapterSection(
 
     /** The adapter as the adapters module takes it. */
     public LoraConfig loraConfig() {
-        return config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern);
+        return config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern,
+                useDora);
     }
 
     /**
@@ -120,10 +125,10 @@ public record AdapterSection(
 
     private static LoraConfig config(int r, double alpha, double dropout, boolean useRslora, Object targetModules,
             List<Integer> layersToTransform, List<String> modulesToSave, Map<String, Integer> rankPattern,
-            Map<String, Double> alphaPattern) {
+            Map<String, Double> alphaPattern, boolean useDora) {
         try {
             return new LoraConfig(r, alpha, dropout, useRslora, TargetModules.parse(targetModules), layersToTransform,
-                    rankPattern, alphaPattern, modulesToSave);
+                    rankPattern, alphaPattern, modulesToSave, Map.of(), useDora);
         } catch (BadInputException e) {
             throw new BadInputException(e.getMessage().startsWith("adapter.") ? e.getMessage() : "adapter." + e.getMessage(), e);
         }

@@ -1,6 +1,7 @@
 package org.llamawb.finetune.recipe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,6 +65,17 @@ class RecipeLoaderTest {
         assertEquals("elsewhere", r.output().dir());
         String m = error(MINIMAL, "train.warmup=3");
         assertTrue(m.contains("unknown key 'train.warmup'") && m.contains("warmup_steps"), m);
+    }
+
+    @Test
+    void useDoraReachesTheAdapterConfig() throws Exception {
+        Recipe plain = RecipeLoader.load(write(MINIMAL), Recipe.class, List.of("adapter.type=lora"));
+        assertFalse(plain.adapter().loraConfig().useDora());
+        Recipe dora = RecipeLoader.load(write(MINIMAL + "adapter:\n  type: lora\n  use_dora: true\n"), Recipe.class,
+                List.of());
+        assertTrue(dora.adapter().loraConfig().useDora());
+        String m = error(MINIMAL + "adapter:\n  type: lora\n  use_dora: maybe\n");
+        assertTrue(m.contains("use_dora"), m);
     }
 
     @Test

@@ -347,6 +347,10 @@ public final class PeftAdapterFormat {
             }
             for (String canonicalName : byCanonical.keySet()) {
                 if (!used.contains(canonicalName)) {
+                    if (canonicalName.endsWith(LoraModel.MAGNITUDE) && !config.useDora()) {
+                        throw new BadInputException(file + ": tensor '" + byCanonical.get(canonicalName) + "' is a DoRA "
+                                + "magnitude but " + CONFIG_FILE + " has no \"use_dora\": true");
+                    }
                     throw new BadInputException(file + ": tensor '" + byCanonical.get(canonicalName)
                             + "' belongs to no module this adapter targets in the base model");
                 }

@@ -149,6 +149,22 @@ class DoraTest {
     }
 
     @Test
+    void magnitudesUnderAPlainLoraConfigAreRefusedNamingTheKey() throws Exception {
+        Path bad = tmp.resolve("bad");
+        java.nio.file.Files.createDirectories(bad);
+        JsonNode config = new ObjectMapper().readTree(DIR.resolve(PeftAdapterFormat.CONFIG_FILE).toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) config).put("use_dora", false);
+        new ObjectMapper().writeValue(bad.resolve(PeftAdapterFormat.CONFIG_FILE).toFile(), config);
+        java.nio.file.Files.copy(DIR.resolve(PeftAdapterFormat.WEIGHTS_FILE), bad.resolve(PeftAdapterFormat.WEIGHTS_FILE));
+        try (NDManager m = NDManager.newBaseManager();
+                Llama model = Llama.load(Checkpoint.open(Fixtures.path("peft/base")), m);
+                LoraModel lora = new LoraModel(model)) {
+            BadInputException e = assertThrows(BadInputException.class, () -> PeftAdapterFormat.read(lora, "x", bad));
+            assertTrue(e.getMessage().contains("lora_magnitude_vector") && e.getMessage().contains("use_dora"), e.getMessage());
+        }
+    }
+
+    @Test
     void aNewDoraAdapterStartsAtTheRowNormsAndChangesNothing() throws Exception {
         JsonNode batch = Fixtures.json(Fixtures.path("peft/batch.json"));
         try (NDManager m = NDManager.newBaseManager();

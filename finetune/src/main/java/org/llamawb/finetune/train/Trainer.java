@@ -360,7 +360,7 @@ public final class Trainer {
             }
         }
         o.out().printf("training %,d parameters (%s) of %s for %d steps; rematerialization %s%n", trainable,
-                r.adapter().isLora() ? "LoRA r=" + r.adapter().r() : "full fine-tuning", base.name(), total,
+                r.adapter().isLora() ? (r.adapter().useDora() ? "DoRA r=" : "LoRA r=") + r.adapter().r() : "full fine-tuning", base.name(), total,
                 r.train().rematerialization());
     }
 

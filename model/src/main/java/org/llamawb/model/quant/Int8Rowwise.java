@@ -12,7 +12,7 @@ package org.llamawb.model.quant;
  */
 public record Int8Rowwise(byte[] codes, float[] scales, int cols) {
     /** bitsandbytes' {@code 7.874015718698502e-3} (1/127) as the float32 it becomes in the product. */
-    private static final float INV_127 = (float) 7.874015718698502e-3;
+    static final float INV_127 = (float) 7.874015718698502e-3;
 
     public Int8Rowwise {
         if (cols <= 0 || codes.length != (long) scales.length * cols) {

@@ -47,6 +47,10 @@ public record Recipe(
         }
         dpo = kind == Method.DPO && dpo == null ? DpoSection.defaults() : dpo;
         kto = kind == Method.KTO && kto == null ? KtoSection.defaults() : kto;
+        if (model.quantization() != null && !adapter.isLora()) {
+            throw new BadInputException("model.quantize: " + model.quantize() + " keeps the base frozen and quantised; "
+                    + "train an adapter (adapter.type: lora) or set model.quantize: none");
+        }
         if (kind != Method.SFT) {
             if (!adapter.isLora()) {
                 throw new BadInputException("method: " + method + " needs adapter.type: lora " + (kind == Method.REWARD

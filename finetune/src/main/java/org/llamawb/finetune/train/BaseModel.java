@@ -38,6 +38,9 @@ record BaseModel(Llama model, LlamaTokenizer tokenizer, GenerationDefaults gener
             }
             Llama model = Llama.load(ck, m);
             model.setAttentionImplementation(attention);
+            if (s.quantization() != null) {
+                model.quantize(s.quantization());
+            }
             Path location = ck.format() == Checkpoint.Format.GGUF ? ck.location() : ck.directory();
             return new BaseModel(model, tok, GenerationDefaults.of(ck), location, s.path());
         }
@@ -61,6 +64,9 @@ record BaseModel(Llama model, LlamaTokenizer tokenizer, GenerationDefaults gener
         double std = c.path("initializer_range").asDouble(0.02);
         Llama model = Llama.random(config, seed, std, m);
         model.setAttentionImplementation(attention);
+        if (s.quantization() != null) {
+            model.quantize(s.quantization());
+        }
         Path tokLocation = Path.of(s.tokenizer()).toAbsolutePath();
         return new BaseModel(model, tok, new GenerationDefaults(Set.copyOf(config.eosTokenIds()), 0, 1, 0),
                 java.nio.file.Files.isDirectory(tokLocation) ? tokLocation : tokLocation.getParent(), "scratch");

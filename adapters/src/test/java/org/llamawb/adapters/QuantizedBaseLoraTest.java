@@ -25,12 +25,14 @@ import org.llamawb.model.quant.Int8Rowwise;
 import org.llamawb.model.quant.Nf4;
 import org.llamawb.model.quant.QuantizedWeight;
 import org.llamawb.model.weights.Checkpoint;
+import org.llamawb.model.weights.Safetensors;
 
 /**
  * A LoRA step on a quantised frozen base ({@code model.quantize: nf4 | int8}): each projection, dequantised on the
  * fly, is exactly bitsandbytes' dequantised weight (the array quantisers, equal to bitsandbytes in QuantCodesTest),
  * and the logits, loss and every LoRA gradient are those of the same adapter on a float32 base holding the
- * dequantised weights, the path PeftGradientParityTest holds to PEFT within 1e-5.
+ * dequantised weights, and within 1e-5 of PEFT's on bitsandbytes' dequantised base (fixture {@code peft/qlora} by
+ * scripts/reference/make_qlora_fixtures.py).
  */
 class QuantizedBaseLoraTest {
 
@@ -41,7 +43,10 @@ class QuantizedBaseLoraTest {
         long[][] labels = Fixtures.longMatrix(batch.get("labels"));
         try (NDManager m = NDManager.newBaseManager();
                 Llama quantised = Llama.load(Checkpoint.open(Fixtures.path("peft/base")), m);
-                Llama dense = Llama.load(Checkpoint.open(Fixtures.path("peft/base")), m)) {
+                Llama dense = Llama.load(Checkpoint.open(Fixtures.path("peft/base")), m);
+                Safetensors peft = Safetensors.open(Fixtures.path("peft/qlora/" + kind.name().toLowerCase(java.util.Locale.ROOT))
+                        .resolve("grads.safetensors"))) {
+            java.nio.file.Path qlora = Fixtures.path("peft/qlora/" + kind.name().toLowerCase(java.util.Locale.ROOT));
             long fp32Bytes = 0;
             for (Linear lin : dense.linears()) {
                 fp32Bytes += 4 * lin.inFeatures() * lin.outFeatures();
@@ -93,6 +98,9 @@ class QuantizedBaseLoraTest {
                                 grads.put(e.getKey(), g.toFloatArray());
                             } else {
                                 assertArrayEquals(grads.get(e.getKey()), g.toFloatArray(), 1e-7f, kind + " " + e.getKey());
+                                NDArray want = peft.load(e.getKey(), m);
+                                float d = g.sub(want).abs().max().getFloat();
+                                assertTrue(d <= 1e-5, kind + " gradient of " + e.getKey() + " differs from PEFT's by " + d);
                             }
                         }
                     }
@@ -102,6 +110,8 @@ class QuantizedBaseLoraTest {
             assertArrayEquals(logits[0], logits[1], 1e-6f, kind + " logits");
             assertEquals(losses[0], losses[1], 1e-7, kind + " loss");
             assertEquals(28, grads.size());
+            assertEquals(Fixtures.json(qlora.resolve("results.json")).get("loss").asDouble(), losses[1], 1e-5,
+                    kind + " loss against PEFT on bitsandbytes' dequantised base");
         }
     }
 }

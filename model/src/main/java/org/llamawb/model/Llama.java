@@ -290,7 +290,9 @@ public final class Llama implements AutoCloseable {
     /**
      * Keeps every projection inside the decoder layers quantised ({@code model.quantize}: QLoRA's frozen base),
      * layer by layer, each dequantised only while it is used; the embeddings, norms and LM head stay float32, as
-     * bitsandbytes leaves them. A merge into a quantised projection writes it back in full precision.
+     * bitsandbytes leaves them. A merge into a quantised projection writes it back in full precision. In training,
+     * autograd keeps each dequantised weight until its backward under {@code train.rematerialization: none}; the
+     * other policies hold one block's at a time.
      *
      * @return the bytes the projections take now
      */

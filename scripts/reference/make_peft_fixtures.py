@@ -39,6 +39,9 @@ CASES = {
                            rank_pattern={"layers.1.self_attn.q_proj": 8, "down_proj": 2},
                            alpha_pattern={"layers.0.self_attn.k_proj": 32, "up_proj": 4},
                            lora_dropout=0.0, use_rslora=False)),
+    # DoRA on some projections of every kind (attention in/out, MLP in/out), not all: untargeted ones stay plain
+    "dora": (304, dict(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "o_proj", "gate_proj", "down_proj"],
+                       lora_dropout=0.0, use_rslora=False, use_dora=True)),
 }
 MERGED = ["model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.down_proj.weight"]
 PAD = 0
@@ -66,8 +69,12 @@ def manual_loss(logits, labels):
 
 
 def saved_name(param_name, adapter="default"):
-    """PEFT's in-memory name -> the key it writes in adapter_model.safetensors."""
-    return param_name.replace("." + adapter, "")
+    """PEFT's in-memory name -> the key it writes in adapter_model.safetensors.
+
+    DoRA's magnitude is a parameter `weight` of a module (`lora_magnitude_vector.default.weight`) that PEFT
+    saves as `...lora_magnitude_vector`, without `.weight`."""
+    name = param_name.replace("." + adapter, "")
+    return name.removesuffix(".weight") if name.endswith(".lora_magnitude_vector.weight") else name
 
 
 def save_adapter(model, directory):
@@ -99,6 +106,11 @@ def make_case(name, root, base_dir, batch):
         for pname, p in model.named_parameters():
             if "lora_B" in pname:  # PEFT initialises B to zero; make it non-zero so A gets gradients
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))
+        for pname, p in model.named_parameters():
+            # DoRA's magnitude starts as the row norms of W; move it off them so that m / ||W + sBA|| is not
+            # about 1 and every term of the output depends on it
+            if "lora_magnitude_vector" in pname:
+                p.mul_(1 + 0.1 * torch.randn(p.shape, generator=g))
     save_adapter(model, d)
     adapter_keys = set(load_file(os.path.join(d, "adapter_model.safetensors")))
 
@@ -155,6 +167,12 @@ def make_case(name, root, base_dir, batch):
     save_file(grads, os.path.join(d, "grads.safetensors"))
     save_file({"logits": logits0.contiguous(), "logits_step3": logits3.contiguous(),
                "base_logits": base_logits.contiguous()}, os.path.join(d, "expected.safetensors"))
+    if lcfg.get("use_dora"):
+        # DoRA's merge is W' = m * (W + sBA) / ||W + sBA|| rowwise: keep every merged projection and the
+        # merged model's logits (the other cases' files stay as they were)
+        merged = {k: v.detach().clone().contiguous() for k, v in msd.items()
+                  if any(t in k for t in lcfg["target_modules"])}
+        merged["merged_logits"] = merged_logits.contiguous()
     save_file(merged, os.path.join(d, "merged.safetensors"))
     results = {
         "loss": losses[0],

@@ -22,6 +22,8 @@ import org.llamawb.model.BadInputException;
  * @param trainableTokenIndices {@code trainable_token_indices}: token ids whose rows of a vocabulary matrix
  *     ({@code embed_tokens}, which a tied LM head shares, or {@code lm_head}) are trained beside the adapter,
  *     by module; empty when none
+ * @param useDora {@code use_dora}: weight-decomposed LoRA (DoRA, Liu et al., 2024): each targeted projection also
+ *     trains a magnitude per output row, {@code W' = m ⊙ (W + s·B·A) / ‖W + s·B·A‖} row by row
  */
 public record LoraConfig(
         int r,
@@ -33,7 +35,8 @@ public record LoraConfig(
         Map<String, Integer> rankPattern,
         Map<String, Double> alphaPattern,
         List<String> modulesToSave,
-        Map<String, List<Integer>> trainableTokenIndices) {
+        Map<String, List<Integer>> trainableTokenIndices,
+        boolean useDora) {
 
     public LoraConfig {
         if (r <= 0) {
@@ -80,6 +83,14 @@ public record LoraConfig(
         });
     }
 
+    /** Plain LoRA (no DoRA). */
+    public LoraConfig(int r, double alpha, double dropout, boolean useRslora, TargetModules targetModules,
+            List<Integer> layersToTransform, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern,
+            List<String> modulesToSave, Map<String, List<Integer>> trainableTokenIndices) {
+        this(r, alpha, dropout, useRslora, targetModules, layersToTransform, rankPattern, alphaPattern, modulesToSave,
+                trainableTokenIndices, false);
+    }
+
     /** Without trainable tokens. */
     public LoraConfig(int r, double alpha, double dropout, boolean useRslora, TargetModules targetModules,
             List<Integer> layersToTransform, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern,
@@ -96,7 +107,13 @@ public record LoraConfig(
     /** This configuration with {@code trainable_token_indices} replaced. */
     public LoraConfig withTrainableTokens(Map<String, List<Integer>> indices) {
         return new LoraConfig(r, alpha, dropout, useRslora, targetModules, layersToTransform, rankPattern, alphaPattern,
-                modulesToSave, indices);
+                modulesToSave, indices, useDora);
+    }
+
+    /** This configuration with {@code use_dora} set to {@code dora}. */
+    public LoraConfig withDora(boolean dora) {
+        return new LoraConfig(r, alpha, dropout, useRslora, targetModules, layersToTransform, rankPattern, alphaPattern,
+                modulesToSave, trainableTokenIndices, dora);
     }
 
     /** Whether the projection at {@code path} in decoder layer {@code layer} gets an adapter. */

@@ -31,6 +31,8 @@ import org.llamawb.model.Llama;
 public final class LoraModel implements AutoCloseable {
     /** Prefix PEFT puts before module paths in {@code adapter_model.safetensors}. */
     public static final String PEFT_PREFIX = "base_model.model.";
+    /** Suffix of DoRA's magnitude vector in PEFT's files ({@code ...q_proj.lora_magnitude_vector}, no {@code .weight}). */
+    public static final String MAGNITUDE = ".lora_magnitude_vector";
 
     private final Llama model;
     private final NDManager manager;
@@ -41,18 +43,22 @@ public final class LoraModel implements AutoCloseable {
     private final Map<String, Map<String, NDArray>> savedModules = new LinkedHashMap<>(); // adapter -> tensor -> trained copy
     private final Map<String, NDArray> baseModules = new LinkedHashMap<>(); // tensor -> base value
     private final Map<String, TrainableTokens> tokenRows = new LinkedHashMap<>(); // embed_tokens | lm_head -> rows
+    private final NDArray one; // 0-d 1.0 for DoRA's (k - 1): a tensor constant, never a Java scalar (see djl-notes)
     private boolean disabled;
     private boolean training;
 
     public LoraModel(Llama model) {
         this.model = model;
         this.manager = model.manager().newSubManager();
+        this.one = manager.full(new Shape(), 1f, DataType.FLOAT32);
+        NDScope.unregister(one);
     }
 
     /**
      * Adds adapter {@code name} with PEFT's initialisation: {@code A ~ kaiming_uniform(a=√5)}, i.e.
-     * uniform in {@code ±1/√in}, and {@code B = 0}, so the model is unchanged until trained. The new
-     * adapter becomes active.
+     * uniform in {@code ±1/√in}, and {@code B = 0}, so the model is unchanged until trained; with DoRA the
+     * magnitude starts as the row norms of the weight, {@code m = ‖W + s·B·A‖ = ‖W‖}. The new adapter
+     * becomes active.
      */
     public void add(String name, LoraConfig config, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
@@ -66,7 +72,10 @@ public final class LoraModel implements AutoCloseable {
         });
     }
 
-    /** Source of initial factors: {@code {A [r,in], B [out,r]}} for a module path. */
+    /**
+     * Source of initial factors: {@code {A [r,in], B [out,r]}} for a module path, and for DoRA optionally a
+     * third, the magnitude {@code [out]} (when absent it starts at the row norms of {@code W + s·B·A}, as PEFT).
+     */
     @FunctionalInterface
     interface Factors {
         NDArray[] create(String path, long[] shapeA, long[] shapeB);
@@ -92,12 +101,25 @@ public final class LoraModel implements AutoCloseable {
             double s = config.scalingFor(path);
             NDArray scaling = manager.full(new Shape(), (float) s, DataType.FLOAT32);
             NDScope.unregister(scaling);
+            NDArray magnitude = null;
+            if (config.useDora()) {
+                if (ab.length > 2) {
+                    magnitude = ab[2];
+                } else {
+                    try (NDScope scope = new NDScope()) {
+                        magnitude = new LoraWeights(ab[0], ab[1], scaling, s, 0, null).weightNorm(lin.weight()); // [out]
+                        NDScope.unregister(magnitude);
+                    }
+                    magnitude.attach(manager);
+                }
+                NDScope.unregister(magnitude);
+            }
             LoraLinear ll = layers.computeIfAbsent(path, p -> {
                 LoraLinear created = new LoraLinear(this, lin);
                 lin.setAdapter(created);
                 return created;
             });
-            ll.adapters.put(name, new LoraWeights(ab[0], ab[1], scaling, s, config.dropout()));
+            ll.adapters.put(name, new LoraWeights(ab[0], ab[1], scaling, s, config.dropout(), magnitude));
             count++;
         }
         if (count == 0) {
@@ -186,6 +208,12 @@ public final class LoraModel implements AutoCloseable {
                     + " adapters and " + weights.size() + " weights)");
         }
         sources.forEach(this::requireAdapter);
+        for (String source : sources) {
+            if (configs.get(source).useDora()) {
+                throw new BadInputException("adapter '" + source + "' is a DoRA adapter (use_dora): a weighted sum of "
+                        + "DoRA adapters is not a DoRA adapter; merge it on its own");
+            }
+        }
         if (configs.containsKey(name)) {
             throw new BadInputException("adapter '" + name + "' already exists");
         }
@@ -334,6 +362,12 @@ public final class LoraModel implements AutoCloseable {
             NDArray merged;
             try (NDScope scope = new NDScope()) {
                 merged = original.add(w.delta());
+                if (w.isDora()) {
+                    // W' = m ⊙ (W + s·B·A) / ‖W + s·B·A‖ by rows, the norm over the base without adapters merged
+                    // before this one (as PEFT's _unmerged_base_weight), the same norm forward uses
+                    NDArray k = w.magnitude().div(w.weightNorm(unmergedWeight(ll.base().name() + ".weight", original)));
+                    merged = merged.mul(k.reshape(-1, 1)); // [out, 1] over [out, in]
+                }
                 NDScope.unregister(merged);
             }
             if (merged.isNaN().any().getBoolean() || merged.isInfinite().any().getBoolean()) {
@@ -363,6 +397,17 @@ public final class LoraModel implements AutoCloseable {
         mergedOriginals.put(name, originals);
     }
 
+    /** {@code tensor} as it was before any adapter was merged into it ({@code current} when none is). */
+    private NDArray unmergedWeight(String tensor, NDArray current) {
+        for (Map<String, NDArray> originals : mergedOriginals.values()) {
+            NDArray first = originals.get(tensor);
+            if (first != null) {
+                return first;
+            }
+        }
+        return current;
+    }
+
     /** Undoes {@link #merge}: the original base weights come back unchanged. */
     public void unmerge(String name) {
         Map<String, NDArray> originals = mergedOriginals.remove(name);
@@ -380,8 +425,9 @@ public final class LoraModel implements AutoCloseable {
 
     /**
      * The trainable tensors of adapter {@code name} under PEFT's saved names
-     * ({@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}), plus its
-     * {@code modules_to_save} copies ({@code base_model.model.lm_head.weight}).
+     * ({@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}, DoRA's
+     * {@code ...q_proj.lora_magnitude_vector}), plus its {@code modules_to_save} copies
+     * ({@code base_model.model.lm_head.weight}).
      */
     public Map<String, NDArray> parameters(String name) {
         requireAdapter(name);
@@ -391,6 +437,9 @@ public final class LoraModel implements AutoCloseable {
             if (w != null) {
                 out.put(PEFT_PREFIX + e.getKey() + ".lora_A.weight", w.a());
                 out.put(PEFT_PREFIX + e.getKey() + ".lora_B.weight", w.b());
+                if (w.isDora()) {
+                    out.put(PEFT_PREFIX + e.getKey() + MAGNITUDE, w.magnitude());
+                }
             }
         }
         savedModules.get(name).forEach((tensor, value) -> out.put(PEFT_PREFIX + tensor, value));
@@ -435,6 +484,11 @@ public final class LoraModel implements AutoCloseable {
 
     NDManager manager() {
         return manager;
+    }
+
+    /** A 0-d 1.0, for DoRA's forward. */
+    NDArray one() {
+        return one;
     }
 
     private void requireAdapter(String name) {

@@ -27,8 +27,8 @@ import org.llamawb.model.weights.TensorInfo;
 /**
  * PEFT's on-disk adapter: {@code adapter_config.json} plus {@code adapter_model.safetensors} with
  * tensors named {@code base_model.model.<module>.lora_A.weight} {@code [r, in]} and
- * {@code ...lora_B.weight} {@code [out, r]} (and {@code base_model.model.<module>.weight} for
- * {@code modules_to_save}), in float32. Python PEFT, vLLM and llama.cpp's converter read this.
+ * {@code ...lora_B.weight} {@code [out, r]}, with DoRA {@code ...lora_magnitude_vector} {@code [out]} (and
+ * {@code base_model.model.<module>.weight} for {@code modules_to_save}), in float32. Python PEFT, vLLM and llama.cpp's converter read this.
  */
 public final class PeftAdapterFormat {
     public static final String CONFIG_FILE = "adapter_config.json";
@@ -167,7 +167,7 @@ public final class PeftAdapterFormat {
             names.forEach(l::add);
         }
         o.put("task_type", heads.isEmpty() ? "CAUSAL_LM" : SEQ_CLS);
-        o.put("use_dora", false);
+        o.put("use_dora", c.useDora());
         o.put("use_rslora", c.useRslora());
         return o;
     }
@@ -213,9 +213,6 @@ public final class PeftAdapterFormat {
         if (!type.equals("LORA")) {
             throw new BadInputException("peft_type: '" + type + "' is not supported (expected LORA)");
         }
-        if (j.path("use_dora").asBoolean(false)) {
-            throw new BadInputException("use_dora: DoRA adapters are not supported (expected use_dora false)");
-        }
         if (!j.path("bias").asText("none").equals("none")) {
             throw new BadInputException("bias: '" + j.path("bias").asText() + "' is not supported (expected none)");
         }
@@ -252,7 +249,7 @@ public final class PeftAdapterFormat {
         save = save.stream().filter(m -> !heads.contains(m) && !(seqCls && m.equals("classifier"))).distinct().toList();
         return new LoraConfig(j.get("r").asInt(), j.path("lora_alpha").asDouble(8), j.path("lora_dropout").asDouble(0),
                 j.path("use_rslora").asBoolean(false), TargetModules.parse(t), layers, rank, alpha, save,
-                trainableTokens(j.get("trainable_token_indices")));
+                trainableTokens(j.get("trainable_token_indices")), j.path("use_dora").asBoolean(false));
     }
 
     /** {@code trainable_token_indices}: a list (the embedding) or a map from module name to a list. */
@@ -321,9 +318,15 @@ public final class PeftAdapterFormat {
                 byCanonical.put(canonical(raw, name), raw);
             }
             Set<String> used = new HashSet<>();
-            lora.addWith(name, config, (path, shapeA, shapeB) -> new NDArray[] {
-                tensor(st, byCanonical, used, LoraModel.PEFT_PREFIX + path + ".lora_A.weight", shapeA, file, lora),
-                tensor(st, byCanonical, used, LoraModel.PEFT_PREFIX + path + ".lora_B.weight", shapeB, file, lora)});
+            lora.addWith(name, config, (path, shapeA, shapeB) -> {
+                String prefix = LoraModel.PEFT_PREFIX + path;
+                NDArray a = tensor(st, byCanonical, used, prefix + ".lora_A.weight", shapeA, file, lora);
+                NDArray b = tensor(st, byCanonical, used, prefix + ".lora_B.weight", shapeB, file, lora);
+                return config.useDora()
+                        ? new NDArray[] {a, b, tensor(st, byCanonical, used, prefix + LoraModel.MAGNITUDE,
+                                new long[] {shapeB[0]}, file, lora)}
+                        : new NDArray[] {a, b};
+            });
             for (String module : config.modulesToSave()) {
                 String key = LoraModel.PEFT_PREFIX + LoraModel.moduleTensor(module);
                 NDArray current = lora.parameters(name).get(key);
@@ -346,6 +349,10 @@ public final class PeftAdapterFormat {
             }
             for (String canonicalName : byCanonical.keySet()) {
                 if (!used.contains(canonicalName)) {
+                    if (canonicalName.endsWith(LoraModel.MAGNITUDE) && !config.useDora()) {
+                        throw new BadInputException(file + ": tensor '" + byCanonical.get(canonicalName) + "' is a DoRA "
+                                + "magnitude but " + CONFIG_FILE + " has no \"use_dora\": true");
+                    }
                     throw new BadInputException(file + ": tensor '" + byCanonical.get(canonicalName)
                             + "' belongs to no module this adapter targets in the base model");
                 }
@@ -378,8 +385,10 @@ public final class PeftAdapterFormat {
                 boolean a = key.endsWith(".lora_A.weight");
                 boolean b = key.endsWith(".lora_B.weight");
                 boolean rows = key.endsWith(TOKEN_ROWS);
+                boolean magnitude = key.endsWith(LoraModel.MAGNITUDE); // DoRA: one value per output row, [out]
                 String module = a || b ? key.substring(0, key.length() - ".lora_A.weight".length()) + ".weight"
-                        : rows ? key.substring(0, key.length() - TOKEN_ROWS.length()) + ".weight" : key;
+                        : rows ? key.substring(0, key.length() - TOKEN_ROWS.length()) + ".weight"
+                        : magnitude ? key.substring(0, key.length() - LoraModel.MAGNITUDE.length()) + ".weight" : key;
                 // a tied model has no lm_head tensor: its rows are the embedding's
                 long[] base = baseShapes.getOrDefault(module,
                         module.equals("lm_head.weight") ? baseShapes.get("model.embed_tokens.weight") : null);
@@ -387,7 +396,8 @@ public final class PeftAdapterFormat {
                     throw new BadInputException(file + ": tensor '" + raw + "' belongs to '" + module + "', which the base "
                             + "model does not have (the adapter was made on another base)");
                 }
-                boolean fits = shape.length == 2 && base.length == 2
+                boolean fits = magnitude ? shape.length == 1 && base.length == 2 && shape[0] == base[0]
+                        : shape.length == 2 && base.length == 2
                         && (a ? shape[1] == base[1] : b ? shape[0] == base[0]
                                 : rows ? shape[1] == base[1]
                                 : java.util.Arrays.equals(shape, base));
@@ -400,9 +410,13 @@ public final class PeftAdapterFormat {
         }
     }
 
-    /** PEFT may keep the adapter name in keys ({@code lora_A.default.weight}); we compare without it. */
+    /**
+     * PEFT may keep the adapter name in keys ({@code lora_A.default.weight}); we compare without it. DoRA's
+     * magnitude is saved as {@code lora_magnitude_vector}, in memory {@code lora_magnitude_vector.default.weight}.
+     */
     private static String canonical(String key, String name) {
-        return key.replace(".lora_A." + name + ".", ".lora_A.").replace(".lora_B." + name + ".", ".lora_B.")
+        return key.replaceFirst("\\.lora_magnitude_vector(\\.(" + java.util.regex.Pattern.quote(name)
+                        + "|default))?(\\.weight)?$", LoraModel.MAGNITUDE).replace(".lora_A." + name + ".", ".lora_A.").replace(".lora_B." + name + ".", ".lora_B.")
                 .replace(".lora_A.default.", ".lora_A.").replace(".lora_B.default.", ".lora_B.")
                 .replace(".modules_to_save." + name + ".", ".").replace(".modules_to_save.default.", ".")
                 .replaceFirst("\\.trainable_tokens_delta\\.(" + java.util.regex.Pattern.quote(name) + "|default)$",

@@ -95,7 +95,8 @@ final class FinetuneCommand implements Command {
                 .withBaseModel(recipe.model().path())
                 .withAdapterType(recipe.adapter().isLora() ? "lora" : "none")
                 .withNote(recipe.method() + " of " + recipe.model().path() + " with "
-                        + (recipe.adapter().isLora() ? "LoRA r=" + recipe.adapter().r() : "every parameter trained")
+                        + (recipe.adapter().isLora() ? (recipe.adapter().useDora() ? "DoRA r=" : "LoRA r=") + recipe.adapter().r()
+                                : "every parameter trained")
                         + " on " + recipe.data().sources().size() + " source(s); rematerialization "
                         + recipe.train().rematerialization());
         try (TrackedRun run = new Tracker(settings).start(spec)) {

@@ -1,14 +1,17 @@
 package org.llamawb.model;
 
 import ai.djl.ndarray.NDArray;
+import org.llamawb.model.quant.QuantizedWeight;
 
 /**
  * A projection {@code y = x·Wᵀ (+ b)} with {@code W: [out, in]} under its Hugging Face name
  * ({@code model.layers.3.self_attn.q_proj}). An optional {@link LinearAdapter} sits beside the weight.
+ * A frozen weight may be kept quantised ({@link QuantizedWeight}): it is then dequantised on each use.
  */
 public final class Linear {
     private final String name;
-    private NDArray weight; // [out, in]
+    private NDArray weight; // [out, in]; null while quantized holds it
+    private QuantizedWeight quantized;
     private NDArray bias; // [out] or null
     private LinearAdapter adapter;
 
@@ -26,9 +29,10 @@ public final class Linear {
 
     /** The base projection alone, without the adapter. */
     public NDArray project(NDArray x) {
+        NDArray w = weight(); // a quantised weight lives as float32 only for this product (and its backward)
         return bias == null
-                ? ai.djl.nn.core.Linear.linear(x, weight).singletonOrThrow()
-                : ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+                ? ai.djl.nn.core.Linear.linear(x, w).singletonOrThrow()
+                : ai.djl.nn.core.Linear.linear(x, w, bias).singletonOrThrow();
     }
 
     /** Module path, e.g. {@code model.layers.0.self_attn.q_proj} (tensors add {@code .weight}). */
@@ -41,8 +45,14 @@ public final class Linear {
         return name.substring(name.lastIndexOf('.') + 1);
     }
 
+    /** {@code [out, in]}; for a quantised weight a new dequantised array on each call (free it with the step's scope). */
     public NDArray weight() {
-        return weight;
+        return quantized != null ? quantized.dequantize() : weight;
+    }
+
+    /** The quantised weight, or null when the weight is held in full precision. */
+    public QuantizedWeight quantized() {
+        return quantized;
     }
 
     public NDArray bias() {
@@ -50,11 +60,11 @@ public final class Linear {
     }
 
     public long inFeatures() {
-        return weight.getShape().get(1);
+        return quantized != null ? quantized.shape().get(1) : weight.getShape().get(1);
     }
 
     public long outFeatures() {
-        return weight.getShape().get(0);
+        return quantized != null ? quantized.shape().get(0) : weight.getShape().get(0);
     }
 
     public LinearAdapter adapter() {
@@ -65,8 +75,16 @@ public final class Linear {
         this.adapter = adapter;
     }
 
+    /** A full-precision weight (a merge writes one), replacing a quantised one. */
     void setWeight(NDArray w) {
         this.weight = w;
+        this.quantized = null;
+    }
+
+    /** Keeps the weight quantised from now on; the caller frees the full-precision one it replaces. */
+    void setQuantized(QuantizedWeight q) {
+        this.quantized = q;
+        this.weight = null;
     }
 
     void setBias(NDArray b) {

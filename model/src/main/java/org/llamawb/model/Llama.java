@@ -304,6 +304,30 @@ public final class Llama implements AutoCloseable {
         }
     }
 
+    /**
+     * Keeps every projection inside the decoder layers quantised ({@code model.quantize}: QLoRA's frozen base),
+     * layer by layer, each dequantised only while it is used; the embeddings, norms and LM head stay float32, as
+     * bitsandbytes leaves them. A merge into a quantised projection writes it back in full precision. In training,
+     * autograd keeps each dequantised weight until its backward under {@code train.rematerialization: none}; the
+     * other policies hold one block's at a time.
+     *
+     * @return the bytes the projections take now
+     */
+    public long quantize(org.llamawb.model.quant.QuantizedWeight.Kind kind) {
+        long bytes = 0;
+        for (Linear lin : linears()) {
+            if (lin.quantized() == null) {
+                NDArray dense = lin.weight();
+                org.llamawb.model.quant.QuantizedWeight q = org.llamawb.model.quant.QuantizedWeight.of(kind, dense,
+                        manager);
+                lin.setQuantized(q);
+                dense.close();
+            }
+            bytes += lin.quantized().bytes();
+        }
+        return bytes;
+    }
+
     /** Every projection inside the decoder layers, in order (what LoRA may target). */
     public List<Linear> linears() {
         List<Linear> out = new ArrayList<>();

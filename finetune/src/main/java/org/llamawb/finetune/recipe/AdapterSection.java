@@ -35,6 +35,7 @@ import org.llamawb.model.tokenizer.LlamaTokenizer;
  *     target modules, dropout, trained token rows), as PEFT's {@code is_trainable=True} load does, and the
  *     shape keys above are not used. With {@code method: dpo} it is also the frozen reference
  *     ({@code dpo.reference})
+ * @param useDora DoRA (PEFT's {@code use_dora}): a trained magnitude per output row of each adapted projection
  */
 public record AdapterSection(
         String type,
@@ -49,10 +50,11 @@ public record AdapterSection(
         Map<String, Double> alphaPattern,
         String name,
         Object trainableTokens,
-        @JsonInclude(JsonInclude.Include.NON_NULL) String initFrom) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) String initFrom,
+        Boolean useDora) {
 
     static final AdapterSection NONE = new AdapterSection("none", null, null, null, null, null, null, null, null, null, null,
-            null, null);
+            null, null, null);
 
     public AdapterSection {
         type = type == null ? "lora" : type;
@@ -70,6 +72,7 @@ public record AdapterSection(
         alphaPattern = alphaPattern == null ? Map.of() : Map.copyOf(alphaPattern);
         name = name == null ? "default" : name;
         trainableTokens = trainableTokens == null ? "auto" : trainableTokens;
+        useDora = useDora != null && useDora;
         if (trainableTokens instanceof List<?> l) {
             for (Object t : l) {
                 if (!(t instanceof String) && !(t instanceof Integer)) {
@@ -89,7 +92,8 @@ public record AdapterSection(
         }
         if (type.equals("lora")) {
             // the fields are assigned only after this constructor body: validate from the parameters
-            config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern);
+            config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern,
+                    useDora);
         }
     }
 
@@ -99,7 +103,8 @@ public record AdapterSection(
 
     /** The adapter as the adapters module takes it. */
     public LoraConfig loraConfig() {
-        return config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern);
+        return config(r, alpha, dropout, useRslora, targetModules, layersToTransform, modulesToSave, rankPattern, alphaPattern,
+                useDora);
     }
 
     /**
@@ -133,10 +138,10 @@ public record AdapterSection(
 
     private static LoraConfig config(int r, double alpha, double dropout, boolean useRslora, Object targetModules,
             List<Integer> layersToTransform, List<String> modulesToSave, Map<String, Integer> rankPattern,
-            Map<String, Double> alphaPattern) {
+            Map<String, Double> alphaPattern, boolean useDora) {
         try {
             return new LoraConfig(r, alpha, dropout, useRslora, TargetModules.parse(targetModules), layersToTransform,
-                    rankPattern, alphaPattern, modulesToSave);
+                    rankPattern, alphaPattern, modulesToSave, Map.of(), useDora);
         } catch (BadInputException e) {
             throw new BadInputException(e.getMessage().startsWith("adapter.") ? e.getMessage() : "adapter." + e.getMessage(), e);
         }

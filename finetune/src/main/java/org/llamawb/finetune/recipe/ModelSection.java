@@ -2,6 +2,7 @@ package org.llamawb.finetune.recipe;
 
 import java.util.Map;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.quant.QuantizedWeight;
 
 /**
  * The model a run starts from: a pretrained checkpoint, or (training from scratch) the shape of a
@@ -14,8 +15,10 @@ import org.llamawb.model.BadInputException;
  * @param init instead of {@code path}: {@code config.json} keys of a new model ({@code hidden_size},
  *     {@code intermediate_size}, {@code num_hidden_layers}, {@code num_attention_heads}, ...; the vocabulary
  *     and special tokens default to the tokenizer's), initialised with {@code train.seed}
+ * @param quantize {@code none} (the default), {@code nf4} or {@code int8}: keep the frozen base's decoder projections
+ *     quantised as bitsandbytes does (QLoRA), each dequantised only while it is used; needs an adapter
  */
-public record ModelSection(String path, String tokenizer, String attention, Map<String, Object> init) {
+public record ModelSection(String path, String tokenizer, String attention, Map<String, Object> init, String quantize) {
     public ModelSection {
         if ((path == null || path.isBlank()) == (init == null)) {
             throw new BadInputException("model: give exactly one of model.path (a checkpoint) and model.init (a new model's shape)");
@@ -28,5 +31,18 @@ public record ModelSection(String path, String tokenizer, String attention, Map<
         if (!attention.equals("fused") && !attention.equals("explicit")) {
             throw new BadInputException("model.attention: expected fused or explicit, got '" + attention + "'");
         }
+        quantize = quantize == null ? "none" : quantize;
+        if (!quantize.equals("none")) {
+            try {
+                QuantizedWeight.Kind.parse(quantize);
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException("model.quantize: expected none, nf4 or int8, got '" + quantize + "'");
+            }
+        }
+    }
+
+    /** The quantisation of the frozen base, or null for float32. */
+    public QuantizedWeight.Kind quantization() {
+        return quantize.equals("none") ? null : QuantizedWeight.Kind.parse(quantize);
     }
 }

@@ -94,6 +94,10 @@ public record Recipe(
                         + "generation batches so that a resumed run samples as the uninterrupted one did");
             }
         }
+        if (model.quantization() != null && !adapter.isLora()) {
+            throw new BadInputException("model.quantize: " + model.quantize() + " keeps the base frozen and quantised; "
+                    + "train an adapter (adapter.type: lora) or set model.quantize: none");
+        }
         if (kind != Method.SFT) {
             if (!adapter.isLora()) {
                 throw new BadInputException("method: " + method + " needs adapter.type: lora " + (kind == Method.REWARD

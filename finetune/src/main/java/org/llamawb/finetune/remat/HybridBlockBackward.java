@@ -113,6 +113,11 @@ final class HybridBlockBackward {
                         + " recomputes nothing random, so it cannot apply adapter dropout (" + lin.name()
                         + "); set adapter.dropout: 0 or use none/full");
             }
+            if (lin.adapter() instanceof LoraLinear ll && ll.applied().stream().anyMatch(LoraWeights::isDora)) {
+                throw new BadInputException("train.rematerialization: " + policy.recipeName()
+                        + " has no hand-written backward for DoRA (adapter.use_dora) on " + lin.name()
+                        + "; use none or full");
+            }
             if (lin.adapter() != null && !(lin.adapter() instanceof LoraLinear)) {
                 throw new BadInputException("train.rematerialization: " + policy.recipeName()
                         + " has no hand-written backward for the adapter on " + lin.name() + "; use none or full");

@@ -33,6 +33,9 @@ record BaseModel(LoadedModel loaded, String name) implements AutoCloseable {
                         "model.tokenizer", m)
                 : scratch(s, seed, m);
         loaded.model().setAttentionImplementation(attention);
+        if (s.quantization() != null) {
+            loaded.model().quantize(s.quantization()); // the frozen projections kept as NF4/int8 codes
+        }
         return new BaseModel(loaded, s.path() != null ? s.path() : "scratch");
     }
 

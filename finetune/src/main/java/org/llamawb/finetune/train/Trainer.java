@@ -388,8 +388,9 @@ public final class Trainer {
                 }
             }
         }
-        o.out().printf("training %,d parameters (%s) of %s for %d steps; rematerialization %s%n", trainable,
-                r.adapter().isLora() ? "LoRA r=" + r.adapter().r() : "full fine-tuning", base.name(), total,
+        o.out().printf("training %,d parameters (%s) of %s%s for %d steps; rematerialization %s%n", trainable,
+                r.adapter().isLora() ? (r.adapter().useDora() ? "DoRA r=" : "LoRA r=") + r.adapter().r() : "full fine-tuning", base.name(),
+                r.model().quantization() == null ? "" : " (frozen in " + r.model().quantize() + ")", total,
                 r.train().rematerialization());
     }
 

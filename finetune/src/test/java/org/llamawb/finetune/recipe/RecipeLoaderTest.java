@@ -1,6 +1,8 @@
 package org.llamawb.finetune.recipe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.llamawb.adapters.TargetModules;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.quant.QuantizedWeight;
 
 class RecipeLoaderTest {
     @TempDir
@@ -64,6 +67,28 @@ class RecipeLoaderTest {
         assertEquals("elsewhere", r.output().dir());
         String m = error(MINIMAL, "train.warmup=3");
         assertTrue(m.contains("unknown key 'train.warmup'") && m.contains("warmup_steps"), m);
+    }
+
+    @Test
+    void useDoraReachesTheAdapterConfig() throws Exception {
+        Recipe plain = RecipeLoader.load(write(MINIMAL), Recipe.class, List.of("adapter.type=lora"));
+        assertFalse(plain.adapter().loraConfig().useDora());
+        Recipe dora = RecipeLoader.load(write(MINIMAL + "adapter:\n  type: lora\n  use_dora: true\n"), Recipe.class,
+                List.of());
+        assertTrue(dora.adapter().loraConfig().useDora());
+        String m = error(MINIMAL + "adapter:\n  type: lora\n  use_dora: maybe\n");
+        assertTrue(m.contains("use_dora"), m);
+    }
+
+    @Test
+    void quantizeNamesTheBaseStorageAndNeedsAnAdapter() throws Exception {
+        assertNull(RecipeLoader.load(write(MINIMAL), Recipe.class, List.of()).model().quantization());
+        Recipe nf4 = RecipeLoader.load(write(MINIMAL), Recipe.class, List.of("model.quantize=nf4", "adapter.type=lora"));
+        assertEquals(QuantizedWeight.Kind.NF4, nf4.model().quantization());
+        String m = error(MINIMAL, "model.quantize=q4", "adapter.type=lora");
+        assertTrue(m.contains("model.quantize") && m.contains("nf4"), m);
+        m = error(MINIMAL, "model.quantize=int8");
+        assertTrue(m.contains("model.quantize") && m.contains("adapter.type: lora"), m);
     }
 
     @Test

@@ -148,6 +148,27 @@ class DoraTest {
         }
     }
 
+    /**
+     * {@code finetune} checks an {@code adapter.init_from} adapter against the base from headers alone, before a
+     * run exists: a DoRA file's magnitudes ({@code [out]}) must pass against their projections' rows, and a
+     * magnitude of the wrong length must be named.
+     */
+    @Test
+    void theHeaderOnlyFitCheckAcceptsDoraMagnitudesAndNamesAWrongOne() throws Exception {
+        Map<String, long[]> shapes;
+        try (Checkpoint c = Checkpoint.open(Fixtures.path("peft/base"))) {
+            shapes = org.llamawb.model.weights.LlamaLayout.expected(c.config());
+        }
+        PeftAdapterFormat.checkFits(DIR, shapes);
+        Map<String, long[]> narrower = new java.util.HashMap<>(shapes);
+        String q = "model.layers.0.self_attn.q_proj.weight";
+        long[] s = shapes.get(q);
+        narrower.put(q, new long[] {s[0] + 1, s[1]});
+        String e = assertThrows(BadInputException.class,
+                () -> PeftAdapterFormat.checkFits(DIR, narrower)).getMessage();
+        assertTrue(e.contains("q_proj") && e.contains("does not fit the base model's '" + q + "'"), e);
+    }
+
     @Test
     void magnitudesUnderAPlainLoraConfigAreRefusedNamingTheKey() throws Exception {
         Path bad = tmp.resolve("bad");

@@ -126,9 +126,9 @@ class LearningCanBeCheckedTest {
     /**
      * The BENCHMARKS run (same recipe, data, seed and steps, evaluated only before and after) reaches
      * {@code threshold} on the held-out pairs, from at or below chance before training, and the held-out loss goes
-     * down. 240 steps of 16 pairs are about 580k tokens: about a minute per method on an idle 2-core machine at the
-     * 10,600 tokens/s measured alone (DPO's reference pass adds to that); 260 s (DPO) and 164 s (reward) were seen
-     * on a shared one with one PyTorch thread.
+     * down. 240 steps of 16 pairs are about 580k tokens: about a minute on an idle 2-core machine at the 10,600
+     * tokens/s measured alone, about a minute and a half for DPO with its reference pass (estimates); 260 s (DPO) and
+     * 164 s (reward) were seen on a shared one with one PyTorch thread.
      */
     @ParameterizedTest
     @CsvSource({"dpo, eval_rewards/accuracies, 240, 0.9", "reward, eval_accuracy, 240, 0.9"})

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -33,28 +35,46 @@ import org.llamawb.tracking.TrackedRun;
 
 /**
  * Learning that can be checked: DPO and the reward model, each with LoRA on the pretrained stories260K, trained on
- * generated arithmetic pairs (operands 0..5; the right result over a near miss), must move the pairwise accuracy on
- * the held-out split (20% by content hash, so held-out pairs are other pairs, though a question may recur with
- * another wrong answer) clearly up. The numbers are in bench/BENCHMARKS.md.
+ * generated arithmetic pairs (the right result over a near miss) must rank the held-out pairs right. The task is
+ * {@code data generate --task arithmetic --pairs --n 1000 --seed 11 --max-operand 2 --max-factor 2}: 27 questions,
+ * so every question is seen in training and a held-out pair (20% by content hash, never trained on) asks a known
+ * question with a wrong answer not paired with it in training. That tests whether the method learnt which answer is
+ * right rather than which strings were rejected; a question never seen cannot be answered by a 260K-parameter model.
+ * The run is the one bench/BENCHMARKS.md makes (recipes/METHOD-stories260k.yaml with the same overrides and steps),
+ * evaluated only before and after; its numbers and the runs that led to this task are there.
  */
 class LearningCanBeCheckedTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The overrides of the BENCHMARKS command, besides data, steps and output. */
+    static final List<String> BENCH_OVERRIDES = List.of("data.template=llama-2", "data.validation_fraction=0.2",
+            "adapter.r=8", "adapter.alpha=16", "train.micro_batch_size=16", "train.gradient_accumulation_steps=1",
+            "train.learning_rate=1e-3", "train.lr_schedule=constant", "eval.on_start=true");
+
     @TempDir
     Path tmp;
 
-    static Recipe recipe(Path dir, String method, Path data, int steps, Path out, List<String> extra) throws IOException {
+    /** The generated task of BENCHMARKS: operands 0..2, 1000 draws (122 distinct pairs). */
+    static Path arithmeticPairs(Path dir) throws IOException {
+        Path data = dir.resolve("pairs.jsonl");
+        new ArithmeticTask(2, 2).write(data, ArithmeticTask.Kind.PAIRS, 1000, 11);
+        return data;
+    }
+
+    /** The BENCHMARKS overrides of one method: DPO with β 0.5 (TRL's 0.1 ranked 0.88 of the held-out pairs right). */
+    static List<String> methodOverrides(String method) {
+        return method.equals("dpo") ? List.of("dpo.beta=0.5") : List.of();
+    }
+
+    static Recipe recipe(String method, Path data, int steps, Path out) {
         Path model = TestData.require("models/stories260K/stories260K.bin");
-        var tree = RecipeLoader.readTree(Files.writeString(dir.resolve("r.yaml"),
-                "model: {path: x}\ndata: {sources: [{path: x}]}\n"));
-        List<String> overrides = new java.util.ArrayList<>(List.of("method=" + method, "model.path=" + model,
-                "data.sources=[{path: " + data + ", format: preference}]", "data.max_length=256", "data.template=llama-2",
-                "data.validation_fraction=0.2", "adapter.type=lora", "adapter.r=8", "adapter.alpha=16",
-                "adapter.target_modules=all-linear", "train.max_steps=" + steps, "train.micro_batch_size=16",
-                "train.gradient_accumulation_steps=1", "train.lr_schedule=constant", "train.seed=5",
-                "eval.every_steps=" + steps, "eval.on_start=true", "eval.max_batches=0", "output.dir=" + out,
+        ObjectNode tree = RecipeLoader.readTree(Path.of("..", "recipes", method + "-stories260k.yaml"));
+        List<String> overrides = new ArrayList<>(List.of("model.path=" + model,
+                "data.sources=[{path: " + data + ", format: preference}]"));
+        overrides.addAll(BENCH_OVERRIDES);
+        overrides.addAll(methodOverrides(method));
+        overrides.addAll(List.of("train.max_steps=" + steps, "eval.every_steps=" + steps, "output.dir=" + out,
                 "output.save_every_steps=0"));
-        overrides.addAll(extra);
         for (String s : overrides) {
             RecipeLoader.applyOverride(tree, s);
         }
@@ -103,14 +123,20 @@ class LearningCanBeCheckedTest {
         }
     }
 
+    /**
+     * The BENCHMARKS run (same recipe, data, seed and steps, evaluated only before and after) reaches
+     * {@code threshold} on the held-out pairs, from at or below chance before training, and the held-out loss goes
+     * down. 240 steps of 16 pairs are about 580k tokens: about a minute on an idle 2-core machine at the 10,600
+     * tokens/s measured alone, about a minute and a half for DPO with its reference pass (estimates); 260 s (DPO) and
+     * 164 s (reward) were seen on a shared one with one PyTorch thread.
+     */
     @ParameterizedTest
-    @CsvSource({"dpo, eval_rewards/accuracies, 5e-3, 80", "reward, eval_accuracy, 5e-3, 80"})
-    void heldOutAccuracyRises(String method, String metric, double lr, int steps) throws Exception {
-        Path data = tmp.resolve("pairs.jsonl");
-        new ArithmeticTask(5, 5).write(data, ArithmeticTask.Kind.PAIRS, 400, 11);
+    @CsvSource({"dpo, eval_rewards/accuracies, 240, 0.9", "reward, eval_accuracy, 240, 0.88"})
+    void heldOutAccuracyRises(String method, String metric, int steps, double threshold) throws Exception {
+        Path data = arithmeticPairs(tmp);
         Path out = tmp.resolve(method);
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Recipe r = recipe(tmp, method, data, steps, out, List.of("train.learning_rate=" + lr));
+        Recipe r = recipe(method, data, steps, out);
         long t0 = System.nanoTime();
         Trainer.Result result;
         try (TrackedRun run = PreferenceTrainingResumeTest.journalOnly(out)) {
@@ -119,18 +145,22 @@ class LearningCanBeCheckedTest {
             throw new AssertionError(e.getMessage() + "\n" + log, e);
         }
         Map<Long, Double> acc = metric(out, metric);
-        System.out.printf("%s: %s %s in %.1f s%n", method, metric, acc, (System.nanoTime() - t0) / 1e9);
+        System.out.printf("%s: %s %s, eval loss %s in %.1f s%n", method, metric, acc, result.evalLosses(),
+                (System.nanoTime() - t0) / 1e9);
         assertEquals(2, acc.size(), acc + "\n" + log);
-        assertTrue(result.evalLosses().get((long) steps) < result.evalLosses().get(0L) - 0.05,
+        assertTrue(result.evalLosses().get((long) steps) < result.evalLosses().get(0L) - 0.1,
                 "held-out loss goes down: " + result.evalLosses());
         if (method.equals("reward")) {
             assertLoadsAndScoresAsTrained(r, out);
         }
-        // before: at or below chance (DPO's implicit rewards are all 0, so no pair is strictly ahead); after: 80 steps
-        // of 16 pairs (about 6 epochs) move it clearly up; seen here: DPO 0.0 -> 0.67, reward model 0.32 -> 0.58
+        // before: at or below chance (DPO's implicit rewards are all 0 with B = 0, so no pair is strictly ahead);
+        // after 240 steps (about 40 epochs of the 97 training pairs) seen: DPO 0.969 (24 of 25 pairs), reward 0.938
+        // (23 of 25); the metric is TRL's mean over evaluation batches (16 + 9 pairs). The reward model's bound is
+        // 0.88, not 0.9: one close pair of the 9-pair batch flipping by another CPU's rounding is 0.882 and is
+        // not a failure to learn (the BENCHMARKS run, 0.938, is the >= 0.9 evidence)
         double before = acc.get(0L);
         double after = acc.get((long) steps);
         assertTrue(before <= 0.55, "before training: " + acc);
-        assertTrue(after >= 0.55 && after >= before + 0.2, "after training: " + acc + "\n" + log);
+        assertTrue(after >= threshold, "after training: " + acc + "\n" + log);
     }
 }

@@ -55,7 +55,8 @@ public final class Rollouts {
     /** The reference answers of the recipe's data sources, read only when an {@code exact_answer} reward needs them. */
     public static Map<String, String> answers(Recipe r, String answerField) {
         Map<String, String> answers = new HashMap<>();
-        if (r.rewards().stream().map(RuleRewardSpec::type).anyMatch(t -> t != null && t.trim().equalsIgnoreCase("exact_answer"))) {
+        if (r.rewards().stream().map(RuleRewardSpec::type)
+                .anyMatch(t -> t != null && t.trim().equalsIgnoreCase("exact_answer"))) {
             List<DataSource> sources = r.data().sources();
             for (int i = 0; i < sources.size(); i++) {
                 answers.putAll(ReferenceAnswers.read(sources.get(i).file(Path.of("")), answerField));

@@ -376,19 +376,26 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
     }
 
     /**
-     * The held-out prompts answered once each, sampled with the training settings from a stream that is the same at
-     * every evaluation (so evaluations before and after training draw alike): the mean reward (the rules' weighted
-     * sum, no EOS penalty), each reward's mean, completion lengths, and {@code kl}, the policy's KL to the reference
-     * summed over each completion with {@code ppo.kl_estimator} and averaged (the units of {@code objective/kl} and
-     * {@code ppo.kl_target}). At most {@code maxBatches} rollout batches' worth of prompts (0 = all).
+     * The held-out prompts answered {@code ppo.eval_completions} times each, sampled with the training settings
+     * from a stream that is the same at every evaluation (so evaluations before and after training draw alike): the
+     * mean reward (the rules' weighted sum, no EOS penalty), each reward's mean, completion lengths, and {@code kl},
+     * the policy's KL to the reference summed over each completion with {@code ppo.kl_estimator} and averaged (the
+     * units of {@code objective/kl} and {@code ppo.kl_target}). At most {@code maxBatches} rollout batches' worth of
+     * prompts (0 = all).
      */
     @Override
     public Map<String, Double> evaluate(int maxBatches) {
         if (validation.isEmpty()) {
             return Map.of();
         }
-        int n = maxBatches > 0 ? Math.min(validation.size(), maxBatches * promptsPerRollout) : validation.size();
-        List<TokenizedPrompt> prompts = validation.subList(0, n);
+        int held = maxBatches > 0 ? Math.min(validation.size(), maxBatches * promptsPerRollout) : validation.size();
+        List<TokenizedPrompt> prompts = new ArrayList<>();
+        for (TokenizedPrompt p : validation.subList(0, held)) {
+            for (int k = 0; k < ppo.evalCompletions(); k++) {
+                prompts.add(p);
+            }
+        }
+        int n = prompts.size();
         List<BatchedGenerator.Completion> completions = sample(prompts, ~trainSeed * 31);
         double kl = 0;
         for (int start = 0; start < n; start += microBatch) {

@@ -33,15 +33,17 @@ import org.llamawb.model.BadInputException;
  * @param missingEosPenalty subtracted from the score of a completion that reached {@code response_length} without
  *     ending (absent: none)
  * @param answerField the field of each data record holding the reference answer that {@code exact_answer} checks
+ * @param evalCompletions completions sampled per held-out prompt when evaluating (more give a steadier
+ *     {@code eval_reward}; not a TRL setting: its PPOTrainer samples one)
  */
 public record PpoSection(Integer numPpoEpochs, Integer numMiniBatches, Integer responseLength, Double temperature,
         List<String> stopStrings, Double klCoef, String klEstimator, Double klTarget, Double klHorizon, Double cliprange,
         Double vfCoef, Double cliprangeValue, Double gamma, Double lam, Boolean whitenRewards, Double missingEosPenalty,
-        String answerField) {
+        String answerField, Integer evalCompletions) {
 
     static PpoSection defaults() {
         return new PpoSection(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null);
+                null, null, null);
     }
 
     public PpoSection {
@@ -60,9 +62,11 @@ public record PpoSection(Integer numPpoEpochs, Integer numMiniBatches, Integer r
         lam = lam == null ? 0.95 : lam;
         whitenRewards = whitenRewards != null && whitenRewards;
         answerField = answerField == null ? "answer" : answerField;
+        evalCompletions = evalCompletions == null ? 1 : evalCompletions;
         positive("ppo.num_ppo_epochs", numPpoEpochs);
         positive("ppo.num_mini_batches", numMiniBatches);
         positive("ppo.response_length", responseLength);
+        positive("ppo.eval_completions", evalCompletions);
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new BadInputException("ppo.temperature must be a finite number > 0, got " + temperature);
         }

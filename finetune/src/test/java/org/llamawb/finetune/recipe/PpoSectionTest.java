@@ -57,6 +57,7 @@ class PpoSectionTest {
         assertEquals(false, p.whitenRewards());
         assertNull(p.missingEosPenalty());
         assertEquals(4, p.stepsPerRollout());
+        assertEquals(1, p.evalCompletions());
         PpoSection set = load(PPO, "ppo.kl_target=6", "ppo.kl_coef=0.2", "ppo.kl_estimator=k3", "ppo.num_mini_batches=2",
                 "output.save_every_steps=8").ppo();
         assertEquals(0.2, set.initialController().value());
@@ -81,6 +82,7 @@ class PpoSectionTest {
         assertTrue(error(PPO, "ppo.gamma=1.5").contains("ppo.gamma must be within [0, 1]"));
         assertTrue(error(PPO, "ppo.lam=-0.5").contains("ppo.lam must be within [0, 1]"));
         assertTrue(error(PPO, "ppo.missing_eos_penalty=-1").contains("ppo.missing_eos_penalty must be"));
+        assertTrue(error(PPO, "ppo.eval_completions=0").contains("ppo.eval_completions must be >= 1"));
         assertTrue(error(PPO, "ppo.stop_strings=['']").contains("ppo.stop_strings[0] must be"));
         assertTrue(error(PPO, "ppo.num_epochs=4").contains("unknown key 'ppo.num_epochs'"));
     }
@@ -88,7 +90,8 @@ class PpoSectionTest {
     @Test
     void checkpointsFallBetweenRolloutBatchesAndSectionsBelongToTheirMethod() throws Exception {
         String m = error(PPO, "output.save_every_steps=6");
-        assertTrue(m.contains("output.save_every_steps (6) must be a multiple of ppo.num_ppo_epochs × ppo.num_mini_batches (4)"), m);
+        assertTrue(m.contains("output.save_every_steps (6) must be a multiple of ppo.num_ppo_epochs × "
+                + "ppo.num_mini_batches (4)"), m);
         assertEquals(8, load(PPO, "output.save_every_steps=8").output().saveEverySteps());
         m = error(PPO.replace("method: ppo", "method: grpo"), "ppo.kl_coef=0.1");
         assertTrue(m.contains("ppo: settings given but method is grpo"), m);

@@ -102,6 +102,15 @@ class PpoTrainingTest {
         }
         assertEquals(LearningCanBeCheckedTest.metric(whole, "objective/scores"),
                 LearningCanBeCheckedTest.metric(parts, "objective/scores"), "the resumed run sampled the same completions");
+        // the score is the rules' weighted sum less missing_eos_penalty (0.5) for each reply cut at response_length
+        for (long step : List.of(1L, 3L)) {
+            double says = LearningCanBeCheckedTest.metric(whole, "rewards/says_the/mean").get(step);
+            double exact = LearningCanBeCheckedTest.metric(whole, "rewards/exact_answer/mean").get(step);
+            double cut = LearningCanBeCheckedTest.metric(whole, "completions/clipped_ratio").get(step);
+            assertEquals(says + exact - 0.5 * cut, LearningCanBeCheckedTest.metric(whole, "objective/scores").get(step),
+                    1e-9, "objective/scores at step " + step);
+            assertTrue(cut > 0, "6-token replies are mostly cut: the penalty is exercised");
+        }
         Map<Long, Double> coef = LearningCanBeCheckedTest.metric(whole, "objective/kl_coef"); // logged per rollout batch
         assertEquals(2, coef.size(), "two rollout batches: " + coef);
         assertEquals(coef, LearningCanBeCheckedTest.metric(parts, "objective/kl_coef"), "KL coefficients");

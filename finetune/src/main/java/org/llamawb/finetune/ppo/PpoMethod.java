@@ -71,7 +71,8 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
     private final long dataSeed;
     private final int padId;
     private final String baseModel;
-    private final MetricMeans rolloutMetrics = new MetricMeans();
+    /** The rollout batches' metrics and the loss's, by name (disjoint), since the last log. */
+    private final MetricMeans metrics = new MetricMeans();
     /** The adaptive controller, or null for a fixed {@code kl_coef}. */
     private AdaptiveKlController controller;
 
@@ -83,7 +84,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
         this.tokenizer = ctx.tokenizer();
         this.ppo = r.ppo();
         this.critic = critic;
-        this.objective = new PpoObjective(model, critic, ppo);
+        this.objective = new PpoObjective(model, critic, ppo, metrics);
         this.rewards = rewards;
         this.answers = answers;
         this.train = data.train();
@@ -314,7 +315,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
             m.put("objective/kl_coef", beta);
             m.put("val/num_eos_tokens", (double) eos);
             m.putAll(scored.metrics());
-            rolloutMetrics.add(m);
+            metrics.add(m);
             List<PpoBatch> out = new ArrayList<>();
             int start = 0;
             for (Rollouts.Rows r : rows) {
@@ -370,9 +371,13 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
     /** The rollout batches' objective and completion metrics, and the loss's metrics, since the last call. */
     @Override
     public Map<String, Double> takeMetrics() {
-        Map<String, Double> out = new LinkedHashMap<>(rolloutMetrics.take());
-        out.putAll(objective.takeMetrics());
-        return out;
+        return metrics.take();
+    }
+
+    /** Both kinds of metric in one accumulator, so a checkpoint between two logged steps keeps them. */
+    @Override
+    public MetricMeans metricMeans() {
+        return metrics;
     }
 
     /**

@@ -26,12 +26,14 @@ final class PpoObjective implements TrainingStep.Loss<PpoBatch> {
     private final Llama model;
     private final Critic critic;
     private final PpoSection ppo;
-    private final MetricMeans metrics = new MetricMeans();
+    private final MetricMeans metrics;
 
-    PpoObjective(Llama model, Critic critic, PpoSection ppo) {
+    /** @param metrics where each micro-batch's loss statistics are added (the method's accumulator) */
+    PpoObjective(Llama model, Critic critic, PpoSection ppo, MetricMeans metrics) {
         this.model = model;
         this.critic = critic;
         this.ppo = ppo;
+        this.metrics = metrics;
     }
 
     @Override
@@ -77,8 +79,4 @@ final class PpoObjective implements TrainingStep.Loss<PpoBatch> {
         return b.completionTokens();
     }
 
-    /** The loss's metrics since the last call, averaged over micro-batches. */
-    Map<String, Double> takeMetrics() {
-        return metrics.take();
-    }
 }

@@ -100,8 +100,10 @@ class PpoTrainingTest {
                 "val/num_eos_tokens", "rewards/says_the/mean", "eval_reward", "eval_kl")) {
             assertTrue(!LearningCanBeCheckedTest.metric(whole, name).isEmpty(), name + " logged\n" + log);
         }
-        assertEquals(LearningCanBeCheckedTest.metric(whole, "objective/scores"),
-                LearningCanBeCheckedTest.metric(parts, "objective/scores"), "the resumed run sampled the same completions");
+        for (String name : List.of("objective/scores", "objective/kl_coef", "loss/value_avg", "policy/approxkl_avg")) {
+            assertEquals(LearningCanBeCheckedTest.metric(whole, name), LearningCanBeCheckedTest.metric(parts, name),
+                    name + " of the resumed run");
+        }
         // the score is the rules' weighted sum less missing_eos_penalty (0.5) for each reply cut at response_length
         for (long step : List.of(1L, 3L)) {
             double says = LearningCanBeCheckedTest.metric(whole, "rewards/says_the/mean").get(step);

@@ -198,7 +198,7 @@ final class FinetuneCommand implements Command {
                     DataFormat.OASST_PAIRS);
             case KTO -> EnumSet.of(DataFormat.KTO);
             case SFT -> null; // the SFT trainer refuses pair and KTO data itself
-            case GRPO -> null; // any record with a prompt: prompts, conversations, pairs
+            case GRPO, PPO -> null; // any record with a prompt: prompts, conversations, pairs
         };
         if (fits != null) {
             for (int i = 0; i < sources.size(); i++) {

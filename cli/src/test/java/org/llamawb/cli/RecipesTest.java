@@ -40,7 +40,8 @@ class RecipesTest {
             Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
             String name = p.getFileName().toString();
             String expected = name.startsWith("dpo-") ? "dpo" : name.startsWith("kto-") ? "kto"
-                    : name.startsWith("reward-") ? "reward" : name.startsWith("grpo-") ? "grpo" : "sft";
+                    : name.startsWith("reward-") ? "reward" : name.startsWith("grpo-") ? "grpo"
+                    : name.startsWith("ppo-") ? "ppo" : "sft";
             assertEquals(expected, r.method(), p.toString());
             assertFalse(r.data().sources().isEmpty(), p.toString());
         }

@@ -171,6 +171,20 @@ public final class RewardModel implements AutoCloseable {
     }
 
     /**
+     * The head read at every token of one forward pass ({@code score.weight · h_t}): a critic's per-token values,
+     * as TRL's PPO reads its value model.
+     *
+     * @param inputIds {@code [B, T]} int64 token ids
+     * @return {@code [B, T]}
+     */
+    public NDArray tokenScores(NDArray inputIds, boolean grad) {
+        long b = inputIds.getShape().get(0);
+        long t = inputIds.getShape().get(1);
+        NDArray h = lora.model().hidden(inputIds, null, null, grad); // [B, T, d]
+        return h.matMul(score.transpose()).reshape(b, t); // [B, T, 1] -> [B, T]
+    }
+
+    /**
      * The trainable tensors under PEFT's saved names: the adapter's LoRA factors and {@link #HEAD_KEY}
      * ({@code [1, hidden]}).
      */

@@ -3,7 +3,7 @@ package org.llamawb.finetune.grpo;
 /**
  * Completions of one micro-batch, ready for the loss: each row is its prompt followed by its completion,
  * right-padded to a common width {@code T}. Per-token arrays are flat {@code [N, T]} in the layout of
- * {@link GrpoObjective#tokenLogprobs}: position {@code j} holds what predicts token {@code j + 1}.
+ * {@link org.llamawb.finetune.online.Rollouts#tokenLogprobs}: position {@code j} holds what predicts token {@code j + 1}.
  *
  * @param ids {@code [N][T]} token ids, padding after each row's completion
  * @param mask {@code [N·T]} 1 where position j predicts a completion token, else 0

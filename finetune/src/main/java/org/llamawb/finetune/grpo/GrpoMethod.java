@@ -1,32 +1,24 @@
 package org.llamawb.finetune.grpo;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
-import java.util.function.Supplier;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.datasets.batch.LoadedBatch;
 import org.llamawb.datasets.batch.LoaderPosition;
-import org.llamawb.datasets.mix.DataSource;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.online.Rollouts;
 import org.llamawb.finetune.recipe.GrpoSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.rl.GroupAdvantages;
 import org.llamawb.finetune.rl.KlEstimator;
-import org.llamawb.finetune.rl.ReferenceAnswers;
-import org.llamawb.finetune.rl.RuleReward;
-import org.llamawb.finetune.rl.RuleRewardSpec;
 import org.llamawb.finetune.rl.RuleRewards;
 import org.llamawb.finetune.train.MethodContext;
 import org.llamawb.finetune.train.MetricMeans;
@@ -103,13 +95,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
                     + "takes " + perGeneration + " (train.micro_batch_size × train.gradient_accumulation_steps / "
                     + "grpo.num_generations); see the report above");
         }
-        Map<String, String> answers = new HashMap<>();
-        if (r.rewards().stream().map(RuleRewardSpec::type).anyMatch(t -> t != null && t.trim().equalsIgnoreCase("exact_answer"))) {
-            List<DataSource> sources = r.data().sources();
-            for (int i = 0; i < sources.size(); i++) {
-                answers.putAll(ReferenceAnswers.read(sources.get(i).file(Path.of("")), r.grpo().answerField()));
-            }
-        }
+        Map<String, String> answers = Rollouts.answers(r, r.grpo().answerField());
         ctx.out().printf("grpo: %d prompts × %d completions per step, %d steps per generation batch%n", perGeneration,
                 r.grpo().numGenerations(), r.grpo().numIterations());
         return new GrpoMethod(ctx, data, rewards, answers);
@@ -170,19 +156,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
 
     /** The prompts of generation batch {@code index} of {@code epoch}: a seeded permutation per epoch, cut in order. */
     private List<TokenizedPrompt> prompts(int epoch, int index) {
-        int[] order = new int[train.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        SplittableRandom rng = new SplittableRandom(dataSeed * 1_000_003L + epoch);
-        for (int i = order.length - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int x = order[i];
-            order[i] = order[j];
-            order[j] = x;
-        }
-        int from = index * promptsPerGeneration;
-        return Arrays.stream(order, from, from + promptsPerGeneration).mapToObj(train::get).toList();
+        return Rollouts.prompts(train, dataSeed, epoch, index, promptsPerGeneration);
     }
 
     /**
@@ -198,7 +172,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
                 rows.add(p);
             }
         }
-        return inEvaluationMode(() -> {
+        return Rollouts.inEvaluationMode(lora, () -> {
             List<BatchedGenerator.Completion> completions = new ArrayList<>();
             for (int start = 0; start < rows.size(); start += microBatch) {
                 long seed = trainSeed * 0x9E3779B97F4A7C15L + generation * 1_000_003L + start; // per chunk, reproducible
@@ -206,7 +180,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
                         endTokens);
                 completions.addAll(generate(rows.subList(start, Math.min(rows.size(), start + microBatch)), s));
             }
-            Scored scored = score(rows, completions);
+            Rollouts.Scored scored = Rollouts.score(rewards, answers, rows, completions);
             GroupAdvantages adv = GroupAdvantages.of(scored.each(), rewards.weights(), g, grpo.rewardScaling());
             Map<String, Double> m = new LinkedHashMap<>();
             m.put("reward", adv.reward());
@@ -226,43 +200,13 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
     }
 
     private List<BatchedGenerator.Completion> generate(List<TokenizedPrompt> prompts, Sampling s) {
-        List<int[]> ids = prompts.stream().map(TokenizedPrompt::ids).toList();
-        return new BatchedGenerator(model).generate(ids, s, padId, grpo.stopStrings(), tokenizer::decode);
-    }
-
-    /** Every reward of every completion ({@code [N, K]}) and TRL's per-reward and completion metrics. */
-    private record Scored(double[][] each, Map<String, Double> metrics) {}
-
-    private Scored score(List<TokenizedPrompt> prompts, List<BatchedGenerator.Completion> completions) {
-        int n = completions.size();
-        double[][] each = new double[n][];
-        long tokens = 0;
-        int clipped = 0;
-        for (int i = 0; i < n; i++) {
-            BatchedGenerator.Completion c = completions.get(i);
-            String id = prompts.get(i).id();
-            each[i] = rewards.scoreEach(new RuleReward.Completion(id, c.text(), c.tokens().length, answers.get(id)));
-            tokens += c.tokens().length;
-            clipped += c.finish() == BatchedGenerator.Finish.LENGTH ? 1 : 0;
-        }
-        Map<String, Double> m = new LinkedHashMap<>();
-        List<String> names = rewards.names();
-        for (int k = 0; k < names.size(); k++) {
-            double sum = 0;
-            for (double[] e : each) {
-                sum += e[k];
-            }
-            m.put("rewards/" + names.get(k) + "/mean", sum / n);
-        }
-        m.put("completions/mean_length", (double) tokens / n);
-        m.put("completions/clipped_ratio", (double) clipped / n);
-        return new Scored(each, m);
+        return Rollouts.generate(model, prompts, s, padId, grpo.stopStrings(), tokenizer);
     }
 
     /** Prompt ⧺ completion per row, right-padded, with the loss mask and the log-probabilities the loss compares. */
     private GrpoBatch batch(List<TokenizedPrompt> prompts, List<BatchedGenerator.Completion> completions,
             double[] advantages, long stepTokens) {
-        Rows r = rows(prompts, completions, padId);
+        Rollouts.Rows r = Rollouts.rows(prompts, completions, padId);
         float[] adv = new float[advantages.length];
         for (int i = 0; i < adv.length; i++) {
             adv[i] = (float) advantages[i];
@@ -272,49 +216,9 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         return new GrpoBatch(r.ids(), r.mask(), adv, old, ref, r.completionTokens(), stepTokens);
     }
 
-    /** Rows of prompt ⧺ completion ({@code [N][T]}), the mask of positions predicting completion tokens ({@code [N·T]}). */
-    record Rows(int[][] ids, float[] mask, long completionTokens) {}
-
-    static Rows rows(List<TokenizedPrompt> prompts, List<BatchedGenerator.Completion> completions, int padId) {
-        int n = prompts.size();
-        int width = 0;
-        for (int i = 0; i < n; i++) {
-            width = Math.max(width, prompts.get(i).ids().length + completions.get(i).tokens().length);
-        }
-        int[][] ids = new int[n][width];
-        float[] mask = new float[n * width];
-        long tokens = 0;
-        for (int i = 0; i < n; i++) {
-            int[] p = prompts.get(i).ids();
-            int[] c = completions.get(i).tokens();
-            Arrays.fill(ids[i], padId);
-            System.arraycopy(p, 0, ids[i], 0, p.length);
-            System.arraycopy(c, 0, ids[i], p.length, c.length);
-            for (int t = 0; t < c.length; t++) {
-                mask[i * width + p.length - 1 + t] = 1; // the position that predicts completion token t
-            }
-            tokens += c.length;
-        }
-        return new Rows(ids, mask, tokens);
-    }
-
     /** Per-token log-probabilities without gradients, of the policy or (adapter disabled) of the reference. */
     private float[] logprobs(int[][] ids, boolean reference) {
-        try (NDScope scope = new NDScope()) {
-            NDManager m = model.manager();
-            Supplier<float[]> run = () -> GrpoObjective.tokenLogprobs(model, ids, grpo.temperature(), false, m).toFloatArray();
-            return reference ? lora.withAdaptersDisabled(run) : run.get();
-        }
-    }
-
-    private <T> T inEvaluationMode(Supplier<T> body) {
-        boolean training = lora.isTraining();
-        lora.setTraining(false);
-        try {
-            return body.get();
-        } finally {
-            lora.setTraining(training);
-        }
+        return Rollouts.logprobs(model, lora, ids, grpo.temperature(), reference);
     }
 
     @Override
@@ -363,7 +267,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
                     grpo.maxCompletionLength(), endTokens);
             List<BatchedGenerator.Completion> done = generate(part, s);
             completions.addAll(done);
-            Rows r = rows(part, done, padId);
+            Rollouts.Rows r = Rollouts.rows(part, done, padId);
             float[] policy = logprobs(r.ids(), false);
             float[] ref = logprobs(r.ids(), true);
             for (int i = 0; i < policy.length; i++) {
@@ -373,13 +277,10 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
                 }
             }
         }
-        Scored scored = score(rows, completions);
+        Rollouts.Scored scored = Rollouts.score(rewards, answers, rows, completions);
         double total = 0;
-        double[] weights = rewards.weights();
-        for (double[] e : scored.each()) {
-            for (int k = 0; k < weights.length; k++) {
-                total += weights[k] * e[k];
-            }
+        for (int i = 0; i < rows.size(); i++) {
+            total += scored.total(i, rewards.weights());
         }
         Map<String, Double> out = new LinkedHashMap<>();
         out.put("reward", total / rows.size());

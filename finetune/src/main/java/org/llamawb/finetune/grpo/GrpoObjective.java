@@ -9,6 +9,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.llamawb.finetune.online.Rollouts;
 import org.llamawb.finetune.rl.GrpoLoss;
 import org.llamawb.finetune.rl.LossAggregation;
 import org.llamawb.finetune.train.MetricMeans;
@@ -34,31 +35,6 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
         this.temperature = temperature;
     }
 
-    /**
-     * {@code [N, T]}: at position {@code j} of row {@code i}, {@code log softmax(logits_ij / temperature)[ids[i][j+1]]}
-     * (0 in the last column). As TRL, the logits are divided by the sampling temperature, so the ratio compares the
-     * distributions the completions were drawn from.
-     *
-     * @param grad whether autograd records (inside a gradient collector)
-     */
-    static NDArray tokenLogprobs(Llama model, int[][] ids, double temperature, boolean grad, NDManager m) {
-        int n = ids.length;
-        int t = ids[0].length;
-        long[] flat = new long[n * t];
-        long[] next = new long[n * t];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < t; j++) {
-                flat[i * t + j] = ids[i][j];
-                next[i * t + j] = j + 1 < t ? ids[i][j + 1] : 0;
-            }
-        }
-        NDArray logits = model.forward(m.create(flat, new Shape(n, t)), null, null, grad); // [N, T, V]
-        if (temperature != 1.0) {
-            logits = logits.div(m.full(new Shape(), (float) temperature, DataType.FLOAT32)); // 0-d: see djl-notes
-        }
-        return logits.logSoftmax(-1).gather(m.create(next, new Shape(n, t, 1)), -1).reshape(n, t); // [N, T]
-    }
-
     @Override
     public double lossAndBackward(GrpoBatch b, double scale, long seed) {
         NDManager m = model.manager();
@@ -66,7 +42,7 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
         double weight = settings.aggregation() == LossAggregation.DAPO ? 1.0 / scale : b.rows();
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             JniUtils.setSeed(seed); // adapter dropout
-            NDArray logprobs = tokenLogprobs(model, b.ids(), temperature, true, m);
+            NDArray logprobs = Rollouts.tokenLogprobs(model, b.ids(), temperature, true, m);
             NDArray old = b.oldLogprobs() == null ? logprobs.stopGradient() : m.create(b.oldLogprobs(), shape);
             NDArray ref = b.refLogprobs() == null ? null : m.create(b.refLogprobs(), shape);
             GrpoLoss l = GrpoLoss.compute(logprobs, old, ref, m.create(b.advantages()), m.create(b.mask(), shape),

@@ -16,7 +16,9 @@ public enum Method {
     /** A reward model (adapter + scalar score head) on preference pairs. */
     REWARD,
     /** Group relative policy optimisation: online, on prompts, with the recipe's rule rewards. */
-    GRPO;
+    GRPO,
+    /** Proximal policy optimisation with a critic (InstructGPT): online, on prompts, with the recipe's rule rewards. */
+    PPO;
 
     /** The recipe's spelling. */
     public String recipeName() {

@@ -12,12 +12,13 @@ import org.llamawb.model.BadInputException;
  * A training recipe: which method, on which model, with which adapter, data, schedule, evaluation,
  * tracking and output. Every section validates itself; absent sections take their defaults.
  *
- * @param method {@code sft}, {@code dpo}, {@code kto}, {@code reward} or {@code grpo} ({@link Method})
+ * @param method {@code sft}, {@code dpo}, {@code kto}, {@code reward}, {@code grpo} or {@code ppo} ({@link Method})
  * @param dpo the DPO settings; only with {@code method: dpo} (absent: TRL's defaults)
  * @param kto the KTO settings; only with {@code method: kto} (absent: TRL's defaults)
  * @param grpo the GRPO settings; only with {@code method: grpo} (absent: TRL's defaults)
+ * @param ppo the PPO settings; only with {@code method: ppo} (absent: TRL's defaults)
  * @param rewards the rule rewards an online method scores completions with ({@link RuleRewardSpec}; summed with
- *     their weights); required by {@code method: grpo}
+ *     their weights); required by {@code method: grpo} and {@code method: ppo}
  */
 public record Recipe(
         String method,
@@ -31,6 +32,7 @@ public record Recipe(
         @JsonInclude(JsonInclude.Include.NON_NULL) DpoSection dpo,
         @JsonInclude(JsonInclude.Include.NON_NULL) KtoSection kto,
         @JsonInclude(JsonInclude.Include.NON_NULL) GrpoSection grpo,
+        @JsonInclude(JsonInclude.Include.NON_NULL) PpoSection ppo,
         @JsonInclude(JsonInclude.Include.NON_NULL) List<RuleRewardSpec> rewards) {
 
     public Recipe {
@@ -56,9 +58,13 @@ public record Recipe(
         if (kind != Method.GRPO && grpo != null) {
             throw new BadInputException("grpo: settings given but method is " + method + " (set method: grpo)");
         }
-        if (kind != Method.GRPO && rewards != null) {
+        if (kind != Method.PPO && ppo != null) {
+            throw new BadInputException("ppo: settings given but method is " + method + " (set method: ppo)");
+        }
+        boolean online = kind == Method.GRPO || kind == Method.PPO;
+        if (!online && rewards != null) {
             throw new BadInputException("rewards: given but method is " + method + " (rule rewards score the completions "
-                    + "of method: grpo)");
+                    + "of method: grpo and method: ppo)");
         }
         dpo = kind == Method.DPO && dpo == null ? DpoSection.defaults() : dpo;
         if (dpo != null && dpo.reference() == null) {
@@ -80,8 +86,16 @@ public record Recipe(
         }
         kto = kind == Method.KTO && kto == null ? KtoSection.defaults() : kto;
         grpo = kind == Method.GRPO && grpo == null ? GrpoSection.defaults() : grpo;
-        if (kind == Method.GRPO) {
+        ppo = kind == Method.PPO && ppo == null ? PpoSection.defaults() : ppo;
+        if (online) {
             RuleRewards.compile(rewards, "rewards"); // names the first bad entry's key now, not after the model loads
+        }
+        if (kind == Method.PPO && ppo.stepsPerRollout() > 1 && output.saveEverySteps() % ppo.stepsPerRollout() != 0) {
+            throw new BadInputException("output.save_every_steps (" + output.saveEverySteps() + ") must be a multiple "
+                    + "of ppo.num_ppo_epochs × ppo.num_mini_batches (" + ppo.stepsPerRollout() + "): a checkpoint must "
+                    + "fall between rollout batches so that a resumed run samples as the uninterrupted one did");
+        }
+        if (kind == Method.GRPO) {
             int completions = train.microBatchSize() * train.gradientAccumulationSteps();
             if (completions % grpo.numGenerations() != 0) {
                 throw new BadInputException("train.micro_batch_size × train.gradient_accumulation_steps (" + completions

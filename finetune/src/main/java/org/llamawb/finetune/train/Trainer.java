@@ -35,6 +35,7 @@ import org.llamawb.finetune.dpo.DpoMethod;
 import org.llamawb.finetune.grpo.GrpoMethod;
 import org.llamawb.finetune.kto.KtoMethod;
 import org.llamawb.finetune.optim.AdamW;
+import org.llamawb.finetune.ppo.PpoMethod;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
 import org.llamawb.finetune.reward.RewardMethod;
@@ -118,6 +119,11 @@ public final class Trainer {
                         endTokens(base, template));
                 TrainingMethod<?> method = method(ctx);
                 Map<String, NDArray> params = trainable(r, base, template, lora, resumeFrom, o.out(), method.heads());
+                resumeFrom.ifPresent(method::restoreState);
+                method.companions().forEach((k, w) -> {
+                    w.setRequiresGradient(true);
+                    params.put(k, w);
+                });
                 return train(o, base, ctx, method, params, store, point, m);
             } finally {
                 if (lora != null) {
@@ -135,6 +141,7 @@ public final class Trainer {
             case KTO -> KtoMethod.create(ctx);
             case REWARD -> RewardMethod.create(ctx);
             case GRPO -> GrpoMethod.create(ctx);
+            case PPO -> PpoMethod.create(ctx);
         };
     }
 
@@ -319,7 +326,7 @@ public final class Trainer {
                 if (last || (r.output().saveEverySteps() > 0 && step % r.output().saveEverySteps() == 0)) {
                     TrainerState saved = new TrainerState(step, position.epoch(), position.batch(), r.train().seed(), skipped,
                             inARow, trainedTokens, losses, best, JniUtils.getNumThreads(), method.metricMeans().pending());
-                    saveCheckpoint(store, saved, opt, recipeYaml, ctx, params, base, method.heads());
+                    saveCheckpoint(store, saved, opt, recipeYaml, ctx, params, base, method);
                 }
             }
             Path output = writeFinal(o, runDir, ctx, base, method.heads());
@@ -395,14 +402,15 @@ public final class Trainer {
     }
 
     private static void saveCheckpoint(CheckpointStore store, TrainerState s, AdamW opt, String recipeYaml, MethodContext ctx,
-            Map<String, NDArray> params, BaseModel base, Map<String, NDArray> heads) {
+            Map<String, NDArray> params, BaseModel base, TrainingMethod<?> method) {
         store.save(s, opt.state(), recipeYaml, dir -> {
             if (ctx.lora() != null) {
                 PeftAdapterFormat.write(ctx.lora(), ctx.adapterName(), dir.resolve(CheckpointStore.ADAPTER_DIR), base.name(),
-                        heads);
+                        method.heads());
             } else {
                 CheckpointStore.writeTrainable(dir, params);
             }
+            method.saveState(dir);
         });
     }
 

@@ -1,6 +1,7 @@
 package org.llamawb.finetune.train;
 
 import ai.djl.ndarray.NDArray;
+import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Map;
 import org.llamawb.datasets.batch.LoadedBatch;
@@ -60,4 +61,20 @@ public interface TrainingMethod<B> {
     default Map<String, NDArray> heads() {
         return Map.of();
     }
+
+    /**
+     * Trainable tensors the method keeps apart from the run's adapter (PPO's critic adapter and value head), under
+     * names unique among the optimiser's parameters: the trainer optimises them with the adapter; the method writes
+     * them into each checkpoint ({@link #saveState}) and reads them back on resume ({@link #restoreState}). Empty for
+     * methods that train only the adapter (and its {@link #heads()}).
+     */
+    default Map<String, NDArray> companions() {
+        return Map.of();
+    }
+
+    /** Writes what a resumed run needs beyond the adapter and optimiser (companions, controller state) into {@code checkpoint}. */
+    default void saveState(Path checkpoint) {}
+
+    /** Restores what {@link #saveState} wrote, before the resumed run's first batch is drawn. */
+    default void restoreState(Path checkpoint) {}
 }

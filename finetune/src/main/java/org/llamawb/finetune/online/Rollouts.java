@@ -1,0 +1,193 @@
+package org.llamawb.finetune.online;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.datasets.mix.DataSource;
+import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.recipe.Recipe;
+import org.llamawb.finetune.rl.ReferenceAnswers;
+import org.llamawb.finetune.rl.RuleReward;
+import org.llamawb.finetune.rl.RuleRewardSpec;
+import org.llamawb.finetune.rl.RuleRewards;
+import org.llamawb.model.Llama;
+import org.llamawb.model.generate.BatchedGenerator;
+import org.llamawb.model.generate.Sampling;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
+
+/** The rollout steps GRPO and PPO share, as functions; each method keeps its own loop. */
+public final class Rollouts {
+    private Rollouts() {}
+
+    /**
+     * The prompts of rollout batch {@code index} of {@code epoch}: a permutation of {@code train} seeded by
+     * {@code dataSeed} and the epoch, cut in order into batches of {@code perBatch} (a function of the data position
+     * only, so a resumed run draws the same prompts).
+     */
+    public static List<TokenizedPrompt> prompts(List<TokenizedPrompt> train, long dataSeed, int epoch, int index,
+            int perBatch) {
+        int[] order = new int[train.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        SplittableRandom rng = new SplittableRandom(dataSeed * 1_000_003L + epoch);
+        for (int i = order.length - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int x = order[i];
+            order[i] = order[j];
+            order[j] = x;
+        }
+        int from = index * perBatch;
+        return Arrays.stream(order, from, from + perBatch).mapToObj(train::get).toList();
+    }
+
+    /** The reference answers of the recipe's data sources, read only when an {@code exact_answer} reward needs them. */
+    public static Map<String, String> answers(Recipe r, String answerField) {
+        Map<String, String> answers = new HashMap<>();
+        if (r.rewards().stream().map(RuleRewardSpec::type)
+                .anyMatch(t -> t != null && t.trim().equalsIgnoreCase("exact_answer"))) {
+            List<DataSource> sources = r.data().sources();
+            for (int i = 0; i < sources.size(); i++) {
+                answers.putAll(ReferenceAnswers.read(sources.get(i).file(Path.of("")), answerField));
+            }
+        }
+        return answers;
+    }
+
+    /** Completions of left-padded {@code prompts}, sampled with the KV cache, stopping at end tokens and stop strings. */
+    public static List<BatchedGenerator.Completion> generate(Llama model, List<TokenizedPrompt> prompts, Sampling s,
+            int padId, List<String> stopStrings, LlamaTokenizer tokenizer) {
+        List<int[]> ids = prompts.stream().map(TokenizedPrompt::ids).toList();
+        return new BatchedGenerator(model).generate(ids, s, padId, stopStrings, tokenizer::decode);
+    }
+
+    /** Runs {@code body} with the adapters in evaluation mode (no dropout), restoring the mode after. */
+    public static <T> T inEvaluationMode(LoraModel lora, Supplier<T> body) {
+        boolean training = lora.isTraining();
+        lora.setTraining(false);
+        try {
+            return body.get();
+        } finally {
+            lora.setTraining(training);
+        }
+    }
+
+    /** Every reward of every completion ({@code [N, K]}) and TRL's per-reward and completion metrics. */
+    public record Scored(double[][] each, Map<String, Double> metrics) {
+        /** The weighted sum of the rewards of completion {@code i}. */
+        public double total(int i, double[] weights) {
+            double sum = 0;
+            for (int k = 0; k < weights.length; k++) {
+                sum += weights[k] * each[i][k];
+            }
+            return sum;
+        }
+    }
+
+    /** Scores completion {@code i} of {@code prompts.get(i)} with every rule; a failing rule names itself. */
+    public static Scored score(RuleRewards rewards, Map<String, String> answers, List<TokenizedPrompt> prompts,
+            List<BatchedGenerator.Completion> completions) {
+        int n = completions.size();
+        double[][] each = new double[n][];
+        long tokens = 0;
+        int clipped = 0;
+        for (int i = 0; i < n; i++) {
+            BatchedGenerator.Completion c = completions.get(i);
+            String id = prompts.get(i).id();
+            each[i] = rewards.scoreEach(new RuleReward.Completion(id, c.text(), c.tokens().length, answers.get(id)));
+            tokens += c.tokens().length;
+            clipped += c.finish() == BatchedGenerator.Finish.LENGTH ? 1 : 0;
+        }
+        Map<String, Double> m = new LinkedHashMap<>();
+        List<String> names = rewards.names();
+        for (int k = 0; k < names.size(); k++) {
+            double sum = 0;
+            for (double[] e : each) {
+                sum += e[k];
+            }
+            m.put("rewards/" + names.get(k) + "/mean", sum / n);
+        }
+        m.put("completions/mean_length", (double) tokens / n);
+        m.put("completions/clipped_ratio", (double) clipped / n);
+        return new Scored(each, m);
+    }
+
+    /**
+     * Rows of prompt ⧺ completion ({@code [N][T]}, right-padded), the mask of positions predicting completion tokens
+     * ({@code [N·T]}), and each row's prompt length.
+     */
+    public record Rows(int[][] ids, float[] mask, long completionTokens, int[] promptLengths) {
+        public int width() {
+            return ids[0].length;
+        }
+    }
+
+    public static Rows rows(List<TokenizedPrompt> prompts, List<BatchedGenerator.Completion> completions, int padId) {
+        int n = prompts.size();
+        int width = 0;
+        for (int i = 0; i < n; i++) {
+            width = Math.max(width, prompts.get(i).ids().length + completions.get(i).tokens().length);
+        }
+        int[][] ids = new int[n][width];
+        float[] mask = new float[n * width];
+        int[] promptLengths = new int[n];
+        long tokens = 0;
+        for (int i = 0; i < n; i++) {
+            int[] p = prompts.get(i).ids();
+            int[] c = completions.get(i).tokens();
+            Arrays.fill(ids[i], padId);
+            System.arraycopy(p, 0, ids[i], 0, p.length);
+            System.arraycopy(c, 0, ids[i], p.length, c.length);
+            for (int t = 0; t < c.length; t++) {
+                mask[i * width + p.length - 1 + t] = 1; // the position that predicts completion token t
+            }
+            promptLengths[i] = p.length;
+            tokens += c.length;
+        }
+        return new Rows(ids, mask, tokens, promptLengths);
+    }
+
+    /**
+     * {@code [N, T]}: at position {@code j} of row {@code i}, {@code log softmax(logits_ij / temperature)[ids[i][j+1]]}
+     * (0 in the last column). As TRL, the logits are divided by the sampling temperature, so the ratio compares the
+     * distributions the completions were drawn from.
+     *
+     * @param grad whether autograd records (inside a gradient collector)
+     */
+    public static NDArray tokenLogprobs(Llama model, int[][] ids, double temperature, boolean grad, NDManager m) {
+        int n = ids.length;
+        int t = ids[0].length;
+        long[] flat = new long[n * t];
+        long[] next = new long[n * t];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < t; j++) {
+                flat[i * t + j] = ids[i][j];
+                next[i * t + j] = j + 1 < t ? ids[i][j + 1] : 0;
+            }
+        }
+        NDArray logits = model.forward(m.create(flat, new Shape(n, t)), null, null, grad); // [N, T, V]
+        if (temperature != 1.0) {
+            logits = logits.div(m.full(new Shape(), (float) temperature, DataType.FLOAT32)); // 0-d: see djl-notes
+        }
+        return logits.logSoftmax(-1).gather(m.create(next, new Shape(n, t, 1)), -1).reshape(n, t); // [N, T]
+    }
+
+    /** Per-token log-probabilities ({@code [N·T]}) without gradients, of the policy or (adapters disabled) of the reference. */
+    public static float[] logprobs(Llama model, LoraModel lora, int[][] ids, double temperature, boolean reference) {
+        try (NDScope scope = new NDScope()) {
+            Supplier<float[]> run = () -> tokenLogprobs(model, ids, temperature, false, model.manager()).toFloatArray();
+            return reference ? lora.withAdaptersDisabled(run) : run.get();
+        }
+    }
+}

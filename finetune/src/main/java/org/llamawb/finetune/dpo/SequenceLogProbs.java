@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import java.util.Arrays;
 import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.model.Kernels;
@@ -23,12 +24,21 @@ import org.llamawb.model.Llama;
  * metrics off the logits. A pass under autograd keeps its {@code [m, V]} logits (m labelled positions) and
  * its graph; {@link #backward} then writes the gradient of {@code Σ_row g_row · logp_row} over those logits
  * and back-propagates it once, so a preference loss, a function of whole-sequence log-probabilities known
- * only after the pass, costs one forward and one backward. A pass without autograd runs the head in slices
- * and keeps nothing of {@code [m, V]} size.
+ * only after the pass, costs one forward and one backward. A pass without autograd (the reference, the
+ * evaluation) runs a few rows at a time and the head in slices, and keeps nothing of {@code [m, V]} size.
  */
 public final class SequenceLogProbs {
     /** Logit values per slice of a pass without autograd, and per metrics temporary: 8M floats, 32 MiB. */
     static long logitsPerSlice = Long.getLong("workbench.headSliceLogits", 8L << 20);
+    /**
+     * Tokens per chunk of rows of a pass without autograd. Such a pass holds one layer's temporaries at a time;
+     * in chunks they stay small, and so does what the C allocator keeps of them after the pass: the reference
+     * pass runs just before the policy's pass builds its graph, and heap memory it leaves behind (glibc keeps
+     * freed blocks below 32 MiB) adds to the step's peak RSS. The rows are independent, so the result is the
+     * same. Measured on the 15M bench model, DPO with 4 pairs × 256 tokens: peak RSS 1,053-1,164 MiB with the
+     * reference in one pass, 1,040-1,057 MiB in chunks of 512 tokens.
+     */
+    static long tokensPerChunk = Long.getLong("workbench.referenceChunkTokens", 512);
 
     private final double[] values;
     private final long[] counts;
@@ -42,9 +52,11 @@ public final class SequenceLogProbs {
     private final NDArray lse;
     /** The row of each labelled position. */
     private final int[] rowOf;
+    /** Whether the pass ran under autograd and can be back-propagated. */
+    private boolean recorded;
 
     private SequenceLogProbs(double[] values, long[] counts, double[] logitSums, double[] entropySums, double[] correct,
-            NDArray logits, NDArray targets, NDArray lse, int[] rowOf) {
+            NDArray logits, NDArray targets, NDArray lse, int[] rowOf, boolean recorded) {
         this.values = values;
         this.counts = counts;
         this.logitSums = logitSums;
@@ -54,6 +66,7 @@ public final class SequenceLogProbs {
         this.targets = targets;
         this.lse = lse;
         this.rowOf = rowOf;
+        this.recorded = recorded;
     }
 
     /**
@@ -78,6 +91,10 @@ public final class SequenceLogProbs {
             NDManager m) {
         int n = ids.length;
         int t = ids[0].length;
+        int rowsPerChunk = (int) Math.max(1, tokensPerChunk / t);
+        if (!grad && n > rowsPerChunk) {
+            return inChunks(model, ids, labels, metrics, rowsPerChunk, m);
+        }
         long[] flatIds = new long[n * t];
         long[] counts = new long[n];
         int labelled = 0;
@@ -108,7 +125,7 @@ public final class SequenceLogProbs {
         double[] entropySums = new double[n];
         double[] correct = new double[n];
         if (labelled == 0) {
-            return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, null, null, null, rowOf);
+            return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, null, null, null, rowOf, grad);
         }
         NDArray input = m.create(flatIds, new Shape(n, t)); // [N, T]
         NDArray hidden = model.hidden(input, null, null, grad); // [N, T, d]
@@ -145,7 +162,31 @@ public final class SequenceLogProbs {
             }
         }
         return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, logits, target,
-                grad ? m.create(lseAll) : null, rowOf);
+                grad ? m.create(lseAll) : null, rowOf, grad);
+    }
+
+    /** A pass without autograd over {@code rows} rows at a time, each chunk in its own scope; the results joined. */
+    private static SequenceLogProbs inChunks(Llama model, int[][] ids, int[][] labels, boolean metrics, int rows,
+            NDManager m) {
+        int n = ids.length;
+        double[] values = new double[n];
+        long[] counts = new long[n];
+        double[] logitSums = new double[n];
+        double[] entropySums = new double[n];
+        double[] correct = new double[n];
+        for (int start = 0; start < n; start += rows) {
+            int end = Math.min(n, start + rows);
+            try (NDScope scope = new NDScope()) {
+                SequenceLogProbs c = run(model, Arrays.copyOfRange(ids, start, end),
+                        Arrays.copyOfRange(labels, start, end), false, metrics, m);
+                System.arraycopy(c.values, 0, values, start, end - start);
+                System.arraycopy(c.counts, 0, counts, start, end - start);
+                System.arraycopy(c.logitSums, 0, logitSums, start, end - start);
+                System.arraycopy(c.entropySums, 0, entropySums, start, end - start);
+                System.arraycopy(c.correct, 0, correct, start, end - start);
+            }
+        }
+        return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, null, null, null, new int[0], false);
     }
 
     /**
@@ -154,11 +195,11 @@ public final class SequenceLogProbs {
      * injected into the head's graph. Once, inside the collector of a pass made with {@code grad = true}.
      */
     public void backward(float[] rowGrad) {
+        if (!recorded) {
+            throw new IllegalStateException("backward needs a pass under autograd that was not back-propagated yet");
+        }
         if (rowOf.length == 0) {
             return;
-        }
-        if (logits == null) {
-            throw new IllegalStateException("backward needs a pass under autograd that was not back-propagated yet");
         }
         NDManager m = logits.getManager();
         float[] weight = new float[rowOf.length];
@@ -169,6 +210,7 @@ public final class SequenceLogProbs {
         Kernels.get().logProbGradInPlace(grad, targets, lse, m.create(weight));
         JniUtils.backward((PtNDArray) logits, (PtNDArray) grad, false, false);
         logits = null;
+        recorded = false;
     }
 
     /** The per-row sums of the labelled tokens' log-probabilities. */

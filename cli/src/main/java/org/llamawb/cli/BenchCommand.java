@@ -84,7 +84,7 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing)"));
         o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255)"));
         o.addOption(Flags.opt("profile", "DIR", "forward, train: after timing, write libtorch traces of one step "
-                + "(forward.json, forward_backward.json, train_<policy>.json; chrome://tracing format)"));
+                + "(forward.json, forward_backward.json, train_<policy>.json, train_dpo.json; chrome://tracing format)"));
         Flags f = Flags.parse("bench gemm|forward|train|generate [options]", o, args);
         if (f == null) {
             return 0;
@@ -332,6 +332,12 @@ final class BenchCommand implements Command {
                 out.put("tokens_per_s", tokens / median(t));
                 out.put("pairs_per_s", pairs / median(t));
                 out.put("last_loss", lastLoss[0]);
+                if (f.has("profile")) {
+                    Path dir = Path.of(f.string("profile", "."));
+                    Files.createDirectories(dir);
+                    profile(dir.resolve("train_dpo.json"), () -> dpoStep(batches.get(0), objective, params, opt,
+                            maxGradNorm, 0));
+                }
             }
         }
     }

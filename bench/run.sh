@@ -2,7 +2,7 @@
 # Runs the benchmarks of bench/BENCHMARKS.md side by side with their Python peers, on this machine, in this
 # run, and appends one JSON line per measurement to bench/results/<date>.jsonl.
 #
-#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval
+#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo
 #                                (default: all)
 #
 # Needs the reference venv for the peers (PY=/path/to/python, default /work/venv-ref/bin/python with torch,
@@ -16,7 +16,7 @@ DATA="${DATA:-../shared/data}"
 out="${OUT:-bench/results/$(date +%F).jsonl}"   # OUT=file to keep a series apart
 mkdir -p bench/results /tmp/llamawb-bench
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval)
+[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval dpo)
 
 emit() { # label, then the command; the command's last stdout line is the JSON result
   local label="$1"; shift
@@ -128,6 +128,22 @@ for g in "${groups[@]}"; do
         --max-length 1024 --out /tmp/llamawb-bench/eval-java
       emit "eval gauntlet python" "$PY" bench/peer/lmeval_gauntlet.py --model "$stories_hf" \
         --tasks arc_easy,piqa,copa,boolq,winogrande --batch-size 32 --max-length 1024
+      ;;
+    dpo)
+      # LoRA DPO step against TRL's DPOTrainer + PEFT (reference = the adapter disabled on both sides), and the SFT
+      # step on the same 2B rows on both sides, for the peak-RSS ratio DPO / SFT; B pairs of T tokens, the first
+      # half of every row a prompt that chosen and rejected share; ROUNDS interleaved rounds (default 1)
+      B="${DPO_PAIRS:-4}"; T="${DPO_SEQ:-256}"; F="${DPO_PROMPT:-0.5}"
+      for round in $(seq 1 "${ROUNDS:-1}"); do
+        emit "dpo 15M ${B}x2x${T} prompt $F java" ./workbench bench train --method dpo --batch "$B" --seq "$T" \
+          --prompt-fraction "$F" --steps 4 --warmup 1
+        emit "dpo 15M ${B}x2x${T} prompt $F python-trl" "$PY" bench/peer/trl_dpo.py --mode dpo --batch "$B" --seq "$T" \
+          --prompt-fraction "$F" --steps 4 --warmup 1
+        emit "dpo-sft 15M $((2 * B))x${T} prompt $F java" ./workbench bench train --method sft --batch "$((2 * B))" \
+          --seq "$T" --prompt-fraction "$F" --steps 4 --warmup 1
+        emit "dpo-sft 15M $((2 * B))x${T} prompt $F python-trl" "$PY" bench/peer/trl_dpo.py --mode sft --batch "$B" \
+          --seq "$T" --prompt-fraction "$F" --steps 4 --warmup 1
+      done
       ;;
     *) echo "bench: unknown group '$g'" >&2; exit 2 ;;
   esac

@@ -151,6 +151,33 @@ def generate_and_train_tables(rows):
         print(f"| all | {sum(v['examples'] for v in a['tasks'].values())} | | | {a['examples_per_s']:.1f} | {b['examples_per_s']:.1f} "
               f"| {a['examples_per_s'] / b['examples_per_s']:.2f}× |")
 
+    dpo = [k for k in rows if k.startswith("dpo ") and k.endswith(" java")]
+    for label in dpo:
+        shape = label[len("dpo "):-len(" java")]  # "15M 4x2x256 prompt 0.5"
+        model, pairs, prompt = shape.split(" ", 2)
+        b, _, t = pairs.split("x")
+        sft = f"dpo-sft {model} {2 * int(b)}x{t} {prompt}"
+        print("| LoRA step | step s (median) | CPU s/step | tok/s | peak RSS MiB | RSS before steps MiB |")
+        print("|---|---|---|---|---|---|")
+        for name, key in (("DPO, Java (workbench)", label), ("DPO, Python (TRL DPOTrainer + PEFT)", f"dpo {shape} python-trl"),
+                          ("SFT same rows, Java", sft + " java"), ("SFT same rows, Python (TRL SFTTrainer + PEFT)",
+                                                                   sft + " python-trl")):
+            rs = rows.get(key, [])
+            if rs:
+                print(f"| {name} | {med([r['step']['median_s'] for r in rs]):.3f} | {f(med([r.get('cpu_s_median') for r in rs]), 2)} "
+                      f"| {f(med([r['tokens_per_s'] for r in rs]))} | {f(med([r['peak_rss_mib'] for r in rs]))} "
+                      f"| {f(med([r.get('rss_before_steps_mib') for r in rs]))} |")
+        js, ps = rows.get(label, []), rows.get(f"dpo {shape} python-trl", [])
+        if js and ps:
+            ratios = [j["tokens_per_s"] / p["tokens_per_s"] for j, p in zip(js, ps)]
+            print(f"\n- DPO tokens/s Java / TRL, round by round: " + ", ".join(f"{x:.2f}×" for x in ratios)
+                  + f"; median {med(ratios):.2f}×")
+        for side, d, s_ in (("Java", label, sft + " java"), ("TRL", f"dpo {shape} python-trl", sft + " python-trl")):
+            if rows.get(d) and rows.get(s_):
+                r = med([x["peak_rss_mib"] for x in rows[d]]) / med([x["peak_rss_mib"] for x in rows[s_]])
+                print(f"- peak RSS DPO / SFT, {side}: {r:.2f}×")
+        print()
+
 
 if __name__ == "__main__":
     main(sys.argv[1])

@@ -22,7 +22,10 @@ import org.llamawb.adapters.LoraConfig;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.TargetModules;
 import org.llamawb.datasets.batch.Batch;
+import org.llamawb.datasets.batch.PairBatch;
 import org.llamawb.datasets.tokenize.TokenizedExample;
+import org.llamawb.finetune.dpo.DpoLoss;
+import org.llamawb.finetune.dpo.DpoObjective;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
@@ -69,6 +72,9 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("sizes", "LIST", "gemm: matrix sizes, comma-separated (default 1024,2048)"));
         o.addOption(Flags.opt("peak-gflops", "G", "the GEMM ceiling, for MFU"));
         o.addOption(Flags.opt("targets", "T", "train: qkvo or all-linear (default qkvo); full = every parameter"));
+        o.addOption(Flags.opt("method", "M", "train: sft or dpo (default sft); dpo: --batch pairs of chosen and "
+                + "rejected rows of --seq tokens, the first --prompt-fraction of them a prompt both share, through the "
+                + "DPO step (sigmoid loss, beta 0.1, the reference = the base with the adapter off)"));
         o.addOption(Flags.opt("remat", "P", "train: none, full, hybrid or hybrid-lean (default none)"));
         o.addOption(Flags.opt("max-grad-norm", "N", "train: global-norm clipping threshold, as train.max_grad_norm "
                 + "(default 1.0; 0 = off)"));
@@ -79,7 +85,7 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing)"));
         o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255)"));
         o.addOption(Flags.opt("profile", "DIR", "forward, train: after timing, write libtorch traces of one step "
-                + "(forward.json, forward_backward.json, train_<policy>.json; chrome://tracing format)"));
+                + "(forward.json, forward_backward.json, train_<policy>.json, train_dpo.json; chrome://tracing format)"));
         Flags f = Flags.parse("bench gemm|forward|train|generate [options]", o, args);
         if (f == null) {
             return 0;
@@ -195,10 +201,19 @@ final class BenchCommand implements Command {
     }
 
     private static void train(Flags f, NDManager m, ObjectNode out) throws IOException {
+        String method = f.string("method", "sft");
+        if (method.equals("dpo")) {
+            dpo(f, m, out);
+            return;
+        }
+        if (!method.equals("sft")) {
+            throw new UsageException("bench train: --method must be sft or dpo, not '" + method + "'");
+        }
         int batch = f.integer("batch", 8);
         int seq = f.integer("seq", 256);
         LlamaConfig c = shape(f, seq);
         describe(out, c, batch, seq);
+        out.put("method", "sft");
         String targets = f.string("targets", "qkvo");
         Rematerialization remat = Rematerialization.parse(f.string("remat", "none"));
         out.put("rematerialization", remat.recipeName());
@@ -210,12 +225,7 @@ final class BenchCommand implements Command {
                 params.values().forEach(p -> p.setRequiresGradient(true));
             } else {
                 lora = new LoraModel(model);
-                TargetModules t = targets.equals("all-linear") ? new TargetModules.AllLinear()
-                        : new TargetModules.Names(List.of("q_proj", "k_proj", "v_proj", "o_proj"));
-                lora.add("default", LoraConfig.of(8, 16, t), 0);
-                params = lora.trainableParameters("default");
-                ObjectNode lo = out.putObject("lora");
-                lo.put("r", 8).put("alpha", 16).put("targets", targets).put("trainable_params", lora.parameterCount("default"));
+                params = addLora(lora, targets, out);
             }
             List<Batch> batches = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
@@ -229,8 +239,9 @@ final class BenchCommand implements Command {
                 SftLoss loss = new SftLoss(model, remat);
                 double maxGradNorm = f.number("max-grad-norm", 1.0);
                 int accumulation = f.integer("accumulation", 1);
+                double[] cpu = new double[f.integer("steps", 5)];
                 // the trainer's own step: zero, micro-batches normalised by the step's trained tokens, clip, update
-                double[] t = time(f.integer("warmup", 1), f.integer("steps", 5), () -> {
+                double[] t = time(f.integer("warmup", 1), f.integer("steps", 5), cpu, () -> {
                     List<Batch> micro = new ArrayList<>(accumulation);
                     for (int i = 0; i < accumulation; i++) {
                         micro.add(batches.get((step[0] * accumulation + i) % batches.size()));
@@ -244,6 +255,7 @@ final class BenchCommand implements Command {
                 out.put("max_grad_norm", maxGradNorm);
                 out.put("tokens_per_step", (long) tokens);
                 stats(out.putObject("step"), t);
+                out.put("cpu_s_median", median(cpu));
                 out.put("tokens_per_s", tokens / median(t));
                 double peak = f.number("peak-gflops", 0);
                 mfu(out, 6.0 * matmulParams(c) * tokens / median(t), peak);
@@ -267,6 +279,116 @@ final class BenchCommand implements Command {
                 lora.close();
             }
         }
+    }
+
+    /**
+     * {@code bench train --method dpo}: the DPO step the trainer takes ({@link DpoObjective} in
+     * {@link TrainingStep#run}) on {@code --batch} random pairs. Tokens per step = 2·B·T, the chosen and the
+     * rejected rows of the policy's pass; the reference pass over the same rows is not counted again (the TRL
+     * peer, bench/peer/trl_dpo.py, counts the same way).
+     */
+    private static void dpo(Flags f, NDManager m, ObjectNode out) throws IOException {
+        int pairs = f.integer("batch", 4);
+        int seq = f.integer("seq", 256);
+        double promptFraction = f.number("prompt-fraction", 0);
+        LlamaConfig c = shape(f, seq);
+        describe(out, c, pairs, seq);
+        out.put("method", "dpo");
+        out.put("pairs", pairs);
+        out.put("prompt_fraction", promptFraction);
+        String targets = f.string("targets", "qkvo");
+        if (targets.equals("full")) {
+            throw new UsageException("bench train --method dpo: --targets must be qkvo or all-linear (the reference is "
+                    + "the base with the adapter off)");
+        }
+        if (f.has("accumulation") || f.has("remat")) {
+            throw new UsageException("bench train --method dpo: --accumulation and --remat are SFT options");
+        }
+        try (Llama model = Llama.random(c, 1, 0.02, m); LoraModel lora = new LoraModel(model)) {
+            Map<String, NDArray> params = addLora(lora, targets, out);
+            List<PairBatch> batches = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                batches.add(randomPairs(c, pairs, seq, promptFraction, i));
+            }
+            DpoObjective objective = new DpoObjective(model, lora, DPO_LOSS);
+            double maxGradNorm = f.number("max-grad-norm", 1.0);
+            try (AdamW opt = new AdamW(params, new AdamW.Settings(0.9, 0.999, 1e-8, 0.0), AdamW::decaysByDefault, m)) {
+                out.put("rss_before_steps_mib", currentRssMib());
+                double[] lastLoss = new double[1];
+                int[] step = new int[1];
+                double[] cpu = new double[f.integer("steps", 5)];
+                double[] t = time(f.integer("warmup", 1), f.integer("steps", 5), cpu, () -> {
+                    PairBatch b = batches.get(step[0] % batches.size());
+                    step[0]++;
+                    lastLoss[0] = dpoStep(b, objective, params, opt, maxGradNorm, step[0]).loss();
+                    return null;
+                });
+                long tokens = objective.tokens(batches.get(0));
+                out.put("loss_type", DPO_LOSS.type()).put("beta", DPO_LOSS.beta());
+                out.put("max_grad_norm", maxGradNorm);
+                out.put("tokens_per_step", tokens);
+                out.put("trained_tokens_per_step", objective.trainedTokens(batches.get(0)));
+                stats(out.putObject("step"), t);
+                out.put("cpu_s_median", median(cpu));
+                out.put("tokens_per_s", tokens / median(t));
+                out.put("pairs_per_s", pairs / median(t));
+                out.put("last_loss", lastLoss[0]);
+                if (f.has("profile")) {
+                    Path dir = Path.of(f.string("profile", "."));
+                    Files.createDirectories(dir);
+                    profile(dir.resolve("train_dpo.json"), () -> dpoStep(batches.get(0), objective, params, opt,
+                            maxGradNorm, 0));
+                }
+            }
+        }
+    }
+
+    /** The DPO loss {@code bench train --method dpo} steps with: TRL's default sigmoid loss, beta 0.1. */
+    static final DpoLoss DPO_LOSS = new DpoLoss("sigmoid", 0.1, 0);
+
+    /** One timed DPO step: the trainer's {@link TrainingStep#run} on one micro-batch of pairs, learning rate 2e-4. */
+    static TrainingStep.Outcome dpoStep(PairBatch b, DpoObjective objective, Map<String, NDArray> params, AdamW opt,
+            double maxGradNorm, long seed) {
+        return TrainingStep.run(List.of(b), objective, params.values(), opt, 2e-4, maxGradNorm, seed * 64L);
+    }
+
+    /** A LoRA r 8, alpha 16 named default on {@code targets} (qkvo or all-linear); returns its trainable tensors. */
+    private static Map<String, NDArray> addLora(LoraModel lora, String targets, ObjectNode out) {
+        TargetModules t = switch (targets) {
+            case "all-linear" -> new TargetModules.AllLinear();
+            case "qkvo" -> new TargetModules.Names(List.of("q_proj", "k_proj", "v_proj", "o_proj"));
+            default -> throw new UsageException("bench train: --targets must be qkvo, all-linear or full, not '"
+                    + targets + "'");
+        };
+        lora.add("default", LoraConfig.of(8, 16, t), 0);
+        ObjectNode lo = out.putObject("lora");
+        lo.put("r", 8).put("alpha", 16).put("targets", targets).put("trainable_params", lora.parameterCount("default"));
+        return lora.trainableParameters("default");
+    }
+
+    /**
+     * {@code pairs} random preference pairs of {@code seq} tokens each: a prompt of {@code round(fraction · seq)}
+     * tokens that chosen and rejected share, then two different random answers filling the row; labels are the
+     * answers only (no padding, as the TRL peer's pairs).
+     */
+    static PairBatch randomPairs(LlamaConfig c, int pairs, int seq, double promptFraction, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int prompt = (int) Math.round(promptFraction * seq);
+        if (prompt >= seq) {
+            throw new UsageException("bench train --method dpo: --prompt-fraction leaves no answer token in " + seq);
+        }
+        int[][][] ids = new int[2][pairs][seq];
+        int[][][] labels = new int[2][pairs][seq];
+        for (int i = 0; i < pairs; i++) {
+            for (int j = 0; j < seq; j++) {
+                int id = r.nextInt(c.vocabSize());
+                for (int side = 0; side < 2; side++) {
+                    ids[side][i][j] = j < prompt ? id : r.nextInt(c.vocabSize());
+                    labels[side][i][j] = j < prompt ? TokenizedExample.IGNORE : ids[side][i][j];
+                }
+            }
+        }
+        return new PairBatch(Batch.ofRows(ids[0], labels[0]), Batch.ofRows(ids[1], labels[1]));
     }
 
     private static void generate(Flags f, NDManager m, ObjectNode out) throws IOException {
@@ -339,16 +461,32 @@ final class BenchCommand implements Command {
     }
 
     private static double[] time(int warmup, int steps, Supplier<Void> body) {
+        return time(warmup, steps, null, body);
+    }
+
+    /**
+     * Wall seconds of each timed call; with {@code cpu}, also the process's CPU seconds of each (every thread,
+     * libtorch's included), which another load on a shared machine inflates less than the wall time.
+     */
+    private static double[] time(int warmup, int steps, double[] cpu, Supplier<Void> body) {
         for (int i = 0; i < warmup; i++) {
             body.get();
         }
         double[] t = new double[steps];
         for (int i = 0; i < steps; i++) {
+            long cpuStart = cpu == null ? 0 : cpuNanos();
             long start = System.nanoTime();
             body.get();
             t[i] = (System.nanoTime() - start) / 1e9;
+            if (cpu != null) {
+                cpu[i] = (cpuNanos() - cpuStart) / 1e9;
+            }
         }
         return t;
+    }
+
+    private static long cpuNanos() {
+        return ProcessHandle.current().info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
     }
 
     private static double median(double[] t) {

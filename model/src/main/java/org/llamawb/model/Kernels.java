@@ -64,6 +64,44 @@ public final class Kernels {
                 "logits.mul_(torch.div(weight, total))",
                 "logits.scatter_add_(1, target, torch.neg(weight))",
                 "return loss")),
+        /**
+         * Per row of logits {@code [N,V]} and its label {@code [N]}: {@code (log p(label) [N], log Σ exp [N])}.
+         * One {@code [N,V]} temporary (the shifted exponentials); the logits are not changed.
+         */
+        TOKEN_LOG_PROBS("logits: Tensor, labels: Tensor", "Tuple[Tensor, Tensor]", String.join("\n",
+                "target = torch.unsqueeze(labels, 1)",
+                "top = torch.amax(logits, [1], True)",
+                "lse = torch.log(torch.sum(torch.sub(logits, top).exp_(), [1], True)) + top",
+                "logp = torch.gather(logits, 1, target) - lse",
+                "return (torch.squeeze(logp, 1), torch.squeeze(lse, 1))")),
+        /**
+         * As {@link #TOKEN_LOG_PROBS}, and TRL's per-token metrics: {@code (log p(label), log Σ exp, mean logit,
+         * entropy, 1 where the label is the first most likely token)}, each {@code [N]}. The entropy is
+         * {@code lse − Σ_v p_v z_v}, with the products written over the one temporary.
+         */
+        TOKEN_LOG_PROB_STATS("logits: Tensor, labels: Tensor", "Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]",
+                String.join("\n",
+                "target = torch.unsqueeze(labels, 1)",
+                "top = torch.amax(logits, [1], True)",
+                "e = torch.sub(logits, top).exp_()",
+                "total = torch.sum(e, [1], True)",
+                "lse = torch.log(total) + top",
+                "logp = torch.gather(logits, 1, target) - lse",
+                "entropy = lse - torch.sum(e.mul_(logits), [1], True) / total",
+                "hit = torch.eq(torch.argmax(logits, 1, True), target).float()",
+                "mean = torch.mean(logits, [1], True)",
+                "return (torch.squeeze(logp, 1), torch.squeeze(lse, 1), torch.squeeze(mean, 1), "
+                        + "torch.squeeze(entropy, 1), torch.squeeze(hit, 1))")),
+        /**
+         * The gradient of {@code Σ_n weight_n · log p_n(label_n)} written over the logits {@code [N,V]}:
+         * {@code weight · (onehot(label) − exp(logits − lse))}, with {@code lse [N]} from
+         * {@link #TOKEN_LOG_PROBS}. No {@code [N,V]} temporary.
+         */
+        LOG_PROB_GRAD_INPLACE("logits: Tensor, labels: Tensor, lse: Tensor, weight: Tensor", "Tensor", String.join("\n",
+                "w = torch.unsqueeze(weight, 1)",
+                "logits.sub_(torch.unsqueeze(lse, 1)).exp_().mul_(torch.neg(w))",
+                "logits.scatter_add_(1, torch.unsqueeze(labels, 1), w)",
+                "return torch.sum(weight)")),
         /** Flash attention forward, causal: {@code (out [B,H,T,D], logsumexp [B,H,T])}. */
         FLASH_CAUSAL("q: Tensor, k: Tensor, v: Tensor", "Tuple[Tensor, Tensor]",
                 "torch._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0., True)"),
@@ -149,6 +187,33 @@ public final class Kernels {
      */
     public NDArray crossEntropySumGradInPlace(NDArray logits, NDArray labels, NDArray scale) {
         return run(Op.CROSS_ENTROPY_SUM_GRAD_INPLACE, false, logits, labels, scale);
+    }
+
+    /**
+     * {@code {log p(label) [N], log Σ exp(logits) [N]}} of {@code logits: [N,V]} and {@code labels: [N]} (int64,
+     * every one a real token), without recording gradients; the logits are left as they were.
+     */
+    public NDArray[] tokenLogProbs(NDArray logits, NDArray labels) {
+        NDList out = IValueUtils.forward(modules.get(Op.TOKEN_LOG_PROBS), new NDList(logits, labels), false);
+        return new NDArray[] {out.get(0), out.get(1)};
+    }
+
+    /**
+     * {@link #tokenLogProbs} and the per-token metrics: {@code {log p(label), log Σ exp, mean logit, entropy,
+     * top-1 hit (1 or 0)}}, each {@code [N]}; no gradient recorded, the logits left as they were.
+     */
+    public NDArray[] tokenLogProbStats(NDArray logits, NDArray labels) {
+        NDList out = IValueUtils.forward(modules.get(Op.TOKEN_LOG_PROB_STATS), new NDList(logits, labels), false);
+        return new NDArray[] {out.get(0), out.get(1), out.get(2), out.get(3), out.get(4)};
+    }
+
+    /**
+     * Overwrites {@code logits: [N,V]} with the gradient of {@code Σ_n weight_n · log p_n(label_n)}, given
+     * {@code lse: [N]} from {@link #tokenLogProbs} on the same logits and {@code weight: [N]}. Pass a tensor
+     * that nothing else reads afterwards, e.g. the detached LM-head output.
+     */
+    public void logProbGradInPlace(NDArray logits, NDArray labels, NDArray lse, NDArray weight) {
+        run(Op.LOG_PROB_GRAD_INPLACE, false, logits, labels, lse, weight).close();
     }
 
     /**

@@ -60,4 +60,57 @@ class KernelsTest {
         assertEquals(0f, rowSum, 1e-6f, "softmax − onehot sums to zero on a trained row");
         assertTrue(Math.abs(g[3]) > 1e-3, "the label's entry is non-trivial");
     }
+
+    @Test
+    void tokenLogProbsStatsAndTheirGradientEqualLogSoftmaxAndAutograd() {
+        // 6 rows over 13 tokens, wide logits; row 4 has a tie for the maximum before its label
+        float[] values = manager.randomNormal(0, 4, new Shape(6, 13), DataType.FLOAT32).toFloatArray();
+        values[4 * 13 + 2] = 20f;
+        values[4 * 13 + 9] = 20f;
+        NDArray logits = manager.create(values, new Shape(6, 13));
+        long[] label = {3, 0, 12, 5, 9, 7};
+        NDArray labels = manager.create(label);
+        NDArray weight = manager.create(new float[] {0.5f, -1f, 2f, 0f, 1f, -0.25f});
+
+        NDArray leaf = logits.duplicate();
+        leaf.setRequiresGradient(true);
+        float[] expected;
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray picked = leaf.logSoftmax(-1).gather(labels.reshape(6, 1), -1).reshape(6); // [6]
+            expected = picked.toFloatArray();
+            gc.backward(picked.mul(weight).sum());
+        }
+        float[] expectedGrad = leaf.getGradient().toFloatArray();
+        NDArray logp = logits.logSoftmax(-1);
+        float[] p = logp.exp().toFloatArray();
+        float[] lp = logp.toFloatArray();
+
+        NDArray[] light = Kernels.get().tokenLogProbs(logits, labels);
+        NDArray[] stats = Kernels.get().tokenLogProbStats(logits, labels);
+        assertArrayEquals(values, logits.toFloatArray(), "the logits are read, not changed");
+        assertArrayEquals(expected, light[0].toFloatArray(), 1e-5f);
+        assertArrayEquals(expected, stats[0].toFloatArray(), 1e-5f);
+        assertArrayEquals(light[1].toFloatArray(), stats[1].toFloatArray(), 1e-6f);
+        float[] mean = stats[2].toFloatArray();
+        float[] entropy = stats[3].toFloatArray();
+        float[] hit = stats[4].toFloatArray();
+        for (int r = 0; r < 6; r++) {
+            double m = 0;
+            double h = 0;
+            int top = 0;
+            for (int v = 0; v < 13; v++) {
+                m += values[r * 13 + v] / 13.0;
+                h -= p[r * 13 + v] * lp[r * 13 + v];
+                top = values[r * 13 + v] > values[r * 13 + top] ? v : top;
+            }
+            assertEquals(m, mean[r], 1e-5, "mean logit of row " + r);
+            assertEquals(h, entropy[r], 1e-4, "entropy of row " + r);
+            assertEquals(top == label[r] ? 1f : 0f, hit[r], "top-1 of row " + r);
+        }
+        assertEquals(0f, hit[4], "a tie before the label is not a top-1 hit (the first maximum wins)");
+
+        NDArray buffer = logits.duplicate();
+        Kernels.get().logProbGradInPlace(buffer, labels, light[1], weight);
+        assertArrayEquals(expectedGrad, buffer.toFloatArray(), 1e-5f, "the gradient written over the logits");
+    }
 }

@@ -3,8 +3,6 @@ package org.llamawb.finetune.dpo;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import java.util.Arrays;
@@ -64,7 +62,7 @@ public final class DpoObjective implements PairMethod.Objective {
                 grad[i] = (float) (dz / p.norm[i]);
                 grad[b + i] = (float) (-dz / p.norm[b + i]);
             }
-            JniUtils.backward((PtNDArray) policy.sums(), (PtNDArray) manager.create(grad, new Shape(2L * b)), false, false);
+            policy.backward(grad);
             metrics.add(metricsOf(p, policy, b));
             return p.lossSum;
         }

@@ -55,14 +55,14 @@ public final class ReferenceModel {
     public double[] logProbs(int[][] ids, int[][] labels) {
         try (NDScope scope = new NDScope()) {
             if (adapter == null) {
-                return lora.withAdaptersDisabled(() -> SequenceLogProbs.of(model, ids, labels, false, model.manager()).values());
+                return lora.withAdaptersDisabled(() -> SequenceLogProbs.values(model, ids, labels, model.manager()));
             }
             List<String> wasActive = active(lora);
             boolean wasTraining = lora.isTraining();
             lora.activate(adapter);
             lora.setTraining(false); // the reference is a fixed function: no adapter dropout
             try {
-                return SequenceLogProbs.of(model, ids, labels, false, model.manager()).values();
+                return SequenceLogProbs.values(model, ids, labels, model.manager());
             } finally {
                 lora.setTraining(wasTraining);
                 lora.activate(wasActive.toArray(String[]::new));

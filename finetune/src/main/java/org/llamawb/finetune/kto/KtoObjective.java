@@ -3,8 +3,6 @@ package org.llamawb.finetune.kto;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import java.util.LinkedHashMap;
@@ -54,7 +52,7 @@ public final class KtoObjective implements TrainingStep.Loss<KtoBatch> {
                 sum += loss.loss(ratio, kl, batch.desirable()[i]);
                 grad[i] = (float) (scale * loss.derivative(ratio, kl, batch.desirable()[i]));
             }
-            JniUtils.backward((PtNDArray) policy.sums(), (PtNDArray) manager.create(grad, new Shape(n)), false, false);
+            policy.backward(grad);
             metrics.add(metricsOf(batch, policy, ref, kl));
             return sum;
         }
@@ -92,14 +90,14 @@ public final class KtoObjective implements TrainingStep.Loss<KtoBatch> {
         double[] refKl = base(batch.klIds(), batch.klLabels());
         double[] policyKl;
         try (NDScope scope = new NDScope()) {
-            policyKl = SequenceLogProbs.of(model, batch.klIds(), batch.klLabels(), false, manager).values();
+            policyKl = SequenceLogProbs.values(model, batch.klIds(), batch.klLabels(), manager);
         }
         return KtoLoss.kl(policyKl, refKl);
     }
 
     private double[] base(int[][] ids, int[][] labels) {
         try (NDScope scope = new NDScope()) {
-            return lora.withAdaptersDisabled(() -> SequenceLogProbs.of(model, ids, labels, false, manager).values());
+            return lora.withAdaptersDisabled(() -> SequenceLogProbs.values(model, ids, labels, manager));
         }
     }
 

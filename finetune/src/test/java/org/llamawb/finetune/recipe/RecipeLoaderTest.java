@@ -98,7 +98,7 @@ class RecipeLoaderTest {
         assertTrue(error(MINIMAL + "train:\n  rematerialization: some\n").contains("train.rematerialization: unknown policy 'some'"));
         assertTrue(error(MINIMAL + "adapter:\n  target_modules: [q_proj, x_proj]\n").contains("unknown module 'x_proj'"));
         assertTrue(error("data:\n  sources: [{path: a.json}]\n").contains("missing required section 'model'"));
-        assertTrue(error(MINIMAL + "method: ppo\n").contains("method: 'ppo' is not available"));
+        assertTrue(error(MINIMAL + "method: orpo\n").contains("method: 'orpo' is not available"));
         assertTrue(error("model: [\n").contains("not valid YAML"));
     }
 

@@ -96,7 +96,16 @@ class RecipesTest {
                         TestData.require("sft/fastchat-dummy-conversation/dummy_conversation.json"));
     }
 
+    /**
+     * Recipes whose model the loopback Hub does not serve, with the test that runs them on a local copy instead
+     * (SmolLM2: the GGUF of a PyPI package, not the Hub's safetensors the recipe names).
+     */
+    static final Map<String, String> RUN_BY_OWN_TEST = Map.of("sft-smollm2-135m-vicuna.yaml", "SmolLm2RecipeTest");
+
     private void runTwoSteps(Path p, Path cwd, HubEnvironment env) throws Exception {
+        if (RUN_BY_OWN_TEST.containsKey(p.getFileName().toString())) {
+            return;
+        }
         Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
         String path = r.model().path() != null ? r.model().path() : r.model().tokenizer();
         if (!Sources.isRemote(path) && !Files.exists(cwd.resolve(path))) {

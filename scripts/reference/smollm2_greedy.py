@@ -7,10 +7,10 @@ Run by hand with the reference venv (torch, transformers, gguf), from the reposi
 
 transformers reads the GGUF with its own loader (the gguf package dequantises Q4_1/Q8_0 to float32 and
 undoes llama.cpp's q/k row permutation) and its own tokenizer conversion, so everything here is independent
-of the workbench: the config, a few weight values (q/k rows across heads, the tied embedding), the prompt ids
-of each conversation rendered by the file's chat template, and the greedy answer (argmax each step, up to
-MAX_NEW tokens, stopping after EOS) with the top-2 logit margin of every step, which says how close to a tie
-each choice was, and the first step's ten largest logits.
+of the workbench: the config, a few weight values (q/k rows across heads, the tied embedding), the ids of a
+few raw texts, the prompt ids of each conversation rendered by the file's chat template, and the greedy answer
+(argmax each step, up to MAX_NEW tokens, stopping after EOS) with the top-2 logit margin of every step, which
+says how close to a tie each choice was, and the first step's ten largest logits.
 """
 import hashlib
 import json
@@ -42,6 +42,18 @@ WEIGHT_ROWS = [
     ("model.embed_tokens.weight", [0, 1, 2, 4093, 49151]),
 ]
 VALUES_PER_ROW = 16
+# Raw text (no template) through the byte-level BPE with the smollm pre-tokenizer: digits one by one,
+# contractions, runs of spaces and newlines, accents, emoji, code, special tokens written in the text.
+TOKENIZER_CASES = [
+    "Hello world",
+    "In 2024, 1234567 people paid $3.50 each.",
+    "I'm sure they'll say it's fine, isn't it?",
+    "  two spaces,   three spaces\n\n\tand a tab",
+    "Café naïve façade — déjà vu",
+    "Emoji 🦙🙂 and 中文 text",
+    "def f(x):\n    return x**2  # square",
+    "<|im_start|>user\nhi<|im_end|>",
+]
 
 
 def sha256(path):
@@ -84,6 +96,7 @@ def main(gguf_path, out):
                 step_input = torch.tensor([[nxt]])
         answers.append({"messages": messages, "prompt_ids": prompt, "generated_ids": generated,
                         "text": tok.decode(generated), "margins": margins, "first_step_top10": first})
+    tokenizer_cases = [{"text": t, "ids": tok.encode(t, add_special_tokens=False)} for t in TOKENIZER_CASES]
     c = model.config
     config = {"vocab_size": c.vocab_size, "hidden_size": c.hidden_size, "intermediate_size": c.intermediate_size,
               "num_hidden_layers": c.num_hidden_layers, "num_attention_heads": c.num_attention_heads,
@@ -95,7 +108,8 @@ def main(gguf_path, out):
         json.dump({"generated_by": "scripts/reference/smollm2_greedy.py",
                    "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
                    "gguf": {"file": os.path.basename(gguf_path), "sha256": sha256(gguf_path)},
-                   "max_new_tokens": MAX_NEW, "config": config, "weights": weights, "answers": answers}, f, indent=1)
+                   "max_new_tokens": MAX_NEW, "config": config, "weights": weights, "tokenizer_cases": tokenizer_cases,
+                   "answers": answers}, f, indent=1)
         f.write("\n")
 
 

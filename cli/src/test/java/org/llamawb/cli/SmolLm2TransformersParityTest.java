@@ -18,6 +18,7 @@ import org.llamawb.model.generate.Generator;
 import org.llamawb.model.generate.Sampling;
 import org.llamawb.model.gguf.GgmlType;
 import org.llamawb.model.gguf.GgufWeights;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
 
 /**
  * The real SmolLM2-135M-Instruct Q4_1 GGUF read by the workbench against transformers reading the same file
@@ -66,6 +67,19 @@ class SmolLm2TransformersParityTest {
                     assertArrayEquals(want, Arrays.copyOfRange(ours, i * cols, i * cols + want.length), 0f,
                             name + " row " + i);
                 }
+            }
+        }
+    }
+
+    @Test
+    void byteLevelVocabularyEncodesAsTransformers() {
+        Path gguf = SmolLm2.gguf();
+        try (LlamaTokenizer t = LlamaTokenizer.load(gguf)) {
+            for (JsonNode c : SmolLm2.reference().get("tokenizer_cases")) {
+                String text = c.get("text").asText();
+                int[] want = SmolLm2.ints(c.get("ids"));
+                assertArrayEquals(want, t.encode(text, false), text);
+                assertEquals(text, t.decode(want), "decodes back: " + text);
             }
         }
     }

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -54,17 +55,11 @@ final class SparkGradients implements ParallelGradients {
             throw new BadInputException("--workers must be >= 1 (or 0 for one per executor core), got " + workers);
         }
         String yaml = WorkerRecipe.yaml(recipe);
-        Matcher local = LOCAL_CLUSTER.matcher(master);
-        SparkConf conf = conf(master, local.matches());
+        SparkConf conf = conf(master, LOCAL_CLUSTER.matcher(master).matches());
         JavaSparkContext sc = new JavaSparkContext(org.apache.spark.SparkContext.getOrCreate(conf));
         try {
-            int n = workers;
-            if (local.matches()) {
-                int executors = Integer.parseInt(local.group(1));
-                awaitExecutors(sc, executors, 120_000);
-                n = n > 0 ? n : executors * Integer.parseInt(local.group(2));
-            }
-            n = n > 0 ? n : sc.defaultParallelism();
+            int cores = awaitWorkers(sc, master);
+            int n = workers > 0 ? workers : cores;
             out.printf("spark: %s, application %s, %d workers per step%n", master, sc.sc().applicationId(), n);
             return new SparkGradients(sc, yaml, n, out);
         } catch (RuntimeException | Error e) {
@@ -97,6 +92,20 @@ final class SparkGradients implements ParallelGradients {
         return conf;
     }
 
+    /**
+     * One worker per executor core: for {@code local-cluster[N,C,MB]} N·C once the N executors have registered,
+     * else Spark's default parallelism.
+     */
+    static int awaitWorkers(JavaSparkContext sc, String master) {
+        Matcher local = LOCAL_CLUSTER.matcher(master);
+        if (local.matches()) {
+            int executors = Integer.parseInt(local.group(1));
+            awaitExecutors(sc, executors, 120_000);
+            return executors * Integer.parseInt(local.group(2));
+        }
+        return sc.defaultParallelism();
+    }
+
     private static void awaitExecutors(JavaSparkContext sc, int executors, long timeoutMillis) {
         long until = System.currentTimeMillis() + timeoutMillis;
         // the driver is listed among the executors
@@ -118,38 +127,57 @@ final class SparkGradients implements ParallelGradients {
     public TrainingStep.Sums gradients(LoaderPosition start, int count, long seedBase, Map<String, NDArray> params) {
         long t0 = System.nanoTime();
         float[] values = ExecutorReplicas.flatten(params);
+        String yaml = recipeYaml;
+        int w = workers;
+        int epoch = start.epoch();
+        long batch = start.batch();
+        List<WorkerShare> shares = exchange(sc, w, values,
+                (i, v) -> ExecutorReplicas.share(yaml, i, w, new LoaderPosition(epoch, batch), count, seedBase, v));
+        TrainingStep.Sums sums = TrainingStep.Sums.ZERO;
+        long slowest = 0;
+        for (WorkerShare s : shares) {
+            sums = sums.plus(s.sums());
+            slowest = Math.max(slowest, s.computeNanos());
+        }
+        float[] sum = sumInOrder(shares, values.length);
+        setGradients(params, sum, 1.0 / Math.max(1, sums.units()));
+        long t2 = System.nanoTime();
+        times.add(t2 - t0, t2 - t0 - slowest, values.length);
+        return sums;
+    }
+
+    /** What one worker does with the values it was sent (a Spark task; serialised to the executors). */
+    interface WorkerTask extends Serializable {
+        WorkerShare run(int worker, float[] values);
+    }
+
+    /**
+     * One exchange: {@code values} broadcast, one task per worker, the workers' shares collected in worker order
+     * (a job result keeps its partitions' order whatever their finishing order).
+     */
+    static List<WorkerShare> exchange(JavaSparkContext sc, int workers, float[] values, WorkerTask task) {
         Broadcast<float[]> bc = sc.broadcast(values);
-        List<WorkerShare> shares;
         try {
-            String yaml = recipeYaml;
-            int w = workers;
-            int epoch = start.epoch();
-            long batch = start.batch();
-            List<Integer> ids = new ArrayList<>(w);
-            for (int i = 0; i < w; i++) {
+            List<Integer> ids = new ArrayList<>(workers);
+            for (int i = 0; i < workers; i++) {
                 ids.add(i);
             }
-            shares = sc.parallelize(ids, w)
-                    .map(i -> ExecutorReplicas.share(yaml, i, w, new LoaderPosition(epoch, batch), count, seedBase, bc.value()))
-                    .collect();
+            return sc.parallelize(ids, workers).map(i -> task.run(i, bc.value())).collect();
         } finally {
             bc.destroy();
         }
-        long t1 = System.nanoTime();
-        TrainingStep.Sums sums = TrainingStep.Sums.ZERO;
-        float[] sum = new float[values.length];
-        long slowest = 0;
-        for (WorkerShare s : shares) { // in worker order
-            sums = sums.plus(s.sums());
+    }
+
+    /** The workers' gradients added element by element, worker 0 first. */
+    static float[] sumInOrder(List<WorkerShare> shares, int n) {
+        float[] sum = new float[n];
+        for (WorkerShare s : shares) {
             float[] g = s.gradient();
-            for (int i = 0; i < sum.length; i++) {
+            for (int i = 0; i < n; i++) {
                 sum[i] += g[i];
             }
-            slowest = Math.max(slowest, s.computeNanos());
         }
-        setGradients(params, sum, 1.0 / Math.max(1, sums.units()));
-        times.add(System.nanoTime() - t0, t1 - t0 - slowest, values.length);
-        return sums;
+        return sum;
     }
 
     /** Puts {@code scale · flat} (split in the tensors' order) into the tensors' gradients. */

@@ -75,11 +75,22 @@ final class ExecutorReplicas {
         return new WorkerShare(s.lossSum(), s.tokens(), s.units(), s.trainedTokens(), gradient, 0);
     }
 
+    /**
+     * The replica of {@code recipeYaml}, opened on first use. An executor serves one run at a time (an application
+     * is one run), so a replica of another recipe is closed first: an in-process {@code local[N]} master running
+     * runs one after another does not keep every base it saw.
+     */
     private static synchronized Replica replica(String recipeYaml) {
-        return REPLICAS.computeIfAbsent(recipeYaml, y -> {
-            Recipe r = StrictYaml.parse(y, "recipe from the driver", Recipe.class, "recipe");
-            return Replica.open(r, Optional.empty(), System.err);
-        });
+        Replica kept = REPLICAS.get(recipeYaml);
+        if (kept != null) {
+            return kept;
+        }
+        REPLICAS.values().forEach(Replica::close);
+        REPLICAS.clear();
+        Recipe r = StrictYaml.parse(recipeYaml, "recipe from the driver", Recipe.class, "recipe");
+        Replica opened = Replica.open(r, Optional.empty(), System.err);
+        REPLICAS.put(recipeYaml, opened);
+        return opened;
     }
 
     /** Copies the driver's values into the replica's trainable tensors, in their order. */

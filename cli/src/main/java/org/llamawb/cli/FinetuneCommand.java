@@ -12,6 +12,7 @@ import org.apache.commons.cli.Options;
 import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.finetune.checkpoint.ResumePoint;
+import org.llamawb.finetune.recipe.Method;
 import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
@@ -79,6 +80,10 @@ final class FinetuneCommand implements Command {
         }
         ParallelGradients.Engine engine = f.has("spark") ? engine("spark") : null;
         Recipe recipe = RecipeLoader.load(file, Recipe.class, f.strings("set"));
+        if (engine != null && recipe.methodKind() != Method.SFT) {
+            throw new UsageException("--spark: method: " + recipe.method() + " does not run data-parallel yet (only method: "
+                    + "sft does); run it without --spark");
+        }
         Path outputDir = Path.of(recipe.output().dir());
         if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
             throw new BadInputException("output.dir: " + outputDir + " exists and is not a directory");

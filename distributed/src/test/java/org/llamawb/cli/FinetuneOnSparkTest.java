@@ -82,4 +82,18 @@ class FinetuneOnSparkTest {
         String journal = Files.readString(tmp.resolve("spark/tracking/journal.jsonl"));
         assertTrue(journal.contains("data_parallel_workers") && journal.contains("\"loss\""), journal);
     }
+
+    @Test
+    void aMethodThatDoesNotRunDataParallelIsRefusedBeforeSparkStarts() throws Exception {
+        Path r = recipe("dpo");
+        Files.writeString(r, Files.readString(r).replace("method: sft", "method: dpo"));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Workbench.standard().run(new String[] {"finetune", r.toString(), "--spark", "local[2]"},
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        String log = err.toString(StandardCharsets.UTF_8);
+        assertEquals(2, code, log);
+        assertEquals("error: --spark: method: dpo does not run data-parallel yet (only method: sft does); run it without --spark",
+                log.strip());
+        assertTrue(Files.notExists(tmp.resolve("dpo")), "no run was started");
+    }
 }

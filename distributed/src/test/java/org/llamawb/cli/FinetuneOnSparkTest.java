@@ -17,7 +17,8 @@ import org.llamawb.model.TestData;
 /**
  * {@code workbench finetune RECIPE --spark local[2]} (in the cli's package: this module's class path is the
  * workbench-spark jar's, with the Spark engine on it): the driver trains with two workers, writes the checkpoint
- * and the tracked run once, and ends with the adapter of the same command without {@code --spark}.
+ * and the tracked run once, and ends with the adapter of the same command without {@code --spark}; a Spark run
+ * resumed with {@code --resume} ends as the uninterrupted one.
  */
 class FinetuneOnSparkTest {
     @TempDir
@@ -95,5 +96,23 @@ class FinetuneOnSparkTest {
         assertEquals("error: --spark: method: dpo does not run data-parallel yet (only method: sft does); run it without --spark",
                 log.strip());
         assertTrue(Files.notExists(tmp.resolve("dpo")), "no run was started");
+    }
+
+    @Test
+    void aSparkRunStoppedAndResumedOnSparkEndsWithTheUninterruptedAdapter() throws Exception {
+        // a constant learning rate, so that a run of 2 steps continued to 3 follows the 3-step run's schedule
+        run("finetune", recipe("whole").toString(), "--set", "train.max_steps=3", "--set", "train.lr_schedule=constant");
+        Path parts = recipe("parts");
+        run("finetune", parts.toString(), "--set", "train.lr_schedule=constant", "--spark", "local[2]");
+        String resumed = run("finetune", parts.toString(), "--set", "train.max_steps=3", "--set", "train.lr_schedule=constant",
+                "--resume", "--spark", "local[2]");
+        assertTrue(resumed.contains("resumed from checkpoint-000002 at step 2"), resumed);
+        Map<String, float[]> a = CheckpointStore.readTensors(tmp.resolve("whole/adapter/adapter_model.safetensors"));
+        Map<String, float[]> b = CheckpointStore.readTensors(tmp.resolve("parts/adapter/adapter_model.safetensors"));
+        for (String k : a.keySet()) {
+            for (int i = 0; i < a.get(k).length; i++) {
+                assertEquals(a.get(k)[i], b.get(k)[i], 1e-5, k + "[" + i + "]\n" + resumed);
+            }
+        }
     }
 }

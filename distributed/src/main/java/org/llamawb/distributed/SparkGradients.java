@@ -7,6 +7,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import java.io.PrintStream;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -37,6 +38,7 @@ final class SparkGradients implements ParallelGradients {
     private final int workers;
     private final PrintStream out;
     private final StepTimes times = new StepTimes();
+    private Map<String, Double> lastStep = Map.of();
 
     private SparkGradients(JavaSparkContext sc, String recipeYaml, int workers, PrintStream out) {
         this.sc = sc;
@@ -143,6 +145,13 @@ final class SparkGradients implements ParallelGradients {
         setGradients(params, sum, 1.0 / Math.max(1, sums.units()));
         long t2 = System.nanoTime();
         times.add(t2 - t0, t2 - t0 - slowest, values.length);
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("data_parallel/step_seconds", (t2 - t0) / 1e9);
+        m.put("data_parallel/exchange_seconds", Math.max(0, t2 - t0 - slowest) / 1e9);
+        for (int i = 0; i < shares.size(); i++) {
+            m.put("data_parallel/worker_" + i + "_seconds", shares.get(i).computeNanos() / 1e9);
+        }
+        lastStep = m;
         return sums;
     }
 
@@ -206,6 +215,12 @@ final class SparkGradients implements ParallelGradients {
     @Override
     public int workers() {
         return workers;
+    }
+
+    /** The last step's wall time, its exchange (wall time less the slowest worker) and each worker's own time. */
+    @Override
+    public Map<String, Double> stepMetrics() {
+        return lastStep;
     }
 
     @Override

@@ -82,6 +82,8 @@ class FinetuneOnSparkTest {
         assertTrue(Files.isDirectory(tmp.resolve("spark").resolve(CheckpointStore.PREFIX + "000002")), spark);
         String journal = Files.readString(tmp.resolve("spark/tracking/journal.jsonl"));
         assertTrue(journal.contains("data_parallel_workers") && journal.contains("\"loss\""), journal);
+        assertTrue(journal.contains("data_parallel/exchange_seconds") && journal.contains("data_parallel/worker_1_seconds"),
+                journal);
     }
 
     @Test

@@ -27,6 +27,14 @@ public interface ParallelGradients extends AutoCloseable {
     /** How many workers share each step. */
     int workers();
 
+    /**
+     * What the workers and the exchange took in the last step, logged with the step's metrics (e.g.
+     * {@code data_parallel/exchange_seconds}, {@code data_parallel/worker_0_seconds}); empty when nothing is measured.
+     */
+    default Map<String, Double> stepMetrics() {
+        return Map.of();
+    }
+
     @Override
     void close();
 

@@ -310,6 +310,9 @@ public final class Trainer {
                     metrics.put("tokens_per_second", progress.tokensPerSecond());
                     metrics.put("num_tokens", (double) trainedTokens);
                     metrics.putAll(method.takeMetrics()); // averaged over the micro-batches since the last log
+                    if (o.parallel() != null) {
+                        metrics.putAll(o.parallel().stepMetrics());
+                    }
                     o.run().logMetrics(metrics, step);
                 }
                 boolean last = step == total;

@@ -2,8 +2,8 @@
 # Runs the benchmarks of bench/BENCHMARKS.md side by side with their Python peers, on this machine, in this
 # run, and appends one JSON line per measurement to bench/results/<date>.jsonl.
 #
-#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo
-#                                (default: all)
+#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo spark
+#                                (default: all but spark)
 #
 # Needs the reference venv for the peers (PY=/path/to/python, default /work/venv-ref/bin/python with torch,
 # transformers, peft, lm-eval). Run it on an otherwise idle machine: every number is a median of timed
@@ -144,6 +144,16 @@ for g in "${groups[@]}"; do
         emit "dpo-sft 15M $((2 * B))x${T} prompt $F python-trl" "$PY" bench/peer/trl_dpo.py --mode sft --batch "$B" \
           --seq "$T" --prompt-fraction "$F" --steps 4 --warmup 1
       done
+      ;;
+    spark)
+      # the data-parallel all-reduce alone (broadcast of the adapter, one gradient per worker back, the driver's
+      # ordered sum), two executor JVMs here, for LoRA r 8-64 on the 15M shape (all-linear: 32,832·r values) and
+      # r 8 on the 7B shape (2,498,560·r); no Python peer
+      ./mvnw -q -B -DskipTests -pl distributed -am package >&2
+      opens="$(sed -n 's/.*<spark.jvm.opens>\(.*\)<\/spark.jvm.opens>.*/\1/p' pom.xml)"
+      emit "spark all-reduce 2 executors" java $opens -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+        -cp distributed/target/workbench-spark.jar org.llamawb.distributed.AllReduceBench 'local-cluster[2,1,1536]' \
+        "${SPARK_SIZES:-262656,525312,1050624,2101248,19988480}" "${SPARK_STEPS:-5}"
       ;;
     *) echo "bench: unknown group '$g'" >&2; exit 2 ;;
   esac

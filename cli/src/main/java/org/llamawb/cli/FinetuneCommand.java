@@ -5,12 +5,14 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.ServiceLoader;
 import java.util.Set;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.finetune.checkpoint.ResumePoint;
+import org.llamawb.finetune.recipe.Method;
 import org.llamawb.finetune.recipe.ModelSection;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
@@ -24,6 +26,7 @@ import org.llamawb.model.BadInputException;
 import org.llamawb.model.LoadedModel;
 import org.llamawb.model.hub.Sources;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
+import org.llamawb.finetune.train.ParallelGradients;
 import org.llamawb.finetune.train.Trainer;
 import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.model.weights.LlamaLayout;
@@ -36,7 +39,9 @@ import org.llamawb.tracking.TrackingSettings;
  * {@code workbench finetune RECIPE.yaml [--set key=value ...] [--resume | --resume-from DIR]}: the method the
  * recipe names. Resuming continues from the newest usable checkpoint (a damaged newer one is reported and set
  * aside) or from the checkpoint directory named; a recipe change that cannot apply to a resumed run is refused
- * before any tracked run is touched (see {@link ResumePoint}).
+ * before any tracked run is touched (see {@link ResumePoint}). With {@code --spark MASTER} the forward and backward
+ * passes of each step are shared by Spark executors (data parallel); this process remains the trainer, and writes
+ * the checkpoints and the tracked run.
  */
 final class FinetuneCommand implements Command {
     @Override
@@ -58,7 +63,11 @@ final class FinetuneCommand implements Command {
         o.addOption(Flags.opt("resume-from", "DIR", "continue from this checkpoint directory (e.g. an older one "
                 + "when the newest is damaged)"));
         o.addOption(Flags.opt("tracking-uri", "URI", "MLflow tracking server (else tracking.uri, else MLFLOW_TRACKING_URI)"));
-        Flags f = Flags.parse("finetune RECIPE.yaml [--set key=value ...] [--resume | --resume-from DIR] [--tracking-uri URI]", o, args);
+        o.addOption(Flags.opt("spark", "MASTER", "share each step's micro-batches over Spark executors (local-cluster[N,1,MB], "
+                + "spark://HOST:PORT, k8s://..., yarn); needs the workbench-spark jar (README, \"Scaling out on Spark\")"));
+        o.addOption(Flags.opt("workers", "N", "with --spark: workers per step (default: one per executor core)"));
+        Flags f = Flags.parse("finetune RECIPE.yaml [--set key=value ...] [--resume | --resume-from DIR] [--tracking-uri URI] "
+                + "[--spark MASTER [--workers N]]", o, args);
         if (f == null) {
             return 0;
         }
@@ -66,7 +75,15 @@ final class FinetuneCommand implements Command {
             throw new UsageException("finetune: name exactly one recipe file (got " + f.positional().size() + ")");
         }
         Path file = Path.of(f.positional().get(0));
+        if (f.has("workers") && !f.has("spark")) {
+            throw new UsageException("finetune: --workers applies with --spark only");
+        }
+        ParallelGradients.Engine engine = f.has("spark") ? engine("spark") : null;
         Recipe recipe = RecipeLoader.load(file, Recipe.class, f.strings("set"));
+        if (engine != null && recipe.methodKind() != Method.SFT) {
+            throw new UsageException("--spark: method: " + recipe.method() + " does not run data-parallel yet (only method: "
+                    + "sft does); run it without --spark");
+        }
         Path outputDir = Path.of(recipe.output().dir());
         if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
             throw new BadInputException("output.dir: " + outputDir + " exists and is not a directory");
@@ -99,12 +116,18 @@ final class FinetuneCommand implements Command {
                                 : "every parameter trained")
                         + " on " + recipe.data().sources().size() + " source(s); rematerialization "
                         + recipe.train().rematerialization());
-        try (TrackedRun run = new Tracker(settings).start(spec)) {
+        // the cluster before the tracked run: a master that cannot be reached leaves no run behind
+        try (ParallelGradients parallel = engine == null ? null
+                : engine.connect(f.string("spark"), f.integer("workers", 0), recipe, System.err);
+                TrackedRun run = new Tracker(settings).start(spec)) {
             // what this run trains with: the recipe resolved (--set applied, defaults filled in), not the file
             run.logText(resolvedRecipe(file, recipe, f.strings("set")), file.getFileName().toString());
+            if (parallel != null) {
+                run.setTag("data_parallel", engine.name() + " " + f.string("spark"));
+            }
             try {
                 Trainer.Result result = Trainer.run(new Trainer.Options(recipe, resume, run, System.err,
-                        point.map(ResumePoint::checkpoint).orElse(null)));
+                        point.map(ResumePoint::checkpoint).orElse(null), parallel));
                 run.finish();
                 System.out.println("done: " + result.steps() + " steps; output " + result.output());
             } catch (RuntimeException | Error e) {
@@ -113,6 +136,20 @@ final class FinetuneCommand implements Command {
             }
         }
         return 0;
+    }
+
+    /**
+     * The data-parallel engine called {@code name} on the class path. Spark comes with the {@code distributed}
+     * module, which the single-machine jar leaves out (see {@code org.llamawb.distributed}).
+     */
+    static ParallelGradients.Engine engine(String name) {
+        for (ParallelGradients.Engine e : ServiceLoader.load(ParallelGradients.Engine.class)) {
+            if (e.name().equals(name)) {
+                return e;
+            }
+        }
+        throw new UsageException("--" + name + ": this workbench jar is built without Spark; run distributed/target/"
+                + "workbench-spark.jar (./mvnw -pl distributed -am package; ./workbench uses it by itself when --spark is given)");
     }
 
     /** The resolved recipe as YAML, headed by the file it came from and the overrides as given. */

@@ -58,6 +58,17 @@ class FinetuneBadInputTest {
     }
 
     @Test
+    void sparkWithoutTheDistributedModuleSaysWhichJarHasIt() throws Exception {
+        Path r = recipe("path: " + model, "");
+        // the single-machine jar has no Spark: the flag is refused before any run exists
+        assertOneLine(run("finetune", r.toString(), "--spark", "local[2]"), "--spark: this workbench jar is built without Spark",
+                "workbench-spark.jar");
+        assertFalse(Files.exists(out));
+        assertOneLine(run("finetune", r.toString(), "--workers", "2"), "--workers applies with --spark only");
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
     void aMissingTokenizerNamesTheRecipeKey() throws Exception {
         Path alone = Files.copy(model, Files.createDirectories(tmp.resolve("alone")).resolve("stories260K.bin"));
         BadInputCliTest.Outcome o = run("finetune", recipe("path: " + alone, "").toString());

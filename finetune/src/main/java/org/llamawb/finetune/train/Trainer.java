@@ -36,6 +36,7 @@ import org.llamawb.finetune.grpo.GrpoMethod;
 import org.llamawb.finetune.kto.KtoMethod;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.ppo.PpoMethod;
+import org.llamawb.finetune.recipe.Method;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
 import org.llamawb.finetune.reward.RewardMethod;
@@ -70,10 +71,21 @@ public final class Trainer {
      * @param run where metrics go (a tracked run; journal-only when no server is configured)
      * @param out progress lines
      * @param resumeFrom a checkpoint directory to continue from ({@code null}: the newest usable one when resuming)
+     * @param parallel where each step's gradients are computed ({@code null}: in this process)
      */
-    public record Options(Recipe recipe, boolean resume, RunLog run, PrintStream out, Path resumeFrom) {
+    public record Options(Recipe recipe, boolean resume, RunLog run, PrintStream out, Path resumeFrom,
+            ParallelGradients parallel) {
+        public Options(Recipe recipe, boolean resume, RunLog run, PrintStream out, Path resumeFrom) {
+            this(recipe, resume, run, out, resumeFrom, null);
+        }
+
         public Options(Recipe recipe, boolean resume, RunLog run, PrintStream out) {
             this(recipe, resume, run, out, null);
+        }
+
+        /** These options with each step's gradients computed by {@code parallel}. */
+        public Options withParallel(ParallelGradients parallel) {
+            return new Options(recipe, resume, run, out, resumeFrom, parallel);
         }
     }
 
@@ -91,6 +103,12 @@ public final class Trainer {
 
     public static Result run(Options o) {
         Recipe r = o.recipe();
+        if (o.parallel() != null && r.methodKind() != Method.SFT) {
+            // the other methods keep state beside the adapter (a reference pass, a critic, rollouts) that the
+            // workers would have to share too
+            throw new BadInputException("method: " + r.method() + " does not run data-parallel yet (only method: sft does); "
+                    + "run it without a cluster");
+        }
         Path runDir = Path.of(r.output().dir());
         CheckpointStore store = new CheckpointStore(runDir, r.output().keepLast());
         boolean resume = o.resume() || o.resumeFrom() != null;
@@ -110,31 +128,14 @@ public final class Trainer {
             }
             p.changes().forEach(c -> o.out().println("resume: " + c + " (changed since " + p.checkpoint().getFileName() + ")"));
         });
-        try (NDManager m = NDManager.newBaseManager(); BaseModel base = BaseModel.open(r.model(), r.train().seed(), m)) {
-            Llama model = base.model();
-            ChatTemplate template = DataSetup.template(r.data(), base.tokenizer(), base.location());
-            LoraModel lora = r.adapter().isLora() ? new LoraModel(model) : null;
-            try {
-                MethodContext ctx = new MethodContext(r, model, base.tokenizer(), template, lora, r.adapter().name(), o.out(),
-                        endTokens(base, template));
-                TrainingMethod<?> method = method(ctx);
-                Map<String, NDArray> params = trainable(r, base, template, lora, resumeFrom, o.out(), method.heads());
-                resumeFrom.ifPresent(method::restoreState);
-                method.companions().forEach((k, w) -> {
-                    w.setRequiresGradient(true);
-                    params.put(k, w);
-                });
-                return train(o, base, ctx, method, params, store, point, m);
-            } finally {
-                if (lora != null) {
-                    lora.close();
-                }
-            }
+        try (Replica replica = Replica.open(r, resumeFrom, o.out())) {
+            return train(o, replica.base(), replica.context(), replica.method(), replica.params(), store, point,
+                    replica.manager());
         }
     }
 
     /** The method the recipe names, with its data read and encoded. */
-    private static TrainingMethod<?> method(MethodContext ctx) {
+    static TrainingMethod<?> method(MethodContext ctx) {
         return switch (ctx.recipe().methodKind()) {
             case SFT -> SftMethod.create(ctx);
             case DPO -> DpoMethod.create(ctx);
@@ -149,7 +150,7 @@ public final class Trainer {
      * The adapter (fresh, with the rows of never-trained end tokens when {@code adapter.trainable_tokens} asks,
      * or from the checkpoint) with the method's heads, or every parameter, marked as requiring gradients.
      */
-    private static Map<String, NDArray> trainable(Recipe r, BaseModel base, ChatTemplate template, LoraModel lora,
+    static Map<String, NDArray> trainable(Recipe r, BaseModel base, ChatTemplate template, LoraModel lora,
             Optional<Path> resumeFrom, PrintStream out, Map<String, NDArray> heads) {
         Llama model = base.model();
         if (lora != null) {
@@ -268,6 +269,7 @@ public final class Trainer {
                 }
             }
             while (step < total) {
+                LoaderPosition stepStart = position;
                 List<B> micro = new ArrayList<>(accumulation);
                 for (int i = 0; i < accumulation; i++) {
                     LoadedBatch<B> lb = batches.next();
@@ -276,8 +278,10 @@ public final class Trainer {
                 }
                 double lr = r.train().learningRate() * r.train().schedule().factor(step, r.train().warmupSteps(), total);
                 long seedBase = r.train().seed() * 1_000_003L + step * 64; // dropout: a function of the position
-                TrainingStep.Outcome s = TrainingStep.run(micro, method.loss(), params.values(), opt, lr, r.train().maxGradNorm(),
-                        seedBase);
+                TrainingStep.Outcome s = o.parallel() == null
+                        ? TrainingStep.run(micro, method.loss(), params.values(), opt, lr, r.train().maxGradNorm(), seedBase)
+                        : TrainingStep.apply(o.parallel().gradients(stepStart, accumulation, seedBase, params), params.values(),
+                                opt, lr, r.train().maxGradNorm());
                 step++;
                 progress.addTokens(s.tokens());
                 if (!s.applied()) {
@@ -306,6 +310,9 @@ public final class Trainer {
                     metrics.put("tokens_per_second", progress.tokensPerSecond());
                     metrics.put("num_tokens", (double) trainedTokens);
                     metrics.putAll(method.takeMetrics()); // averaged over the micro-batches since the last log
+                    if (o.parallel() != null) {
+                        metrics.putAll(o.parallel().stepMetrics());
+                    }
                     o.run().logMetrics(metrics, step);
                 }
                 boolean last = step == total;
@@ -383,6 +390,9 @@ public final class Trainer {
         params.put(totalChanged ? "resumed_at_step_" + point.get().state().step() + ".total_steps" : "total_steps", total);
         params.put("train_examples", method.trainExamples());
         params.put("validation_examples", method.validationExamples());
+        if (o.parallel() != null) {
+            params.put("data_parallel_workers", o.parallel().workers());
+        }
         o.run().logParams(params);
         o.run().setTag("rematerialization", r.train().rematerialization());
         for (var source : r.data().sources()) {
@@ -399,6 +409,9 @@ public final class Trainer {
                 r.adapter().isLora() ? (r.adapter().useDora() ? "DoRA r=" : "LoRA r=") + r.adapter().r() : "full fine-tuning", base.name(),
                 r.model().quantization() == null ? "" : " (frozen in " + r.model().quantize() + ")", total,
                 r.train().rematerialization());
+        if (o.parallel() != null) {
+            o.out().printf("each step's micro-batches are shared by %d data-parallel workers%n", o.parallel().workers());
+        }
     }
 
     private static void saveCheckpoint(CheckpointStore store, TrainerState s, AdamW opt, String recipeYaml, MethodContext ctx,

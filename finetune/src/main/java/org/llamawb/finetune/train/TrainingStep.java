@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.IntPredicate;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.optim.GradientClipping;
 
@@ -58,35 +59,78 @@ public final class TrainingStep {
     }
 
     /**
-     * One optimiser step over {@code micro}.
+     * What a share of a step's micro-batches added up to: the summed (unscaled) loss and the counts the loss is
+     * normalised by. Data-parallel workers each return theirs, and the sums of all of them are the step's.
+     *
+     * @param lossSum {@code Σ loss} over the trained units of the micro-batches run
+     * @param tokens every token of the micro-batches counted
+     * @param units trained units of the micro-batches counted
+     * @param trainedTokens labelled tokens of the micro-batches counted
+     */
+    public record Sums(double lossSum, long tokens, long units, long trainedTokens) {
+        public static final Sums ZERO = new Sums(0, 0, 0, 0);
+
+        public Sums plus(Sums o) {
+            return new Sums(lossSum + o.lossSum, tokens + o.tokens, units + o.units, trainedTokens + o.trainedTokens);
+        }
+    }
+
+    /**
+     * One optimiser step over {@code micro}: {@link #accumulate} every micro-batch with its loss scaled by
+     * {@code 1 / units} of the whole step, then {@link #apply}.
      *
      * @param seedBase the seed of micro-batch {@code i} is {@code seedBase + i}
      * @param maxGradNorm global-norm clipping threshold (0 = off)
      */
     public static <B> Outcome run(List<B> micro, Loss<B> method, Collection<NDArray> params, AdamW optimizer, double lr,
             double maxGradNorm, long seedBase) {
-        long tokens = 0;
         long units = 0;
-        long trained = 0;
         for (B b : micro) {
-            tokens += method.tokens(b);
             units += method.units(b);
-            trained += method.trainedTokens(b);
         }
         optimizer.zeroGradients();
-        double lossSum = 0;
+        Sums sums = accumulate(micro, method, i -> true, 1.0 / Math.max(1, units), seedBase);
+        return apply(sums, params, optimizer, lr, maxGradNorm);
+    }
+
+    /**
+     * Forward and backward of the micro-batches {@code i} of {@code micro} that {@code take} accepts, adding the
+     * gradients of {@code scale · Σ loss} to those the trainable tensors already hold (nothing is zeroed).
+     * A data-parallel worker takes its share of a step this way, with the micro-batch's position in the whole
+     * step as {@code i}, so its dropout seed is the one a single process would use.
+     *
+     * @param seedBase the seed of micro-batch {@code i} is {@code seedBase + i}
+     * @return the summed loss and counts of the micro-batches taken
+     */
+    public static <B> Sums accumulate(List<B> micro, Loss<B> method, IntPredicate take, double scale, long seedBase) {
+        Sums sums = Sums.ZERO;
         for (int i = 0; i < micro.size(); i++) {
-            B b = micro.get(i);
-            if (method.units(b) == 0) {
+            if (!take.test(i)) {
                 continue;
             }
-            try (NDScope scope = new NDScope()) {
-                lossSum += method.lossAndBackward(b, 1.0 / Math.max(1, units), seedBase + i);
+            B b = micro.get(i);
+            double lossSum = 0;
+            if (method.units(b) != 0) {
+                try (NDScope scope = new NDScope()) {
+                    lossSum = method.lossAndBackward(b, scale, seedBase + i);
+                }
             }
+            sums = sums.plus(new Sums(lossSum, method.tokens(b), method.units(b), method.trainedTokens(b)));
         }
-        double loss = units == 0 ? Double.NaN : lossSum / units;
+        return sums;
+    }
+
+    /**
+     * The update once the trainable tensors hold the gradient of the step's mean loss ({@code Σ loss / units}):
+     * clip by the global norm, then step the optimiser, unless the loss or the norm is NaN or infinite.
+     *
+     * @param sums the whole step's sums
+     * @param maxGradNorm global-norm clipping threshold (0 = off)
+     */
+    public static Outcome apply(Sums sums, Collection<NDArray> params, AdamW optimizer, double lr, double maxGradNorm) {
+        double loss = sums.units() == 0 ? Double.NaN : sums.lossSum() / sums.units();
         double gradNorm = Double.isFinite(loss) ? GradientClipping.clip(params, maxGradNorm) : Double.NaN;
-        Outcome out = new Outcome(loss, gradNorm, tokens, units, trained);
+        Outcome out = new Outcome(loss, gradNorm, sums.tokens(), sums.units(), sums.trainedTokens());
         if (out.applied()) {
             optimizer.step(lr);
         }

@@ -1,0 +1,112 @@
+package org.llamawb.finetune.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.datasets.template.ChatTemplate;
+import org.llamawb.finetune.recipe.Recipe;
+import org.llamawb.finetune.sft.DataSetup;
+import org.llamawb.model.Llama;
+
+/**
+ * What a recipe sets up before its first step, in one process: the base model, the adapter (or every parameter)
+ * to train, the method with its data read and encoded, and the trainable tensors by name. The {@link Trainer}
+ * trains one; a data-parallel worker keeps one per recipe across steps (the frozen base loaded once) and
+ * computes its share of each step's gradients with it.
+ */
+public final class Replica implements AutoCloseable {
+    private final NDManager manager;
+    private final BaseModel base;
+    private final LoraModel lora;
+    private final MethodContext ctx;
+    private final TrainingMethod<?> method;
+    private final Map<String, NDArray> params;
+
+    private Replica(NDManager manager, BaseModel base, LoraModel lora, MethodContext ctx, TrainingMethod<?> method,
+            Map<String, NDArray> params) {
+        this.manager = manager;
+        this.base = base;
+        this.lora = lora;
+        this.ctx = ctx;
+        this.method = method;
+        this.params = params;
+    }
+
+    /**
+     * Opens the recipe's base model and builds its adapter and method.
+     *
+     * @param resumeFrom a checkpoint whose adapter (or trainable tensors) and method state to start from
+     * @param out report lines (data report, adapter notes)
+     */
+    public static Replica open(Recipe r, Optional<Path> resumeFrom, PrintStream out) {
+        NDManager m = NDManager.newBaseManager();
+        BaseModel base = null;
+        LoraModel lora = null;
+        try {
+            base = BaseModel.open(r.model(), r.train().seed(), m);
+            Llama model = base.model();
+            ChatTemplate template = DataSetup.template(r.data(), base.tokenizer(), base.location());
+            lora = r.adapter().isLora() ? new LoraModel(model) : null;
+            MethodContext ctx = new MethodContext(r, model, base.tokenizer(), template, lora, r.adapter().name(), out,
+                    Trainer.endTokens(base, template));
+            TrainingMethod<?> method = Trainer.method(ctx);
+            Map<String, NDArray> params = Trainer.trainable(r, base, template, lora, resumeFrom, out, method.heads());
+            resumeFrom.ifPresent(method::restoreState);
+            method.companions().forEach((k, w) -> {
+                w.setRequiresGradient(true);
+                params.put(k, w);
+            });
+            return new Replica(m, base, lora, ctx, method, params);
+        } catch (RuntimeException | Error e) {
+            close(lora, base, m);
+            throw e;
+        }
+    }
+
+    /** The method, with its loss and its resumable order of micro-batches. */
+    public TrainingMethod<?> method() {
+        return method;
+    }
+
+    /** The trainable tensors by the names they are saved under, in a fixed order (the optimiser's). */
+    public Map<String, NDArray> params() {
+        return params;
+    }
+
+    BaseModel base() {
+        return base;
+    }
+
+    MethodContext context() {
+        return ctx;
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public void close() {
+        close(lora, base, manager);
+    }
+
+    private static void close(LoraModel lora, BaseModel base, NDManager m) {
+        try {
+            if (lora != null) {
+                lora.close();
+            }
+        } finally {
+            try {
+                if (base != null) {
+                    base.close();
+                }
+            } finally {
+                m.close();
+            }
+        }
+    }
+}

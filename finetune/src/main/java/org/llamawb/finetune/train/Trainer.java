@@ -42,6 +42,7 @@ import org.llamawb.finetune.reward.RewardMethod;
 import org.llamawb.finetune.sft.DataSetup;
 import org.llamawb.finetune.sft.SftMethod;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.CpuFeatures;
 import org.llamawb.model.Llama;
 import org.llamawb.model.ModelDirectory;
 import org.llamawb.model.generate.GenerationDefaults;
@@ -112,6 +113,9 @@ public final class Trainer {
         });
         try (NDManager m = NDManager.newBaseManager(); BaseModel base = BaseModel.open(r.model(), r.train().seed(), m)) {
             Llama model = base.model();
+            // the one place a run's GEMM precision is decided: the recipe's, unless this CPU cannot compute it fast
+            model.setComputePrecision(r.train().computePrecision().resolve(CpuFeatures.probe(),
+                    n -> o.out().println("note: train.precision: " + n)));
             ChatTemplate template = DataSetup.template(r.data(), base.tokenizer(), base.location());
             LoraModel lora = r.adapter().isLora() ? new LoraModel(model) : null;
             try {
@@ -385,6 +389,7 @@ public final class Trainer {
         params.put("validation_examples", method.validationExamples());
         o.run().logParams(params);
         o.run().setTag("rematerialization", r.train().rematerialization());
+        o.run().setTag("precision", model.computePrecision().recipeName()); // the computed one, after any fallback
         for (var source : r.data().sources()) {
             Path p = Path.of(source.path());
             if (Files.isRegularFile(p)) {
@@ -395,10 +400,10 @@ public final class Trainer {
                 }
             }
         }
-        o.out().printf("training %,d parameters (%s) of %s%s for %d steps; rematerialization %s%n", trainable,
+        o.out().printf("training %,d parameters (%s) of %s%s for %d steps; rematerialization %s; precision %s%n", trainable,
                 r.adapter().isLora() ? (r.adapter().useDora() ? "DoRA r=" : "LoRA r=") + r.adapter().r() : "full fine-tuning", base.name(),
                 r.model().quantization() == null ? "" : " (frozen in " + r.model().quantize() + ")", total,
-                r.train().rematerialization());
+                r.train().rematerialization(), model.computePrecision().recipeName());
     }
 
     private static void saveCheckpoint(CheckpointStore store, TrainerState s, AdamW opt, String recipeYaml, MethodContext ctx,

@@ -2,7 +2,7 @@
 # Runs the benchmarks of bench/BENCHMARKS.md side by side with their Python peers, on this machine, in this
 # run, and appends one JSON line per measurement to bench/results/<date>.jsonl.
 #
-#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo
+#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo precision
 #                                (default: all)
 #
 # Needs the reference venv for the peers (PY=/path/to/python, default /work/venv-ref/bin/python with torch,
@@ -16,7 +16,7 @@ DATA="${DATA:-../shared/data}"
 out="${OUT:-bench/results/$(date +%F).jsonl}"   # OUT=file to keep a series apart
 mkdir -p bench/results /tmp/llamawb-bench
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval dpo)
+[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval dpo precision)
 
 emit() { # label, then the command; the command's last stdout line is the JSON result
   local label="$1"; shift
@@ -143,6 +143,26 @@ for g in "${groups[@]}"; do
           --seq "$T" --prompt-fraction "$F" --steps 4 --warmup 1
         emit "dpo-sft 15M $((2 * B))x${T} prompt $F python-trl" "$PY" bench/peer/trl_dpo.py --mode sft --batch "$B" \
           --seq "$T" --prompt-fraction "$F" --steps 4 --warmup 1
+      done
+      ;;
+    precision)
+      # the LoRA step of a SmolLM2-135M-shaped model (random weights: hidden 576, 30 layers, 9 heads, 3 kv heads,
+      # intermediate 1536, vocab 49152, tied) in fp32 and in bf16 (train.precision: bf16 beside the peer under
+      # torch.autocast("cpu", torch.bfloat16)); PREC_BATCH x PREC_SEQ tokens (default 1 x 256). Where the CPU has no
+      # bfloat16 instructions the workbench falls back to fp32; BF16_FORCE=1 makes it emulate them as torch does.
+      # PREC_LAYERS (default 30) shortens the stack for a smoke run on a slow machine
+      B="${PREC_BATCH:-1}"; T="${PREC_SEQ:-256}"; L="${PREC_LAYERS:-30}"
+      smol=(--dim 576 --layers "$L" --heads 9 --kv-heads 3 --hidden 1536 --vocab 49152 --targets all-linear)
+      force=""; [ "${BF16_FORCE:-0}" = 1 ] && force="-Dworkbench.bf16=force"
+      for round in $(seq 1 "${ROUNDS:-1}"); do
+        emit "precision smollm2-${L}L ${B}x${T} fp32 java" ./workbench bench train "${smol[@]}" --batch "$B" --seq "$T" \
+          --steps 3 --warmup 1
+        emit "precision smollm2-${L}L ${B}x${T} fp32 python" "$PY" bench/peer/peft_train.py "${smol[@]}" --batch "$B" \
+          --seq "$T" --steps 3 --warmup 1
+        emit "precision smollm2-${L}L ${B}x${T} bf16 java" env WORKBENCH_JAVA_OPTS="$force" ./workbench bench train \
+          "${smol[@]}" --batch "$B" --seq "$T" --steps 3 --warmup 1 --precision bf16
+        emit "precision smollm2-${L}L ${B}x${T} bf16 python" "$PY" bench/peer/peft_train.py "${smol[@]}" --batch "$B" \
+          --seq "$T" --steps 3 --warmup 1 --autocast bf16
       done
       ;;
     *) echo "bench: unknown group '$g'" >&2; exit 2 ;;

@@ -1,7 +1,6 @@
 package org.llamawb.model;
 
 import java.util.Locale;
-import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -52,8 +51,7 @@ public enum ComputePrecision {
             }
             return BF16;
         }
-        Optional<String> flags = cpu.bf16Instructions();
-        if (flags.isPresent()) {
+        if (cpu.bf16Instructions().isPresent()) {
             return BF16;
         }
         notice.accept("precision bf16 needs bfloat16 instructions (avx512_bf16 or amx_bf16 on x86-64, bf16 on "

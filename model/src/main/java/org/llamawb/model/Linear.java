@@ -32,7 +32,8 @@ public final class Linear {
     public NDArray project(NDArray x) {
         NDArray w = weight(); // a quantised weight lives as float32 only for this product (and its backward)
         if (precision == ComputePrecision.BF16) {
-            // bfloat16 copies of x and w exist only inside libtorch, for this product and its backward
+            // bfloat16 copies of x and w exist only inside libtorch, for this product and its backward; a graph is
+            // recorded only where grad mode is on (inside a gradient collector)
             return Kernels.get().linearBf16(x, w, bias, true);
         }
         return bias == null

@@ -2,8 +2,8 @@
 # Runs the benchmarks of bench/BENCHMARKS.md side by side with their Python peers, on this machine, in this
 # run, and appends one JSON line per measurement to bench/results/<date>.jsonl.
 #
-#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo spark
-#                                (default: all but spark)
+#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo precision
+#                                spark (default: all but spark)
 #
 # Needs the reference venv for the peers (PY=/path/to/python, default /work/venv-ref/bin/python with torch,
 # transformers, peft, lm-eval). Run it on an otherwise idle machine: every number is a median of timed
@@ -16,7 +16,7 @@ DATA="${DATA:-../shared/data}"
 out="${OUT:-bench/results/$(date +%F).jsonl}"   # OUT=file to keep a series apart
 mkdir -p bench/results /tmp/llamawb-bench
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval dpo)
+[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval dpo precision)
 
 emit() { # label, then the command; the command's last stdout line is the JSON result
   local label="$1"; shift
@@ -154,6 +154,26 @@ for g in "${groups[@]}"; do
       emit "spark all-reduce 2 executors" java $opens -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
         -cp distributed/target/workbench-spark.jar org.llamawb.distributed.AllReduceBench 'local-cluster[2,1,1536]' \
         "${SPARK_SIZES:-262656,525312,1050624,2101248,19988480}" "${SPARK_STEPS:-5}"
+      ;;
+    precision)
+      # the LoRA step of a SmolLM2-135M-shaped model (random weights: hidden 576, 30 layers, 9 heads, 3 kv heads,
+      # intermediate 1536, vocab 49152, tied) in fp32 and in bf16 (train.precision: bf16 beside the peer under
+      # torch.autocast("cpu", torch.bfloat16)); PREC_BATCH x PREC_SEQ tokens (default 1 x 256). Where the CPU has no
+      # bfloat16 instructions the workbench falls back to fp32; BF16_FORCE=1 makes it emulate them as torch does.
+      # PREC_LAYERS (default 30) shortens the stack for a smoke run on a slow machine
+      B="${PREC_BATCH:-1}"; T="${PREC_SEQ:-256}"; L="${PREC_LAYERS:-30}"
+      smol=(--dim 576 --layers "$L" --heads 9 --kv-heads 3 --hidden 1536 --vocab 49152 --targets all-linear)
+      force=""; [ "${BF16_FORCE:-0}" = 1 ] && force="-Dworkbench.bf16=force"
+      for round in $(seq 1 "${ROUNDS:-1}"); do
+        emit "precision smollm2-${L}L ${B}x${T} fp32 java" ./workbench bench train "${smol[@]}" --batch "$B" --seq "$T" \
+          --steps 3 --warmup 1
+        emit "precision smollm2-${L}L ${B}x${T} fp32 python" "$PY" bench/peer/peft_train.py "${smol[@]}" --batch "$B" \
+          --seq "$T" --steps 3 --warmup 1
+        emit "precision smollm2-${L}L ${B}x${T} bf16 java" env WORKBENCH_JAVA_OPTS="$force" ./workbench bench train \
+          "${smol[@]}" --batch "$B" --seq "$T" --steps 3 --warmup 1 --precision bf16
+        emit "precision smollm2-${L}L ${B}x${T} bf16 python" "$PY" bench/peer/peft_train.py "${smol[@]}" --batch "$B" \
+          --seq "$T" --steps 3 --warmup 1 --autocast bf16
+      done
       ;;
     *) echo "bench: unknown group '$g'" >&2; exit 2 ;;
   esac

@@ -1,13 +1,18 @@
 """PEFT LoRA SFT training-step throughput on random tokens, fp32, sdpa, CPU.
 
     python bench/peer/peft_train.py [--dim 288 ...] --batch 8 --seq 256 [--targets qkvo|all-linear]
-        [--grad-checkpointing off|on] [--steps 5 --warmup 1] [--peak-gflops G]
+        [--grad-checkpointing off|on] [--autocast off|bf16] [--steps 5 --warmup 1] [--peak-gflops G]
 Prints one JSON line. One step = zero_grad, forward with labels (= input ids, HF shifts them), backward,
 AdamW(lr 2e-4) step on the LoRA parameters (r 8, alpha 16, dropout 0). Base weights frozen.
 MFU: `mfu` uses the conventional 6N flops per token; `mfu_frozen_base` uses 4N (forward 2N + input
 gradients 2N; a frozen base needs no weight gradients). N = parameters except the input embedding.
 Recomputation under gradient checkpointing is not counted as useful work.
+--autocast bf16 runs forward and loss under torch.autocast("cpu", torch.bfloat16), the mixed precision
+transformers' Trainer uses for bf16=True on CPU: weights, gradients and optimiser state stay fp32, the
+autocast op list (linear, matmul, sdpa) computes in bfloat16; backward runs outside it, as autograd records
+the casts.
 """
+import contextlib
 import argparse
 import os
 import sys
@@ -31,6 +36,7 @@ def main():
     ap.add_argument("--rank", type=int, default=8)
     ap.add_argument("--alpha", type=float, default=16)
     ap.add_argument("--grad-checkpointing", choices=["off", "on"], default="off")
+    ap.add_argument("--autocast", choices=["off", "bf16"], default="off")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
@@ -51,6 +57,11 @@ def main():
     batches = [torch.randint(0, a.vocab, (a.batch, a.seq), generator=g) for _ in range(4)]
     state = {"i": 0, "loss": None}
 
+    def autocast():
+        if a.autocast == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def step():
         ids = batches[state["i"] % len(batches)]
         state["i"] += 1
@@ -59,7 +70,8 @@ def main():
         if a.prompt_fraction > 0:
             labels = ids.clone()
             labels[:, :round(a.prompt_fraction * a.seq)] = -100
-        out = model(input_ids=ids, labels=labels, use_cache=False)
+        with autocast():
+            out = model(input_ids=ids, labels=labels, use_cache=False)
         out.loss.backward()
         opt.step()
         state["loss"] = float(out.loss.detach())
@@ -71,7 +83,8 @@ def main():
         "model": harness.model_shape(a), "params": total, "params_matmul": n,
         "lora": {"r": a.rank, "alpha": a.alpha, "targets": a.targets,
                  "trainable_params": sum(p.numel() for p in trainable)},
-        "grad_checkpointing": a.grad_checkpointing,
+        "grad_checkpointing": a.grad_checkpointing, "autocast": a.autocast,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "grad_checkpointing_active": any(getattr(m, "gradient_checkpointing", False) for m in model.modules()),
         "batch": a.batch, "seq": a.seq, "tokens_per_step": tokens, "prompt_fraction": a.prompt_fraction,
         "step": s, "tokens_per_s": tps, "mfu": harness.mfu(6 * n, tps, a.peak_gflops),

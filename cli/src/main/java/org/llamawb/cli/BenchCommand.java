@@ -31,6 +31,8 @@ import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.sft.SftLoss;
 import org.llamawb.finetune.train.TrainingStep;
+import org.llamawb.model.ComputePrecision;
+import org.llamawb.model.CpuFeatures;
 import org.llamawb.model.Llama;
 import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.model.LlamaConfig;
@@ -76,6 +78,8 @@ final class BenchCommand implements Command {
                 + "rejected rows of --seq tokens, the first --prompt-fraction of them a prompt both share, through the "
                 + "DPO step (sigmoid loss, beta 0.1, the reference = the base with the adapter off)"));
         o.addOption(Flags.opt("remat", "P", "train: none, full, hybrid or hybrid-lean (default none)"));
+        o.addOption(Flags.opt("precision", "P", "train: fp32 or bf16, as train.precision (default fp32); bf16 falls "
+                + "back to fp32 on a CPU without bfloat16 instructions unless -Dworkbench.bf16=force"));
         o.addOption(Flags.opt("max-grad-norm", "N", "train: global-norm clipping threshold, as train.max_grad_norm "
                 + "(default 1.0; 0 = off)"));
         o.addOption(Flags.opt("accumulation", "N", "train: micro-batches per optimiser step (default 1)"));
@@ -217,7 +221,14 @@ final class BenchCommand implements Command {
         String targets = f.string("targets", "qkvo");
         Rematerialization remat = Rematerialization.parse(f.string("remat", "none"));
         out.put("rematerialization", remat.recipeName());
+        ComputePrecision asked = ComputePrecision.parse(f.string("precision", "fp32"), "--precision");
+        CpuFeatures cpuFlags = CpuFeatures.probe();
+        ComputePrecision precision = asked.resolve(cpuFlags, n -> System.err.println("note: --precision: " + n));
+        out.put("precision_asked", asked.recipeName());
+        out.put("precision", precision.recipeName());
+        out.put("cpu_bf16", cpuFlags.bf16Instructions().orElse("none"));
         try (Llama model = Llama.random(c, 1, 0.02, m)) {
+            model.setComputePrecision(precision);
             Map<String, NDArray> params;
             LoraModel lora = null;
             if (targets.equals("full")) {

@@ -23,6 +23,7 @@ public final class Attention {
     private final NDArray scale; // 0-d, 1/√D
     private final NDArray maskFill; // 0-d, the most negative float, as transformers fills masked scores
     AttentionImplementation implementation = AttentionImplementation.FUSED;
+    ComputePrecision precision = ComputePrecision.FP32; // of q·kᵀ and p·v; the softmax between stays float32
 
     Attention(int layerIndex, LlamaConfig c, Linear q, Linear k, Linear v, Linear o, Rope rope, NDManager constants) {
         this.layerIndex = layerIndex;
@@ -63,17 +64,22 @@ public final class Attention {
             return attendOneToken(q, k, v);
         }
         Kernels kernels = Kernels.get();
+        boolean bf16 = precision == ComputePrecision.BF16;
         if (implementation == AttentionImplementation.FUSED) {
             if (ctx.mask() == null && ctx.causal()) {
-                return heads == kvHeads
-                        ? kernels.causalAttention(q, k, v, ctx.grad())
+                if (heads == kvHeads) {
+                    return bf16 ? kernels.causalAttentionBf16(q, k, v, ctx.grad()) : kernels.causalAttention(q, k, v, ctx.grad());
+                }
+                return bf16 ? kernels.causalAttentionGqaBf16(q, k, v, ctx.grad())
                         : kernels.causalAttentionGqa(q, k, v, ctx.grad());
             }
-            return kernels.maskedAttention(q, repeatKv(k), repeatKv(v), ctx.mask(), ctx.grad());
+            return bf16 ? kernels.maskedAttentionBf16(q, repeatKv(k), repeatKv(v), ctx.mask(), ctx.grad())
+                    : kernels.maskedAttention(q, repeatKv(k), repeatKv(v), ctx.mask(), ctx.grad());
         }
         k = repeatKv(k); // [B,H,S,D]
         v = repeatKv(v);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale); // [B,H,T,S]
+        NDArray kT = k.transpose(0, 1, 3, 2); // [B,H,D,S]
+        NDArray scores = (bf16 ? kernels.matMulBf16(q, kT, ctx.grad()) : q.matMul(kT)).mul(scale); // [B,H,T,S]
         NDArray mask = ctx.mask();
         if (mask == null && ctx.causal()) {
             mask = Masks.causal(q.getManager(), q.getShape().get(2), k.getShape().get(2));
@@ -82,11 +88,13 @@ public final class Attention {
             // masked scores become the most negative float, exactly as transformers' eager path
             scores = scores.add(mask.logicalNot().toType(DataType.FLOAT32, false).mul(maskFill));
         }
-        return scores.softmax(-1).matMul(v); // [B,H,T,D]
+        NDArray p = scores.softmax(-1); // float32 whatever the precision
+        return bf16 ? kernels.matMulBf16(p, v, ctx.grad()) : p.matMul(v); // [B,H,T,D]
     }
 
     /**
-     * One decoded token against every cached position, written out: at this size a handful of plain ops
+     * One decoded token against every cached position, written out (in float32 whatever the precision: decoding
+     * reads each cached key once, so its cost is memory, not arithmetic): at this size a handful of plain ops
      * costs a fraction of a fused-kernel call. Query heads are grouped under their key/value head, so
      * nothing is repeated: {@code [B,H,1,D]} as {@code [B,Hkv,G,D]} against {@code [B,Hkv,S,D]}.
      */
@@ -100,6 +108,11 @@ public final class Attention {
     /** {@code [B,Hkv,S,D]} to {@code [B,H,S,D]}: each key/value head serves H/Hkv consecutive query heads. */
     public NDArray repeatKv(NDArray kv) {
         return heads == kvHeads ? kv : kv.repeat(1, heads / kvHeads);
+    }
+
+    /** The number format of {@code q·kᵀ} and {@code p·v} (set with {@link Llama#setComputePrecision}). */
+    public ComputePrecision precision() {
+        return precision;
     }
 
     public int heads() {

@@ -41,6 +41,32 @@ public final class Kernels {
         /** Attention with a boolean mask {@code [B,1,T,S]} (true = may attend): packed sequences, caches. */
         MASKED_ATTENTION("q: Tensor, k: Tensor, v: Tensor, mask: Tensor",
                 "torch.scaled_dot_product_attention(q, k, v, mask)"),
+        /**
+         * {@code x·wᵀ} as a bfloat16 GEMM: both operands are cast to bfloat16 inside libtorch and the product back to
+         * float32, so no bfloat16 tensor ever reaches Java (DJL aborts the JVM on one). Autograd records the casts:
+         * the backward GEMMs run in bfloat16 too, and the gradients arrive in float32. Serialised TorchScript names a
+         * dtype by its ScalarType number: 15 is bfloat16, 6 float32.
+         */
+        LINEAR_BF16("x: Tensor, w: Tensor",
+                "torch.linear(x.to(15), w.to(15)).to(6)"),
+        /** As {@link #LINEAR_BF16}, the bias added in float32. */
+        LINEAR_BIAS_BF16("x: Tensor, w: Tensor, b: Tensor",
+                "torch.add(torch.linear(x.to(15), w.to(15)).to(6), b)"),
+        /** {@code a·b} (batched, broadcasting as {@code torch.matmul}) as a bfloat16 GEMM with a float32 result. */
+        MATMUL_BF16("a: Tensor, b: Tensor",
+                "torch.matmul(a.to(15), b.to(15)).to(6)"),
+        /** {@link #CAUSAL_ATTENTION} on bfloat16 q, k, v (the kernel's softmax accumulates in float32); float32 out. */
+        CAUSAL_ATTENTION_BF16("q: Tensor, k: Tensor, v: Tensor",
+                "torch.scaled_dot_product_attention(q.to(15), k.to(15), v.to(15), "
+                        + "None, 0., True).to(6)"),
+        /** {@link #CAUSAL_ATTENTION_GQA} in bfloat16, float32 out. */
+        CAUSAL_ATTENTION_GQA_BF16("q: Tensor, k: Tensor, v: Tensor",
+                "torch.scaled_dot_product_attention(q.to(15), k.to(15), v.to(15), "
+                        + "None, 0., True, scale=None, enable_gqa=True).to(6)"),
+        /** {@link #MASKED_ATTENTION} in bfloat16, float32 out. */
+        MASKED_ATTENTION_BF16("q: Tensor, k: Tensor, v: Tensor, mask: Tensor",
+                "torch.scaled_dot_product_attention(q.to(15), k.to(15), v.to(15), "
+                        + "mask).to(6)"),
         /** SwiGLU's gate: {@code silu(g) * u}. */
         SILU_MUL("g: Tensor, u: Tensor", "torch.mul(torch.silu(g), u)"),
         /** Summed token cross-entropy of logits {@code [N,V]} against labels {@code [N]}; -100 ignored. */
@@ -108,6 +134,15 @@ public final class Kernels {
         /** Flash attention forward with an additive float mask {@code [B,1,T,S]}. */
         FLASH_MASKED("q: Tensor, k: Tensor, v: Tensor, mask: Tensor", "Tuple[Tensor, Tensor]",
                 "torch._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0., False, attn_mask=mask)"),
+        /** {@link #FLASH_CAUSAL} on bfloat16 q, k, v: {@code (out, logsumexp)}, both float32. */
+        FLASH_CAUSAL_BF16("q: Tensor, k: Tensor, v: Tensor", "Tuple[Tensor, Tensor]", String.join("\n",
+                "o, lse = torch._scaled_dot_product_flash_attention_for_cpu(q.to(15), k.to(15), v.to(15), 0., True)",
+                "return (o.to(6), lse.to(6))")),
+        /** {@link #FLASH_MASKED} on bfloat16 q, k, v and mask: {@code (out, logsumexp)}, both float32. */
+        FLASH_MASKED_BF16("q: Tensor, k: Tensor, v: Tensor, mask: Tensor", "Tuple[Tensor, Tensor]", String.join("\n",
+                "o, lse = torch._scaled_dot_product_flash_attention_for_cpu(q.to(15), k.to(15), v.to(15), 0., False, "
+                        + "attn_mask=mask.to(15))",
+                "return (o.to(6), lse.to(6))")),
         /** Flash attention backward, causal: {@code (dq, dk, dv)} from the output gradient and the saved statistics. */
         FLASH_CAUSAL_BACKWARD("g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor",
                 "Tuple[Tensor, Tensor, Tensor]",
@@ -115,7 +150,22 @@ public final class Kernels {
         /** Flash attention backward with an additive float mask. */
         FLASH_MASKED_BACKWARD("g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor, mask: Tensor",
                 "Tuple[Tensor, Tensor, Tensor]",
-                "torch._scaled_dot_product_flash_attention_for_cpu_backward(g, q, k, v, o, lse, 0., False, attn_mask=mask)");
+                "torch._scaled_dot_product_flash_attention_for_cpu_backward(g, q, k, v, o, lse, 0., False, attn_mask=mask)"),
+        /**
+         * {@link #FLASH_CAUSAL_BACKWARD} in bfloat16 (the output {@code o} of {@link #FLASH_CAUSAL_BF16} is bfloat16
+         * widened, so it narrows back exactly); float32 gradients.
+         */
+        FLASH_CAUSAL_BACKWARD_BF16("g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor",
+                "Tuple[Tensor, Tensor, Tensor]", String.join("\n",
+                "dq, dk, dv = torch._scaled_dot_product_flash_attention_for_cpu_backward(g.to(15), q.to(15), k.to(15), "
+                        + "v.to(15), o.to(15), lse, 0., True)",
+                "return (dq.to(6), dk.to(6), dv.to(6))")),
+        /** {@link #FLASH_MASKED_BACKWARD} in bfloat16; float32 gradients. */
+        FLASH_MASKED_BACKWARD_BF16("g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor, mask: Tensor",
+                "Tuple[Tensor, Tensor, Tensor]", String.join("\n",
+                "dq, dk, dv = torch._scaled_dot_product_flash_attention_for_cpu_backward(g.to(15), q.to(15), k.to(15), "
+                        + "v.to(15), o.to(15), lse, 0., False, attn_mask=mask.to(15))",
+                "return (dq.to(6), dk.to(6), dv.to(6))"));
 
         final String params;
         final String returns;
@@ -170,6 +220,31 @@ public final class Kernels {
         return run(Op.MASKED_ATTENTION, training, q, k, v, mask);
     }
 
+    /** {@code x·wᵀ (+ b)} with {@code x: [..., in]}, {@code w: [out, in]}, as a bfloat16 GEMM; float32 in and out. */
+    public NDArray linearBf16(NDArray x, NDArray w, NDArray b, boolean training) {
+        return b == null ? run(Op.LINEAR_BF16, training, x, w) : run(Op.LINEAR_BIAS_BF16, training, x, w, b);
+    }
+
+    /** {@code a·b} as {@code torch.matmul} does it, in a bfloat16 GEMM; float32 in and out. */
+    public NDArray matMulBf16(NDArray a, NDArray b, boolean training) {
+        return run(Op.MATMUL_BF16, training, a, b);
+    }
+
+    /** {@link #causalAttention} with bfloat16 GEMMs; float32 in and out. */
+    public NDArray causalAttentionBf16(NDArray q, NDArray k, NDArray v, boolean training) {
+        return run(Op.CAUSAL_ATTENTION_BF16, training, q, k, v);
+    }
+
+    /** {@link #causalAttentionGqa} with bfloat16 GEMMs; float32 in and out. */
+    public NDArray causalAttentionGqaBf16(NDArray q, NDArray k, NDArray v, boolean training) {
+        return run(Op.CAUSAL_ATTENTION_GQA_BF16, training, q, k, v);
+    }
+
+    /** {@link #maskedAttention} with bfloat16 GEMMs; float32 in and out. */
+    public NDArray maskedAttentionBf16(NDArray q, NDArray k, NDArray v, NDArray mask, boolean training) {
+        return run(Op.MASKED_ATTENTION_BF16, training, q, k, v, mask);
+    }
+
     /** {@code silu(gate) * up}, elementwise. */
     public NDArray siluMul(NDArray gate, NDArray up, boolean training) {
         return run(Op.SILU_MUL, training, gate, up);
@@ -222,18 +297,34 @@ public final class Kernels {
      * float mask {@code [B,1,T,S]}, or null for causal attention. No gradient is recorded.
      */
     public NDArray[] flashAttention(NDArray q, NDArray k, NDArray v, NDArray mask) {
+        return flashAttention(q, k, v, mask, ComputePrecision.FP32);
+    }
+
+    /** {@link #flashAttention(NDArray, NDArray, NDArray, NDArray)} with its GEMMs in {@code precision}; float32 in and out. */
+    public NDArray[] flashAttention(NDArray q, NDArray k, NDArray v, NDArray mask, ComputePrecision precision) {
+        boolean bf16 = precision == ComputePrecision.BF16;
         NDList out = mask == null
-                ? IValueUtils.forward(modules.get(Op.FLASH_CAUSAL), new NDList(q, k, v), false)
-                : IValueUtils.forward(modules.get(Op.FLASH_MASKED), new NDList(q, k, v, mask), false);
+                ? IValueUtils.forward(modules.get(bf16 ? Op.FLASH_CAUSAL_BF16 : Op.FLASH_CAUSAL), new NDList(q, k, v), false)
+                : IValueUtils.forward(modules.get(bf16 ? Op.FLASH_MASKED_BF16 : Op.FLASH_MASKED), new NDList(q, k, v, mask),
+                        false);
         return new NDArray[] {out.get(0), out.get(1)};
     }
 
     /** Gradients {@code {dq, dk, dv}} of flash attention, given the output gradient {@code g} and the forward's out and lse. */
     public NDArray[] flashAttentionBackward(NDArray g, NDArray q, NDArray k, NDArray v, NDArray out, NDArray lse,
             NDArray mask) {
+        return flashAttentionBackward(g, q, k, v, out, lse, mask, ComputePrecision.FP32);
+    }
+
+    /** The flash backward with its GEMMs in {@code precision} (that of the forward that gave {@code out, lse}). */
+    public NDArray[] flashAttentionBackward(NDArray g, NDArray q, NDArray k, NDArray v, NDArray out, NDArray lse,
+            NDArray mask, ComputePrecision precision) {
+        boolean bf16 = precision == ComputePrecision.BF16;
         NDList r = mask == null
-                ? IValueUtils.forward(modules.get(Op.FLASH_CAUSAL_BACKWARD), new NDList(g, q, k, v, out, lse), false)
-                : IValueUtils.forward(modules.get(Op.FLASH_MASKED_BACKWARD), new NDList(g, q, k, v, out, lse, mask), false);
+                ? IValueUtils.forward(modules.get(bf16 ? Op.FLASH_CAUSAL_BACKWARD_BF16 : Op.FLASH_CAUSAL_BACKWARD),
+                        new NDList(g, q, k, v, out, lse), false)
+                : IValueUtils.forward(modules.get(bf16 ? Op.FLASH_MASKED_BACKWARD_BF16 : Op.FLASH_MASKED_BACKWARD),
+                        new NDList(g, q, k, v, out, lse, mask), false);
         return new NDArray[] {r.get(0), r.get(1), r.get(2)};
     }
 

@@ -14,6 +14,7 @@ public final class Linear {
     private QuantizedWeight quantized;
     private NDArray bias; // [out] or null
     private LinearAdapter adapter;
+    private ComputePrecision precision = ComputePrecision.FP32; // of the base GEMM; the adapter keeps its own
 
     Linear(String name, NDArray weight, NDArray bias) {
         this.name = name;
@@ -30,9 +31,31 @@ public final class Linear {
     /** The base projection alone, without the adapter. */
     public NDArray project(NDArray x) {
         NDArray w = weight(); // a quantised weight lives as float32 only for this product (and its backward)
+        if (precision == ComputePrecision.BF16) {
+            // bfloat16 copies of x and w exist only inside libtorch, for this product and its backward; a graph is
+            // recorded only where grad mode is on (inside a gradient collector)
+            return Kernels.get().linearBf16(x, w, bias, true);
+        }
         return bias == null
                 ? ai.djl.nn.core.Linear.linear(x, w).singletonOrThrow()
                 : ai.djl.nn.core.Linear.linear(x, w, bias).singletonOrThrow();
+    }
+
+    /**
+     * {@code dOut·W}, {@code [..., out]} to {@code [..., in]}: the gradient of the base projection's input, for
+     * hand-written backward passes; a bfloat16 GEMM when the projection computes in bfloat16.
+     */
+    public NDArray inputGradient(NDArray dOut) {
+        return precision == ComputePrecision.BF16 ? Kernels.get().matMulBf16(dOut, weight(), false) : dOut.matMul(weight());
+    }
+
+    /** The number format of the base projection's GEMMs. */
+    public ComputePrecision precision() {
+        return precision;
+    }
+
+    void setPrecision(ComputePrecision precision) {
+        this.precision = precision;
     }
 
     /** Module path, e.g. {@code model.layers.0.self_attn.q_proj} (tensors add {@code .weight}). */

@@ -385,6 +385,25 @@ public final class Llama implements AutoCloseable {
         throw new IllegalArgumentException("no tensor '" + name + "'");
     }
 
+    /**
+     * The number format of every GEMM from now on: the projections (adapters keep their own), the LM head and
+     * attention's products. Weights are unchanged: a bfloat16 GEMM rounds its float32 operands as it runs.
+     */
+    public void setComputePrecision(ComputePrecision precision) {
+        for (Linear lin : linears()) {
+            lin.setPrecision(precision);
+        }
+        lmHead.setPrecision(precision);
+        for (DecoderLayer l : layers) {
+            l.selfAttn.precision = precision;
+        }
+    }
+
+    /** What {@link #setComputePrecision} last set (float32 until then). */
+    public ComputePrecision computePrecision() {
+        return lmHead.precision();
+    }
+
     public void setAttentionImplementation(AttentionImplementation impl) {
         for (DecoderLayer l : layers) {
             l.selfAttn.implementation = impl;

@@ -4,6 +4,7 @@ import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.optim.LrSchedule;
 import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.ComputePrecision;
 
 /**
  * The optimisation schedule.
@@ -24,6 +25,9 @@ import org.llamawb.model.BadInputException;
  * @param rematerialization {@code none}, {@code full}, {@code hybrid} or {@code hybrid-lean}
  * @param maxConsecutiveNonfinite a NaN/infinite loss skips the step; this many in a row stop the run
  * @param logEverySteps progress line and metrics every N steps
+ * @param precision {@code fp32} or {@code bf16}: the number format of the model's GEMMs, forward and backward
+ *     ({@link ComputePrecision}); with {@code bf16}, LoRA weights, gradients, optimiser state, norms' statistics and
+ *     the loss stay float32, and a CPU without bfloat16 instructions computes in fp32 (the run says so)
  */
 public record TrainSection(
         Integer epochs,
@@ -41,10 +45,11 @@ public record TrainSection(
         Long seed,
         String rematerialization,
         Integer maxConsecutiveNonfinite,
-        Integer logEverySteps) {
+        Integer logEverySteps,
+        String precision) {
 
     static TrainSection defaults() {
-        return new TrainSection(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new TrainSection(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public TrainSection {
@@ -64,6 +69,7 @@ public record TrainSection(
         rematerialization = rematerialization == null ? "none" : rematerialization;
         maxConsecutiveNonfinite = maxConsecutiveNonfinite == null ? 5 : maxConsecutiveNonfinite;
         logEverySteps = logEverySteps == null ? 1 : logEverySteps;
+        precision = precision == null ? "fp32" : precision;
         if (epochs <= 0) {
             throw new BadInputException("train.epochs must be > 0, got " + epochs);
         }
@@ -93,6 +99,7 @@ public record TrainSection(
         }
         LrSchedule.parse(lrSchedule);
         Rematerialization.parse(rematerialization);
+        ComputePrecision.parse(precision, "train.precision");
         new AdamW.Settings(adamBeta1, adamBeta2, adamEpsilon, weightDecay); // validates
     }
 
@@ -102,6 +109,11 @@ public record TrainSection(
 
     public Rematerialization policy() {
         return Rematerialization.parse(rematerialization);
+    }
+
+    /** The precision the recipe asks for; what a run computes in is {@link ComputePrecision#resolve}d on its CPU. */
+    public ComputePrecision computePrecision() {
+        return ComputePrecision.parse(precision, "train.precision");
     }
 
     public AdamW.Settings adamSettings() {

@@ -154,7 +154,7 @@ public final class ForwardBackward {
         FeedForward mlp = layer.mlp();
         NDArray n2 = layer.postAttentionLayernorm().forward(rLeaf);
         NDArray h = Kernels.get().siluMul(mlp.gateProj().forward(n2), mlp.upProj().forward(n2), true); // [B,T,I]
-        NDArray dh = up.matMul(mlp.downProj().weight()); // [B,T,d]·[d,I] → [B,T,I], outside the graph
+        NDArray dh = mlp.downProj().inputGradient(up); // [B,T,d]·[d,I] → [B,T,I], outside the graph
         JniUtils.backward((PtNDArray) h, (PtNDArray) dh, false, false);
         NDArray dr = rLeaf.getGradient().add(up); // the feed-forward's path plus the residual's
         JniUtils.backward((PtNDArray) r, (PtNDArray) dr, false, false);

@@ -12,6 +12,7 @@ import org.llamawb.adapters.LoraLinear;
 import org.llamawb.adapters.LoraWeights;
 import org.llamawb.model.Attention;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.ComputePrecision;
 import org.llamawb.model.DecoderLayer;
 import org.llamawb.model.FeedForward;
 import org.llamawb.model.ForwardContext;
@@ -146,7 +147,7 @@ final class HybridBlockBackward {
         NDArray k = Scoped.keep(() -> rope.apply(at.kProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3), ctx.rope())); // [B,Hkv,T,D]
         NDArray v = Scoped.keep(() -> at.vProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3)); // [B,Hkv,T,D]
         n1.close();
-        NDArray[] attn = Scoped.keepAll(() -> Kernels.get().flashAttention(q, at.repeatKv(k), at.repeatKv(v), mask)); // a [B,H,T,D], lse [B,H,T]
+        NDArray[] attn = Scoped.keepAll(() -> Kernels.get().flashAttention(q, at.repeatKv(k), at.repeatKv(v), mask, at.precision())); // a [B,H,T,D], lse [B,H,T]
         NDArray h = Scoped.keep(() -> x.add(at.oProj().forward(attn[0].transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd)))); // [B,T,H*D] in
         NDArray n2 = layer.postAttentionLayernorm().forward(h);
         FeedForward mlp = layer.mlp();
@@ -203,7 +204,8 @@ final class HybridBlockBackward {
             NDArray[] g = Scoped.keepAll(() -> {
                 NDArray af = s.a.transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd); // [B,T,H*D]
                 NDArray da = linearBackward(at.oProj(), af, dh).reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3); // [B,H,T,D]
-                return Kernels.get().flashAttentionBackward(da, s.q, at.repeatKv(s.k), at.repeatKv(s.v), s.a, s.lse, mask);
+                return Kernels.get().flashAttentionBackward(da, s.q, at.repeatKv(s.k), at.repeatKv(s.v), s.a, s.lse, mask,
+                        at.precision());
             });
             // RoPE is an orthogonal map per position: q̃ = q·cos + swap(q)·sin±, so dq = dq̃·cos + swap(dq̃·sin±)
             NDArray[] tables = ctx.rope();
@@ -271,11 +273,13 @@ final class HybridBlockBackward {
     private static NDArray linearBackwardUnscoped(Linear lin, NDArray z, NDArray dOut) {
         long in = lin.inFeatures();
         long out = lin.outFeatures();
-        NDArray dz = dOut.matMul(lin.weight()); // [.., out]·[out, in]
+        NDArray dz = lin.inputGradient(dOut); // [.., out]·[out, in], in the projection's precision
         NDArray z2 = z.reshape(-1, in); // [N, in]
         NDArray d2 = dOut.reshape(-1, out); // [N, out]
         if (lin.weight().hasGradient()) {
-            accumulate(lin.weight(), d2.transpose().matMul(z2)); // [out, in]
+            accumulate(lin.weight(), lin.precision() == ComputePrecision.BF16
+                    ? Kernels.get().matMulBf16(d2.transpose(), z2, false)
+                    : d2.transpose().matMul(z2)); // [out, in]
         }
         if (lin.bias() != null && lin.bias().hasGradient()) {
             accumulate(lin.bias(), d2.sum(new int[] {0}));

@@ -10,6 +10,7 @@ import org.llamawb.adapters.LoraModel;
 import org.llamawb.datasets.template.ChatTemplate;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.sft.DataSetup;
+import org.llamawb.model.CpuFeatures;
 import org.llamawb.model.Llama;
 
 /**
@@ -49,6 +50,9 @@ public final class Replica implements AutoCloseable {
         try {
             base = BaseModel.open(r.model(), r.train().seed(), m);
             Llama model = base.model();
+            // the one place a run's GEMM precision is decided: the recipe's, unless this CPU cannot compute it fast
+            model.setComputePrecision(r.train().computePrecision().resolve(CpuFeatures.probe(),
+                    n -> out.println("note: train.precision: " + n)));
             ChatTemplate template = DataSetup.template(r.data(), base.tokenizer(), base.location());
             lora = r.adapter().isLora() ? new LoraModel(model) : null;
             MethodContext ctx = new MethodContext(r, model, base.tokenizer(), template, lora, r.adapter().name(), out,

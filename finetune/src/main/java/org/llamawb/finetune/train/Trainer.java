@@ -395,6 +395,7 @@ public final class Trainer {
         }
         o.run().logParams(params);
         o.run().setTag("rematerialization", r.train().rematerialization());
+        o.run().setTag("precision", model.computePrecision().recipeName()); // the computed one, after any fallback
         for (var source : r.data().sources()) {
             Path p = Path.of(source.path());
             if (Files.isRegularFile(p)) {
@@ -405,10 +406,10 @@ public final class Trainer {
                 }
             }
         }
-        o.out().printf("training %,d parameters (%s) of %s%s for %d steps; rematerialization %s%n", trainable,
+        o.out().printf("training %,d parameters (%s) of %s%s for %d steps; rematerialization %s; precision %s%n", trainable,
                 r.adapter().isLora() ? (r.adapter().useDora() ? "DoRA r=" : "LoRA r=") + r.adapter().r() : "full fine-tuning", base.name(),
                 r.model().quantization() == null ? "" : " (frozen in " + r.model().quantize() + ")", total,
-                r.train().rematerialization());
+                r.train().rematerialization(), model.computePrecision().recipeName());
         if (o.parallel() != null) {
             o.out().printf("each step's micro-batches are shared by %d data-parallel workers%n", o.parallel().workers());
         }

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.llamawb.adapters.TargetModules;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.ComputePrecision;
 import org.llamawb.model.quant.QuantizedWeight;
 
 class RecipeLoaderTest {
@@ -89,6 +90,18 @@ class RecipeLoaderTest {
         assertTrue(m.contains("model.quantize") && m.contains("nf4"), m);
         m = error(MINIMAL, "model.quantize=int8");
         assertTrue(m.contains("model.quantize") && m.contains("adapter.type: lora"), m);
+    }
+
+    @Test
+    void precisionIsFp32UnlessTheRecipeAsksForBf16() throws Exception {
+        assertEquals(ComputePrecision.FP32, RecipeLoader.load(write(MINIMAL), Recipe.class, List.of()).train().computePrecision());
+        Recipe bf16 = RecipeLoader.load(write(MINIMAL + "train:\n  precision: bf16\n"), Recipe.class, List.of());
+        assertEquals(ComputePrecision.BF16, bf16.train().computePrecision());
+        assertEquals("bf16", RecipeLoader.flatten(bf16).get("train.precision"));
+        String m = error(MINIMAL + "train:\n  precision: fp16\n");
+        assertTrue(m.contains("train.precision: unknown precision 'fp16' (expected fp32 or bf16)"), m);
+        m = error(MINIMAL, "train.precision=BF16");
+        assertTrue(m.contains("train.precision: unknown precision 'BF16'"), m);
     }
 
     @Test

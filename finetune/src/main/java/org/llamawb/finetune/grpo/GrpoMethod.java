@@ -14,6 +14,7 @@ import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.online.RolloutBatches;
 import org.llamawb.finetune.online.Rollouts;
 import org.llamawb.finetune.recipe.GrpoSection;
 import org.llamawb.finetune.recipe.Recipe;
@@ -118,40 +119,9 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
 
     @Override
     public Iterator<LoadedBatch<GrpoBatch>> batches(LoaderPosition start) {
-        int perEpoch = batchesInEpoch(0);
-        int perGeneration = accumulation * grpo.numIterations();
-        return new Iterator<>() {
-            private LoaderPosition at = new LoaderPosition(start.epoch() + (int) (start.batch() / perEpoch),
-                    start.batch() % perEpoch);
-            private long cachedGeneration = -1;
-            private List<GrpoBatch> cached;
-
-            @Override
-            public boolean hasNext() {
-                return true;
-            }
-
-            @Override
-            public LoadedBatch<GrpoBatch> next() {
-                LoaderPosition here = at;
-                int inEpoch = (int) (here.batch() / perGeneration);
-                int within = (int) (here.batch() % perGeneration);
-                long generation = (long) here.epoch() * generationsInEpoch() + inEpoch;
-                if (generation != cachedGeneration) {
-                    if (within != 0) {
-                        throw new BadInputException("cannot continue GRPO at data position " + here + ": it lies inside a "
-                                + "generation batch whose rollouts were not saved (checkpoints at multiples of "
-                                + "grpo.num_iterations resume exactly)");
-                    }
-                    cached = rollout(generation, prompts(here.epoch(), inEpoch));
-                    cachedGeneration = generation;
-                }
-                GrpoBatch b = cached.get(within % accumulation);
-                at = here.batch() + 1 < perEpoch ? new LoaderPosition(here.epoch(), here.batch() + 1)
-                        : new LoaderPosition(here.epoch() + 1, 0);
-                return new LoadedBatch<>(b, here, at);
-            }
-        };
+        return new RolloutBatches<>(start, generationsInEpoch(), accumulation, grpo.numIterations(),
+                new RolloutBatches.Names("GRPO", "generation batch", "grpo.num_iterations"),
+                (generation, epoch, inEpoch) -> rollout(generation, prompts(epoch, inEpoch)), RolloutBatches.Order.AS_MADE);
     }
 
     /** The prompts of generation batch {@code index} of {@code epoch}: a seeded permutation per epoch, cut in order. */

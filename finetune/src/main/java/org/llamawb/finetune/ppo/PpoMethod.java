@@ -20,6 +20,7 @@ import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.online.RolloutBatches;
 import org.llamawb.finetune.online.Rollouts;
 import org.llamawb.finetune.recipe.PpoSection;
 import org.llamawb.finetune.recipe.Recipe;
@@ -181,41 +182,10 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
 
     @Override
     public Iterator<LoadedBatch<PpoBatch>> batches(LoaderPosition start) {
-        int perEpoch = batchesInEpoch(0);
-        int perRollout = microPerRollout() * ppo.numPpoEpochs();
-        return new Iterator<>() {
-            private LoaderPosition at = new LoaderPosition(start.epoch() + (int) (start.batch() / perEpoch),
-                    start.batch() % perEpoch);
-            private long cachedRollout = -1;
-            private List<PpoBatch> cached;
-
-            @Override
-            public boolean hasNext() {
-                return true;
-            }
-
-            @Override
-            public LoadedBatch<PpoBatch> next() {
-                LoaderPosition here = at;
-                int inEpoch = (int) (here.batch() / perRollout);
-                int within = (int) (here.batch() % perRollout);
-                long rollout = (long) here.epoch() * rolloutsInEpoch() + inEpoch;
-                if (rollout != cachedRollout) {
-                    if (within != 0) {
-                        throw new BadInputException("cannot continue PPO at data position " + here + ": it lies inside a "
-                                + "rollout batch whose rollouts were not saved (checkpoints at multiples of "
-                                + "ppo.num_ppo_epochs × ppo.num_mini_batches resume exactly)");
-                    }
-                    cached = rollout(rollout, Rollouts.prompts(train, dataSeed, here.epoch(), inEpoch, promptsPerRollout));
-                    cachedRollout = rollout;
-                }
-                int pass = within / microPerRollout();
-                PpoBatch b = cached.get(order(rollout, pass)[within % microPerRollout()]);
-                at = here.batch() + 1 < perEpoch ? new LoaderPosition(here.epoch(), here.batch() + 1)
-                        : new LoaderPosition(here.epoch() + 1, 0);
-                return new LoadedBatch<>(b, here, at);
-            }
-        };
+        return new RolloutBatches<>(start, rolloutsInEpoch(), microPerRollout(), ppo.numPpoEpochs(),
+                new RolloutBatches.Names("PPO", "rollout batch", "ppo.num_ppo_epochs × ppo.num_mini_batches"),
+                (index, epoch, inEpoch) -> rollout(index, Rollouts.prompts(train, dataSeed, epoch, inEpoch, promptsPerRollout)),
+                (index, pass, slot) -> order(index, pass)[slot]);
     }
 
     /**

@@ -60,7 +60,8 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
     private final long trainSeed;
     private final long dataSeed;
     private final int padId;
-    private final MetricMeans generationMetrics = new MetricMeans();
+    /** The generation batches' metrics and the loss's, by name (disjoint), since the last log. */
+    private final MetricMeans metrics = new MetricMeans();
 
     private GrpoMethod(MethodContext ctx, PreparedData<List<TokenizedPrompt>> data, RuleRewards rewards,
             Map<String, String> answers) {
@@ -69,7 +70,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         this.lora = ctx.lora();
         this.tokenizer = ctx.tokenizer();
         this.grpo = r.grpo();
-        this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature());
+        this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature(), metrics);
         this.rewards = rewards;
         this.answers = answers;
         this.train = data.train();
@@ -157,7 +158,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
             m.put("reward_std", adv.rewardStd());
             m.put("frac_reward_zero_std", adv.fracZeroStd());
             m.putAll(scored.metrics());
-            generationMetrics.add(m);
+            metrics.add(m);
             long stepTokens = completions.stream().mapToLong(c -> c.tokens().length).sum();
             List<GrpoBatch> out = new ArrayList<>();
             for (int start = 0; start < rows.size(); start += microBatch) {
@@ -204,9 +205,13 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
     /** Rewards and completion metrics of the generation batches, and the loss's metrics, since the last call. */
     @Override
     public Map<String, Double> takeMetrics() {
-        Map<String, Double> out = new LinkedHashMap<>(generationMetrics.take());
-        out.putAll(objective.takeMetrics());
-        return out;
+        return metrics.take();
+    }
+
+    /** Both kinds of metric in one accumulator, so a checkpoint between two logged steps keeps them. */
+    @Override
+    public MetricMeans metricMeans() {
+        return metrics;
     }
 
     /**

@@ -14,6 +14,7 @@ import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.online.RewardModels;
 import org.llamawb.finetune.online.RolloutBatches;
 import org.llamawb.finetune.online.Rollouts;
 import org.llamawb.finetune.recipe.GrpoSection;
@@ -50,6 +51,8 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
     private final GrpoSection grpo;
     private final GrpoObjective objective;
     private final RuleRewards rewards;
+    /** The reward models among the rewards, adapters on the shared base (none for rules alone). */
+    private final RewardModels rewardModels;
     private final Map<String, String> answers;
     private final List<TokenizedPrompt> train;
     private final List<TokenizedPrompt> validation;
@@ -64,7 +67,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
     private final MetricMeans metrics = new MetricMeans();
 
     private GrpoMethod(MethodContext ctx, PreparedData<List<TokenizedPrompt>> data, RuleRewards rewards,
-            Map<String, String> answers) {
+            RewardModels rewardModels, Map<String, String> answers) {
         Recipe r = ctx.recipe();
         this.model = ctx.model();
         this.lora = ctx.lora();
@@ -72,6 +75,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         this.grpo = r.grpo();
         this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature(), metrics);
         this.rewards = rewards;
+        this.rewardModels = rewardModels;
         this.answers = answers;
         this.train = data.train();
         this.validation = data.validation();
@@ -100,7 +104,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         Map<String, String> answers = Rollouts.answers(r, r.grpo().answerField());
         ctx.out().printf("grpo: %d prompts × %d completions per step, %d steps per generation batch%n", perGeneration,
                 r.grpo().numGenerations(), r.grpo().numIterations());
-        return new GrpoMethod(ctx, data, rewards, answers);
+        return new GrpoMethod(ctx, data, rewards, Rollouts.rewardModels(ctx, rewards), answers);
     }
 
     @Override
@@ -151,7 +155,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
                         endTokens);
                 completions.addAll(generate(rows.subList(start, Math.min(rows.size(), start + microBatch)), s));
             }
-            Rollouts.Scored scored = Rollouts.score(rewards, answers, rows, completions);
+            Rollouts.Scored scored = Rollouts.score(rewards, rewardModels, answers, rows, completions);
             GroupAdvantages adv = GroupAdvantages.of(scored.each(), rewards.weights(), g, grpo.rewardScaling());
             Map<String, Double> m = new LinkedHashMap<>();
             m.put("reward", adv.reward());
@@ -252,7 +256,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
                 }
             }
         }
-        Rollouts.Scored scored = Rollouts.score(rewards, answers, rows, completions);
+        Rollouts.Scored scored = Rollouts.score(rewards, rewardModels, answers, rows, completions);
         double total = 0;
         for (int i = 0; i < rows.size(); i++) {
             total += scored.total(i, rewards.weights());

@@ -20,6 +20,7 @@ import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.online.RewardModels;
 import org.llamawb.finetune.online.RolloutBatches;
 import org.llamawb.finetune.online.Rollouts;
 import org.llamawb.finetune.recipe.PpoSection;
@@ -61,6 +62,8 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
     private final Critic critic;
     private final PpoObjective objective;
     private final RuleRewards rewards;
+    /** The reward models among the rewards, adapters on the shared base (none for rules alone). */
+    private final RewardModels rewardModels;
     private final Map<String, String> answers;
     private final List<TokenizedPrompt> train;
     private final List<TokenizedPrompt> validation;
@@ -78,7 +81,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
     private AdaptiveKlController controller;
 
     private PpoMethod(MethodContext ctx, PreparedData<List<TokenizedPrompt>> data, RuleRewards rewards,
-            Map<String, String> answers, Critic critic) {
+            RewardModels rewardModels, Map<String, String> answers, Critic critic) {
         Recipe r = ctx.recipe();
         this.model = ctx.model();
         this.lora = ctx.lora();
@@ -87,6 +90,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
         this.critic = critic;
         this.objective = new PpoObjective(model, critic, ppo, metrics);
         this.rewards = rewards;
+        this.rewardModels = rewardModels;
         this.answers = answers;
         this.train = data.train();
         this.validation = data.validation();
@@ -119,7 +123,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
                 line -> { }), ctx.adapterName(), r.train().seed() ^ 0xC817CL);
         ctx.out().printf("ppo: %d prompts per rollout batch, %d steps per rollout batch, critic adapter '%s' + value "
                 + "head%n", perRollout, r.ppo().stepsPerRollout(), Critic.ADAPTER);
-        return new PpoMethod(ctx, data, rewards, answers, critic);
+        return new PpoMethod(ctx, data, rewards, Rollouts.rewardModels(ctx, rewards), answers, critic);
     }
 
     @Override
@@ -233,7 +237,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
             List<BatchedGenerator.Completion> completions = sample(prompts,
                     trainSeed * 0x9E3779B97F4A7C15L + index * 1_000_003L);
             int n = completions.size();
-            Rollouts.Scored scored = Rollouts.score(rewards, answers, prompts, completions);
+            Rollouts.Scored scored = Rollouts.score(rewards, rewardModels, answers, prompts, completions);
             double[] scores = new double[n];
             int eos = 0;
             for (int i = 0; i < n; i++) {
@@ -384,7 +388,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
                 }
             }
         }
-        Rollouts.Scored scored = Rollouts.score(rewards, answers, prompts, completions);
+        Rollouts.Scored scored = Rollouts.score(rewards, rewardModels, answers, prompts, completions);
         double total = 0;
         for (int i = 0; i < n; i++) {
             total += scored.total(i, rewards.weights());

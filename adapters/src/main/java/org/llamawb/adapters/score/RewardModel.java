@@ -110,6 +110,20 @@ public final class RewardModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Loads a reward adapter as {@link #load} does, but onto {@code lora} beside its other adapters, as adapter
+     * {@code adapter}: one base serves the reward model and the adapters already there. Frozen (nothing requires
+     * gradients); the adapters active before stay the active ones, so the caller switches to {@code adapter} for its
+     * own passes. {@link #close} frees the head only; the adapter goes with {@code lora}.
+     */
+    public static RewardModel loadInto(LoraModel lora, String adapter, Path dir) {
+        String[] wasActive = lora.adapterNames().stream().filter(lora::isActive).toArray(String[]::new);
+        Map<String, NDArray> heads = PeftAdapterFormat.read(lora, adapter, dir,
+                Map.of(HEAD, new long[] {1, lora.model().config().hiddenSize()}));
+        lora.activate(wasActive);
+        return new RewardModel(lora, adapter, heads.get(HEAD), false);
+    }
+
     /** Writes the adapter and the head as PEFT does ({@code adapter_config.json}, {@code adapter_model.safetensors}). */
     public void save(Path dir, String baseModel) {
         PeftAdapterFormat.write(lora, adapter, dir, baseModel, Map.of(HEAD, score));

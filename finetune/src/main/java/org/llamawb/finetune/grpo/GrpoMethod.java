@@ -14,6 +14,8 @@ import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.online.RewardModels;
+import org.llamawb.finetune.online.RolloutBatches;
 import org.llamawb.finetune.online.Rollouts;
 import org.llamawb.finetune.recipe.GrpoSection;
 import org.llamawb.finetune.recipe.Recipe;
@@ -49,6 +51,8 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
     private final GrpoSection grpo;
     private final GrpoObjective objective;
     private final RuleRewards rewards;
+    /** The reward models among the rewards, adapters on the shared base (none for rules alone). */
+    private final RewardModels rewardModels;
     private final Map<String, String> answers;
     private final List<TokenizedPrompt> train;
     private final List<TokenizedPrompt> validation;
@@ -59,17 +63,19 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
     private final long trainSeed;
     private final long dataSeed;
     private final int padId;
-    private final MetricMeans generationMetrics = new MetricMeans();
+    /** The generation batches' metrics and the loss's, by name (disjoint), since the last log. */
+    private final MetricMeans metrics = new MetricMeans();
 
     private GrpoMethod(MethodContext ctx, PreparedData<List<TokenizedPrompt>> data, RuleRewards rewards,
-            Map<String, String> answers) {
+            RewardModels rewardModels, Map<String, String> answers) {
         Recipe r = ctx.recipe();
         this.model = ctx.model();
         this.lora = ctx.lora();
         this.tokenizer = ctx.tokenizer();
         this.grpo = r.grpo();
-        this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature());
+        this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature(), metrics);
         this.rewards = rewards;
+        this.rewardModels = rewardModels;
         this.answers = answers;
         this.train = data.train();
         this.validation = data.validation();
@@ -98,7 +104,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         Map<String, String> answers = Rollouts.answers(r, r.grpo().answerField());
         ctx.out().printf("grpo: %d prompts × %d completions per step, %d steps per generation batch%n", perGeneration,
                 r.grpo().numGenerations(), r.grpo().numIterations());
-        return new GrpoMethod(ctx, data, rewards, answers);
+        return new GrpoMethod(ctx, data, rewards, Rollouts.rewardModels(ctx, rewards), answers);
     }
 
     @Override
@@ -118,40 +124,9 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
 
     @Override
     public Iterator<LoadedBatch<GrpoBatch>> batches(LoaderPosition start) {
-        int perEpoch = batchesInEpoch(0);
-        int perGeneration = accumulation * grpo.numIterations();
-        return new Iterator<>() {
-            private LoaderPosition at = new LoaderPosition(start.epoch() + (int) (start.batch() / perEpoch),
-                    start.batch() % perEpoch);
-            private long cachedGeneration = -1;
-            private List<GrpoBatch> cached;
-
-            @Override
-            public boolean hasNext() {
-                return true;
-            }
-
-            @Override
-            public LoadedBatch<GrpoBatch> next() {
-                LoaderPosition here = at;
-                int inEpoch = (int) (here.batch() / perGeneration);
-                int within = (int) (here.batch() % perGeneration);
-                long generation = (long) here.epoch() * generationsInEpoch() + inEpoch;
-                if (generation != cachedGeneration) {
-                    if (within != 0) {
-                        throw new BadInputException("cannot continue GRPO at data position " + here + ": it lies inside a "
-                                + "generation batch whose rollouts were not saved (checkpoints at multiples of "
-                                + "grpo.num_iterations resume exactly)");
-                    }
-                    cached = rollout(generation, prompts(here.epoch(), inEpoch));
-                    cachedGeneration = generation;
-                }
-                GrpoBatch b = cached.get(within % accumulation);
-                at = here.batch() + 1 < perEpoch ? new LoaderPosition(here.epoch(), here.batch() + 1)
-                        : new LoaderPosition(here.epoch() + 1, 0);
-                return new LoadedBatch<>(b, here, at);
-            }
-        };
+        return new RolloutBatches<>(start, generationsInEpoch(), accumulation, grpo.numIterations(),
+                new RolloutBatches.Names("GRPO", "generation batch", "grpo.num_iterations"),
+                (generation, epoch, inEpoch) -> rollout(generation, prompts(epoch, inEpoch)), RolloutBatches.Order.AS_MADE);
     }
 
     /** The prompts of generation batch {@code index} of {@code epoch}: a seeded permutation per epoch, cut in order. */
@@ -180,14 +155,14 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
                         endTokens);
                 completions.addAll(generate(rows.subList(start, Math.min(rows.size(), start + microBatch)), s));
             }
-            Rollouts.Scored scored = Rollouts.score(rewards, answers, rows, completions);
+            Rollouts.Scored scored = Rollouts.score(rewards, rewardModels, answers, rows, completions);
             GroupAdvantages adv = GroupAdvantages.of(scored.each(), rewards.weights(), g, grpo.rewardScaling());
             Map<String, Double> m = new LinkedHashMap<>();
             m.put("reward", adv.reward());
             m.put("reward_std", adv.rewardStd());
             m.put("frac_reward_zero_std", adv.fracZeroStd());
             m.putAll(scored.metrics());
-            generationMetrics.add(m);
+            metrics.add(m);
             long stepTokens = completions.stream().mapToLong(c -> c.tokens().length).sum();
             List<GrpoBatch> out = new ArrayList<>();
             for (int start = 0; start < rows.size(); start += microBatch) {
@@ -234,9 +209,13 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
     /** Rewards and completion metrics of the generation batches, and the loss's metrics, since the last call. */
     @Override
     public Map<String, Double> takeMetrics() {
-        Map<String, Double> out = new LinkedHashMap<>(generationMetrics.take());
-        out.putAll(objective.takeMetrics());
-        return out;
+        return metrics.take();
+    }
+
+    /** Both kinds of metric in one accumulator, so a checkpoint between two logged steps keeps them. */
+    @Override
+    public MetricMeans metricMeans() {
+        return metrics;
     }
 
     /**
@@ -277,7 +256,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
                 }
             }
         }
-        Rollouts.Scored scored = Rollouts.score(rewards, answers, rows, completions);
+        Rollouts.Scored scored = Rollouts.score(rewards, rewardModels, answers, rows, completions);
         double total = 0;
         for (int i = 0; i < rows.size(); i++) {
             total += scored.total(i, rewards.weights());

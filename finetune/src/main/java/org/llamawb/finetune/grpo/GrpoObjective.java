@@ -27,12 +27,14 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
     private final Llama model;
     private final GrpoLoss.Settings settings;
     private final double temperature;
-    private final MetricMeans metrics = new MetricMeans();
+    private final MetricMeans metrics;
 
-    GrpoObjective(Llama model, GrpoLoss.Settings settings, double temperature) {
+    /** @param metrics where each micro-batch's loss statistics are added (the method's accumulator) */
+    GrpoObjective(Llama model, GrpoLoss.Settings settings, double temperature, MetricMeans metrics) {
         this.model = model;
         this.settings = settings;
         this.temperature = temperature;
+        this.metrics = metrics;
     }
 
     @Override
@@ -74,10 +76,5 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
     @Override
     public long trainedTokens(GrpoBatch b) {
         return b.completionTokens();
-    }
-
-    /** The loss's metrics since the last call, averaged over micro-batches. */
-    Map<String, Double> takeMetrics() {
-        return metrics.take();
     }
 }

@@ -21,6 +21,7 @@ import org.llamawb.finetune.rl.ReferenceAnswers;
 import org.llamawb.finetune.rl.RuleReward;
 import org.llamawb.finetune.rl.RuleRewardSpec;
 import org.llamawb.finetune.rl.RuleRewards;
+import org.llamawb.finetune.train.MethodContext;
 import org.llamawb.model.Llama;
 import org.llamawb.model.generate.BatchedGenerator;
 import org.llamawb.model.generate.Sampling;
@@ -65,6 +66,20 @@ public final class Rollouts {
         return answers;
     }
 
+    /**
+     * Loads the reward models among {@code rewards} onto the trainer's adapters (see {@link RewardModels}), scoring
+     * {@code train.micro_batch_size} rows a pass, and says so.
+     */
+    public static RewardModels rewardModels(MethodContext ctx, RuleRewards rewards) {
+        RewardModels models = RewardModels.load(ctx.lora(), ctx.adapterName(), rewards, ctx.padId(),
+                ctx.recipe().train().microBatchSize());
+        for (int m = 0; m < models.size(); m++) {
+            RuleRewards.ModelReward spec = rewards.models().get(m);
+            ctx.out().printf("reward '%s': the reward model in %s, a frozen adapter on the base%n", spec.name(), spec.path());
+        }
+        return models;
+    }
+
     /** Completions of left-padded {@code prompts}, sampled with the KV cache, stopping at end tokens and stop strings. */
     public static List<BatchedGenerator.Completion> generate(Llama model, List<TokenizedPrompt> prompts, Sampling s,
             int padId, List<String> stopStrings, LlamaTokenizer tokenizer) {
@@ -98,14 +113,25 @@ public final class Rollouts {
     /** Scores completion {@code i} of {@code prompts.get(i)} with every rule; a failing rule names itself. */
     public static Scored score(RuleRewards rewards, Map<String, String> answers, List<TokenizedPrompt> prompts,
             List<BatchedGenerator.Completion> completions) {
+        return score(rewards, null, answers, prompts, completions);
+    }
+
+    /**
+     * Scores completion {@code i} of {@code prompts.get(i)} with every reward: the rules, and the reward models of
+     * {@code models} (null: none); a failing rule names itself.
+     */
+    public static Scored score(RuleRewards rewards, RewardModels models, Map<String, String> answers,
+            List<TokenizedPrompt> prompts, List<BatchedGenerator.Completion> completions) {
         int n = completions.size();
+        double[][] byModel = models == null ? new double[n][0] : models.score(prompts, completions); // [N][M]
         double[][] each = new double[n][];
         long tokens = 0;
         int clipped = 0;
         for (int i = 0; i < n; i++) {
             BatchedGenerator.Completion c = completions.get(i);
             String id = prompts.get(i).id();
-            each[i] = rewards.scoreEach(new RuleReward.Completion(id, c.text(), c.tokens().length, answers.get(id)));
+            each[i] = rewards.scoreEach(new RuleReward.Completion(id, c.text(), c.tokens().length, answers.get(id)),
+                    byModel[i]);
             tokens += c.tokens().length;
             clipped += c.finish() == BatchedGenerator.Finish.LENGTH ? 1 : 0;
         }

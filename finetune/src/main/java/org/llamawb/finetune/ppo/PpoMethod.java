@@ -20,6 +20,8 @@ import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.online.RewardModels;
+import org.llamawb.finetune.online.RolloutBatches;
 import org.llamawb.finetune.online.Rollouts;
 import org.llamawb.finetune.recipe.PpoSection;
 import org.llamawb.finetune.recipe.Recipe;
@@ -60,6 +62,8 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
     private final Critic critic;
     private final PpoObjective objective;
     private final RuleRewards rewards;
+    /** The reward models among the rewards, adapters on the shared base (none for rules alone). */
+    private final RewardModels rewardModels;
     private final Map<String, String> answers;
     private final List<TokenizedPrompt> train;
     private final List<TokenizedPrompt> validation;
@@ -77,7 +81,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
     private AdaptiveKlController controller;
 
     private PpoMethod(MethodContext ctx, PreparedData<List<TokenizedPrompt>> data, RuleRewards rewards,
-            Map<String, String> answers, Critic critic) {
+            RewardModels rewardModels, Map<String, String> answers, Critic critic) {
         Recipe r = ctx.recipe();
         this.model = ctx.model();
         this.lora = ctx.lora();
@@ -86,6 +90,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
         this.critic = critic;
         this.objective = new PpoObjective(model, critic, ppo, metrics);
         this.rewards = rewards;
+        this.rewardModels = rewardModels;
         this.answers = answers;
         this.train = data.train();
         this.validation = data.validation();
@@ -118,7 +123,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
                 line -> { }), ctx.adapterName(), r.train().seed() ^ 0xC817CL);
         ctx.out().printf("ppo: %d prompts per rollout batch, %d steps per rollout batch, critic adapter '%s' + value "
                 + "head%n", perRollout, r.ppo().stepsPerRollout(), Critic.ADAPTER);
-        return new PpoMethod(ctx, data, rewards, answers, critic);
+        return new PpoMethod(ctx, data, rewards, Rollouts.rewardModels(ctx, rewards), answers, critic);
     }
 
     @Override
@@ -181,41 +186,10 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
 
     @Override
     public Iterator<LoadedBatch<PpoBatch>> batches(LoaderPosition start) {
-        int perEpoch = batchesInEpoch(0);
-        int perRollout = microPerRollout() * ppo.numPpoEpochs();
-        return new Iterator<>() {
-            private LoaderPosition at = new LoaderPosition(start.epoch() + (int) (start.batch() / perEpoch),
-                    start.batch() % perEpoch);
-            private long cachedRollout = -1;
-            private List<PpoBatch> cached;
-
-            @Override
-            public boolean hasNext() {
-                return true;
-            }
-
-            @Override
-            public LoadedBatch<PpoBatch> next() {
-                LoaderPosition here = at;
-                int inEpoch = (int) (here.batch() / perRollout);
-                int within = (int) (here.batch() % perRollout);
-                long rollout = (long) here.epoch() * rolloutsInEpoch() + inEpoch;
-                if (rollout != cachedRollout) {
-                    if (within != 0) {
-                        throw new BadInputException("cannot continue PPO at data position " + here + ": it lies inside a "
-                                + "rollout batch whose rollouts were not saved (checkpoints at multiples of "
-                                + "ppo.num_ppo_epochs × ppo.num_mini_batches resume exactly)");
-                    }
-                    cached = rollout(rollout, Rollouts.prompts(train, dataSeed, here.epoch(), inEpoch, promptsPerRollout));
-                    cachedRollout = rollout;
-                }
-                int pass = within / microPerRollout();
-                PpoBatch b = cached.get(order(rollout, pass)[within % microPerRollout()]);
-                at = here.batch() + 1 < perEpoch ? new LoaderPosition(here.epoch(), here.batch() + 1)
-                        : new LoaderPosition(here.epoch() + 1, 0);
-                return new LoadedBatch<>(b, here, at);
-            }
-        };
+        return new RolloutBatches<>(start, rolloutsInEpoch(), microPerRollout(), ppo.numPpoEpochs(),
+                new RolloutBatches.Names("PPO", "rollout batch", "ppo.num_ppo_epochs × ppo.num_mini_batches"),
+                (index, epoch, inEpoch) -> rollout(index, Rollouts.prompts(train, dataSeed, epoch, inEpoch, promptsPerRollout)),
+                (index, pass, slot) -> order(index, pass)[slot]);
     }
 
     /**
@@ -263,7 +237,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
             List<BatchedGenerator.Completion> completions = sample(prompts,
                     trainSeed * 0x9E3779B97F4A7C15L + index * 1_000_003L);
             int n = completions.size();
-            Rollouts.Scored scored = Rollouts.score(rewards, answers, prompts, completions);
+            Rollouts.Scored scored = Rollouts.score(rewards, rewardModels, answers, prompts, completions);
             double[] scores = new double[n];
             int eos = 0;
             for (int i = 0; i < n; i++) {
@@ -414,7 +388,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
                 }
             }
         }
-        Rollouts.Scored scored = Rollouts.score(rewards, answers, prompts, completions);
+        Rollouts.Scored scored = Rollouts.score(rewards, rewardModels, answers, prompts, completions);
         double total = 0;
         for (int i = 0; i < n; i++) {
             total += scored.total(i, rewards.weights());

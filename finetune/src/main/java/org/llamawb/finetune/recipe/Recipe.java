@@ -17,8 +17,8 @@ import org.llamawb.model.BadInputException;
  * @param kto the KTO settings; only with {@code method: kto} (absent: TRL's defaults)
  * @param grpo the GRPO settings; only with {@code method: grpo} (absent: TRL's defaults)
  * @param ppo the PPO settings; only with {@code method: ppo} (absent: TRL's defaults)
- * @param rewards the rule rewards an online method scores completions with ({@link RuleRewardSpec}; summed with
- *     their weights); required by {@code method: grpo} and {@code method: ppo}
+ * @param rewards the rule rewards and reward models an online method scores completions with ({@link RuleRewardSpec};
+ *     summed with their weights); required by {@code method: grpo} and {@code method: ppo}
  */
 public record Recipe(
         String method,

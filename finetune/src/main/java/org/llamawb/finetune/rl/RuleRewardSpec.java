@@ -9,11 +9,14 @@ package org.llamawb.finetune.rl;
  *   contains        text, ignore_case         1 if the text occurs
  *   format          pattern                   1 if the whole completion matches (dot matches newlines)
  *   length_penalty  max_length, per_unit, unit (tokens | chars): −per_unit · max(0, length − max_length)
+ *   reward_model    path                      the score of a reward adapter (the adapter directory of method: reward)
+ *                                             on prompt ⧺ completion, read at its last token
  * </pre>
  *
  * @param type one of the names above
  * @param name the name in metrics ({@code rewards/NAME/mean}) and errors; defaults to the type
  * @param weight multiplies the reward in the sum (default 1)
+ * @param path a {@code reward_model}'s PEFT {@code SEQ_CLS} adapter directory
  */
 public record RuleRewardSpec(String type, String name, Double weight, String pattern, String text, Boolean ignoreCase,
-        Integer maxLength, Double perUnit, String unit) {}
+        Integer maxLength, Double perUnit, String unit, String path) {}

@@ -1,6 +1,7 @@
 package org.llamawb.finetune.rl;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
@@ -8,21 +9,38 @@ import java.util.regex.PatternSyntaxException;
 import org.llamawb.model.BadInputException;
 
 /**
- * A recipe's rule rewards: {@code R = Σ_k w_k · r_k(completion)}. Built by {@link #compile}, which checks every
- * entry and names the offending key ({@code rewards[1].pattern: ...}); a rule that fails while scoring is
- * reported with its name and the example, never as a bare stack trace.
+ * A recipe's rewards: {@code R = Σ_k w_k · r_k(completion)}, each {@code r_k} a rule on the completion's text or the
+ * score of a reward model ({@code type: reward_model}). Built by {@link #compile}, which checks every entry and names
+ * the offending key ({@code rewards[1].pattern: ...}); a rule that fails while scoring is reported with its name and
+ * the example, never as a bare stack trace. Reward models need the model in memory, so their scores are computed by
+ * the caller (a batch at a time) and passed in ({@link #scoreEach(RuleReward.Completion, double[])}).
  */
 public final class RuleRewards {
+    private static final String TYPES = "one of exact_answer, regex, contains, format, length_penalty, reward_model";
+
     private final List<String> names;
     private final List<Double> weights;
+    /** Per reward, its rule, or null for a reward model. */
     private final List<RuleReward> rules;
+    private final List<ModelReward> models;
     private final String key;
 
-    private RuleRewards(String key, List<String> names, List<Double> weights, List<RuleReward> rules) {
+    /**
+     * A {@code type: reward_model} entry.
+     *
+     * @param name its name in metrics
+     * @param path the reward adapter's directory, as the recipe wrote it
+     * @param key where the recipe names it ({@code rewards[1]}), for errors
+     */
+    public record ModelReward(String name, String path, String key) {}
+
+    private RuleRewards(String key, List<String> names, List<Double> weights, List<RuleReward> rules,
+            List<ModelReward> models) {
         this.key = key;
         this.names = List.copyOf(names);
         this.weights = List.copyOf(weights);
-        this.rules = List.copyOf(rules);
+        this.rules = Collections.unmodifiableList(new ArrayList<>(rules)); // holds nulls
+        this.models = List.copyOf(models);
     }
 
     /**
@@ -37,6 +55,7 @@ public final class RuleRewards {
         List<String> names = new ArrayList<>();
         List<Double> weights = new ArrayList<>();
         List<RuleReward> rules = new ArrayList<>();
+        List<ModelReward> models = new ArrayList<>();
         for (int i = 0; i < specs.size(); i++) {
             String at = key + "[" + i + "]";
             RuleRewardSpec s = specs.get(i);
@@ -44,8 +63,7 @@ public final class RuleRewards {
                 throw new BadInputException(at + ": expected a mapping with a type");
             }
             if (s.type() == null || s.type().isBlank()) {
-                throw new BadInputException(at + ".type: required; one of exact_answer, regex, contains, format, "
-                        + "length_penalty");
+                throw new BadInputException(at + ".type: required; " + TYPES);
             }
             String type = s.type().trim().toLowerCase(Locale.ROOT);
             RuleReward rule = switch (type) {
@@ -84,8 +102,15 @@ public final class RuleRewards {
                     }
                     yield new RuleReward.LengthPenalty(s.maxLength(), perUnit, unit.equals("tokens"));
                 }
-                default -> throw new BadInputException(at + ".type: unknown reward '" + s.type()
-                        + "'; one of exact_answer, regex, contains, format, length_penalty");
+                case "reward_model" -> {
+                    only(s, at, "path");
+                    if (s.path() == null || s.path().isBlank()) {
+                        throw new BadInputException(at + ".path: required, the adapter directory a method: reward run "
+                                + "wrote (its output.dir/adapter)");
+                    }
+                    yield null; // scored by the caller with the model
+                }
+                default -> throw new BadInputException(at + ".type: unknown reward '" + s.type() + "'; " + TYPES);
             };
             double weight = s.weight() == null ? 1.0 : s.weight();
             if (!Double.isFinite(weight)) {
@@ -99,8 +124,16 @@ public final class RuleRewards {
             names.add(name);
             weights.add(weight);
             rules.add(rule);
+            if (rule == null) {
+                models.add(new ModelReward(name, s.path(), at));
+            }
         }
-        return new RuleRewards(key, names, weights, rules);
+        return new RuleRewards(key, names, weights, rules, models);
+    }
+
+    /** The {@code reward_model} entries, in recipe order: whose scores {@link #scoreEach(RuleReward.Completion, double[])} takes. */
+    public List<ModelReward> models() {
+        return models;
     }
 
     /** The rewards' names, in recipe order ({@code rewards/NAME/mean} in metrics). */
@@ -114,13 +147,31 @@ public final class RuleRewards {
     }
 
     /**
-     * Each reward of one completion, unweighted, in recipe order.
+     * Each reward of one completion, unweighted, in recipe order, when there is no reward model among them.
      *
      * @throws BadInputException naming the reward and the example when a rule fails
      */
     public double[] scoreEach(RuleReward.Completion c) {
+        return scoreEach(c, new double[0]);
+    }
+
+    /**
+     * Each reward of one completion, unweighted, in recipe order: the rules' scores, and the reward models' from
+     * {@code modelScores} (in {@link #models()} order).
+     *
+     * @throws BadInputException naming the reward and the example when a rule fails
+     */
+    public double[] scoreEach(RuleReward.Completion c, double[] modelScores) {
+        if (modelScores.length != models.size()) {
+            throw new IllegalArgumentException(models.size() + " reward models but " + modelScores.length + " scores");
+        }
         double[] out = new double[rules.size()];
+        int m = 0;
         for (int k = 0; k < out.length; k++) {
+            if (rules.get(k) == null) {
+                out[k] = modelScores[m++];
+                continue;
+            }
             try {
                 out[k] = rules.get(k).score(c);
             } catch (RuntimeException | StackOverflowError e) {
@@ -163,6 +214,7 @@ public final class RuleRewards {
         check(s.maxLength() != null, "max_length", ok, s, at);
         check(s.perUnit() != null, "per_unit", ok, s, at);
         check(s.unit() != null, "unit", ok, s, at);
+        check(s.path() != null, "path", ok, s, at);
     }
 
     private static void check(boolean present, String field, List<String> ok, RuleRewardSpec s, String at) {

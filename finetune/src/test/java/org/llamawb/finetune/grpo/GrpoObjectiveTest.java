@@ -19,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.llamawb.finetune.rl.GrpoLoss;
 import org.llamawb.finetune.rl.LossAggregation;
+import org.llamawb.finetune.train.MetricMeans;
 import org.llamawb.model.Llama;
 import org.llamawb.model.LlamaConfig;
 import org.llamawb.model.RopeScaling;
@@ -117,11 +118,13 @@ class GrpoObjectiveTest {
     void microBatchesEqualOneBatch(LossAggregation aggregation) {
         List<Row> rows = rows();
         long tokens = rows.stream().mapToLong(x -> x.completion().length).sum();
-        GrpoObjective objective = new GrpoObjective(model, new GrpoLoss.Settings(0.2, 0.28, 0.1, aggregation, 8), 0.9);
+        MetricMeans metrics = new MetricMeans();
+        GrpoObjective objective = new GrpoObjective(model, new GrpoLoss.Settings(0.2, 0.28, 0.1, aggregation, 8), 0.9,
+                metrics);
         Map<String, float[]> whole = new LinkedHashMap<>();
         double one = run(objective, List.of(batch(rows, tokens)), whole);
         Map<String, double[]> metricsWhole = new LinkedHashMap<>();
-        objective.takeMetrics().forEach((k, v) -> metricsWhole.put(k, new double[] {v}));
+        metrics.take().forEach((k, v) -> metricsWhole.put(k, new double[] {v}));
         Map<String, float[]> split = new LinkedHashMap<>();
         double two = run(objective, List.of(batch(rows.subList(0, 2), tokens), batch(rows.subList(2, 4), tokens)), split);
         assertEquals(one, two, 1e-6, "loss");

@@ -25,7 +25,7 @@ class ReferenceAnswersTest {
         Map<String, String> answers = ReferenceAnswers.read(file, "answer");
         List<Example> prompts = DatasetReader.readAll(file, ReadOptions.failing().withFormat(DataFormat.PROMPTS));
         RuleRewards r = RuleRewards.compile(List.of(new RuleRewardSpec("exact_answer", null, null,
-                ArithmeticTask.ANSWER_PATTERN, null, null, null, null, null)), "rewards");
+                ArithmeticTask.ANSWER_PATTERN, null, null, null, null, null, null)), "rewards");
         var problems = ArithmeticTask.small().problems(40, 2);
         var rng = new java.util.SplittableRandom(0);
         for (int i = 0; i < prompts.size(); i++) {

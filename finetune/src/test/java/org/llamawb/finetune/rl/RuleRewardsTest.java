@@ -63,8 +63,8 @@ class RuleRewardsTest {
     @Test
     void namedAnswerGroupAndCharacterLengths() {
         RuleRewards r = RuleRewards.compile(List.of(
-                new RuleRewardSpec("exact_answer", null, null, "(\\w+)=(?<answer>\\S+)", null, null, null, null, null),
-                new RuleRewardSpec("length_penalty", null, 1.0, null, null, null, 3, 0.5, "chars")), "rewards");
+                new RuleRewardSpec("exact_answer", null, null, "(\\w+)=(?<answer>\\S+)", null, null, null, null, null, null),
+                new RuleRewardSpec("length_penalty", null, 1.0, null, null, null, 3, 0.5, "chars", null)), "rewards");
         assertArrayEquals(new double[] {1, -0.5}, r.scoreEach(completion("x=ab", 99, "ab")), 1e-12); // 4 chars, 1 over
     }
 
@@ -81,16 +81,16 @@ class RuleRewardsTest {
 
         assertMessage("rewards[0].type: unknown reward 'exact'", List.of(spec("exact", "x")));
         assertMessage("rewards[0].pattern: required", List.of(new RuleRewardSpec("format", null, null, null, null,
-                null, null, null, null)));
+                null, null, null, null, null)));
         assertMessage("rewards[0].text: not used by type regex", List.of(new RuleRewardSpec("regex", null, null, "a",
-                "b", null, null, null, null)));
+                "b", null, null, null, null, null)));
         assertMessage("rewards[1].name: 'regex' is used twice", List.of(spec("regex", "a"), spec("regex", "b")));
         assertMessage("rewards[0].max_length: required", List.of(new RuleRewardSpec("length_penalty", null, null,
-                null, null, null, null, null, null)));
+                null, null, null, null, null, null, null)));
         assertMessage("rewards[0].unit: must be tokens or chars", List.of(new RuleRewardSpec("length_penalty", null,
-                null, null, null, null, 5, null, "words")));
+                null, null, null, null, 5, null, "words", null)));
         assertMessage("rewards[0].weight: must be a finite number", List.of(new RuleRewardSpec("regex", null,
-                Double.NaN, "a", null, null, null, null, null)));
+                Double.NaN, "a", null, null, null, null, null, null)));
         assertMessage("rewards: at least one reward", List.of());
 
         var unknownKey = assertThrows(BadInputException.class, () -> fromYaml("""
@@ -104,14 +104,14 @@ class RuleRewardsTest {
     @Test
     void aFailingRewardNamesItselfAndTheExample() {
         RuleRewards r = RuleRewards.compile(List.of(spec("regex", "x"),
-                new RuleRewardSpec("exact_answer", "math", null, "(\\d+)", null, null, null, null, null)), "rewards");
+                new RuleRewardSpec("exact_answer", "math", null, "(\\d+)", null, null, null, null, null, null)), "rewards");
         var e = assertThrows(BadInputException.class, () -> r.score(completion("42", 1, null)));
         assertEquals("reward 'math' (rewards[1]) failed on example ex-7: example ex-7 has no reference answer",
                 e.getMessage());
     }
 
     private static RuleRewardSpec spec(String type, String pattern) {
-        return new RuleRewardSpec(type, null, null, pattern, null, null, null, null, null);
+        return new RuleRewardSpec(type, null, null, pattern, null, null, null, null, null, null);
     }
 
     private static void assertMessage(String prefix, List<RuleRewardSpec> specs) {

@@ -68,7 +68,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         this.lora = ctx.lora();
         this.tokenizer = ctx.tokenizer();
         this.grpo = r.grpo();
-        this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature());
+        this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature(), r.train().policy());
         this.rewards = rewards;
         this.answers = answers;
         this.train = data.train();

@@ -26,7 +26,9 @@ import org.llamawb.model.Llama;
  * its graph; {@link #backward} then writes the gradient of {@code Σ_row g_row · logp_row} over those logits
  * and back-propagates it once, so a preference loss, a function of whole-sequence log-probabilities known
  * only after the pass, costs one forward and one backward. A pass without autograd (the reference, the
- * evaluation) runs a few rows at a time and the head in slices, and keeps nothing of {@code [m, V]} size.
+ * evaluation) runs a few rows at a time and the head in slices, and keeps nothing of {@code [m, V]} size; nor does a
+ * pass on a rematerialised step's last block output ({@link #ofLast} on a leaf), whose backward recomputes the head
+ * slice by slice.
  */
 public final class SequenceLogProbs {
     /** Logit values per slice of a pass without autograd, and per metrics temporary: 8M floats, 32 MiB. */

@@ -2,8 +2,8 @@
 # Runs the benchmarks of bench/BENCHMARKS.md side by side with their Python peers, on this machine, in this
 # run, and appends one JSON line per measurement to bench/results/<date>.jsonl.
 #
-#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo precision
-#                                spark (default: all but spark)
+#   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo
+#                                dpo-remat precision spark (default: all but spark)
 #
 # Needs the reference venv for the peers (PY=/path/to/python, default /work/venv-ref/bin/python with torch,
 # transformers, peft, lm-eval). Run it on an otherwise idle machine: every number is a median of timed
@@ -16,7 +16,7 @@ DATA="${DATA:-../shared/data}"
 out="${OUT:-bench/results/$(date +%F).jsonl}"   # OUT=file to keep a series apart
 mkdir -p bench/results /tmp/llamawb-bench
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval dpo precision)
+[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval dpo dpo-remat precision)
 
 emit() { # label, then the command; the command's last stdout line is the JSON result
   local label="$1"; shift
@@ -173,6 +173,19 @@ for g in "${groups[@]}"; do
           "${smol[@]}" --batch "$B" --seq "$T" --steps 3 --warmup 1 --precision bf16
         emit "precision smollm2-${L}L ${B}x${T} bf16 python" "$PY" bench/peer/peft_train.py "${smol[@]}" --batch "$B" \
           --seq "$T" --steps 3 --warmup 1 --autocast bf16
+      done
+      ;;
+    dpo-remat)
+      # the DPO step of the dpo group under each rematerialisation policy: peak RSS with the default allocator, then
+      # activation memory (peak RSS - RSS before the first step) with glibc's mmap threshold fixed at 1 MiB, as in
+      # remat-memory; a short series (2 timed steps), for memory, not for speed
+      B="${DPO_PAIRS:-4}"; T="${DPO_SEQ:-256}"; F="${DPO_PROMPT:-0.5}"
+      for policy in ${POLICIES-none full hybrid hybrid-lean}; do
+        emit "dpo-remat 15M ${B}x2x${T} prompt $F $policy java" ./workbench bench train --method dpo --batch "$B" \
+          --seq "$T" --prompt-fraction "$F" --remat "$policy" --steps 2 --warmup 1
+        emit "dpo-remat-memory 15M ${B}x2x${T} prompt $F $policy java" env MALLOC_MMAP_THRESHOLD_=1048576 \
+          ./workbench bench train --method dpo --batch "$B" --seq "$T" --prompt-fraction "$F" --remat "$policy" \
+          --steps 2 --warmup 1
       done
       ;;
     *) echo "bench: unknown group '$g'" >&2; exit 2 ;;

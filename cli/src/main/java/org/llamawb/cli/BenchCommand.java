@@ -26,6 +26,7 @@ import org.llamawb.datasets.batch.PairBatch;
 import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.dpo.DpoLoss;
 import org.llamawb.finetune.dpo.DpoObjective;
+import org.llamawb.finetune.dpo.ReferenceModel;
 import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
@@ -312,16 +313,18 @@ final class BenchCommand implements Command {
             throw new UsageException("bench train --method dpo: --targets must be qkvo or all-linear (the reference is "
                     + "the base with the adapter off)");
         }
-        if (f.has("accumulation") || f.has("remat")) {
-            throw new UsageException("bench train --method dpo: --accumulation and --remat are SFT options");
+        if (f.has("accumulation")) {
+            throw new UsageException("bench train --method dpo: --accumulation is an SFT option");
         }
+        Rematerialization remat = Rematerialization.parse(f.string("remat", "none"));
+        out.put("rematerialization", remat.recipeName());
         try (Llama model = Llama.random(c, 1, 0.02, m); LoraModel lora = new LoraModel(model)) {
             Map<String, NDArray> params = addLora(lora, targets, out);
             List<PairBatch> batches = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 batches.add(randomPairs(c, pairs, seq, promptFraction, i));
             }
-            DpoObjective objective = new DpoObjective(model, lora, DPO_LOSS);
+            DpoObjective objective = new DpoObjective(model, ReferenceModel.base(model, lora), DPO_LOSS, remat);
             double maxGradNorm = f.number("max-grad-norm", 1.0);
             try (AdamW opt = new AdamW(params, new AdamW.Settings(0.9, 0.999, 1e-8, 0.0), AdamW::decaysByDefault, m)) {
                 out.put("rss_before_steps_mib", currentRssMib());

@@ -162,8 +162,22 @@ public final class RewardModel implements AutoCloseable {
      * @return {@code [N]} rewards, N = {@code rows.length}
      */
     public NDArray scoresAt(NDArray inputIds, NDArray positionIds, NDArray segmentIds, int[] rows, int[] ends, boolean grad) {
-        long b = inputIds.getShape().get(0);
-        long t = inputIds.getShape().get(1);
+        if (ends.length != rows.length) {
+            throw new IllegalArgumentException(rows.length + " rows but " + ends.length + " end positions");
+        }
+        return scoresFrom(lora.model().hidden(inputIds, positionIds, segmentIds, grad), rows, ends);
+    }
+
+    /**
+     * {@link #scoresAt} on the final normalised hidden states {@code hidden: [B, T, d]} of a pass the caller ran (a
+     * training step under a rematerialisation policy runs the blocks itself).
+     *
+     * @return {@code [N]} rewards, N = {@code rows.length}
+     */
+    public NDArray scoresFrom(NDArray hidden, int[] rows, int[] ends) {
+        long b = hidden.getShape().get(0);
+        long t = hidden.getShape().get(1);
+        long d = hidden.getShape().get(2);
         int n = rows.length;
         if (ends.length != n) {
             throw new IllegalArgumentException(n + " rows but " + ends.length + " end positions");
@@ -177,10 +191,8 @@ public final class RewardModel implements AutoCloseable {
             }
             pick[Math.toIntExact(k * b * t + rows[k] * t + ends[k])] = 1f;
         }
-        NDArray h = lora.model().hidden(inputIds, positionIds, segmentIds, grad); // [B, T, d]
-        long d = h.getShape().get(2);
-        NDArray select = inputIds.getManager().create(pick, new Shape(n, b * t)); // [N, B·T]
-        NDArray last = select.matMul(h.reshape(b * t, d)); // [N, d]
+        NDArray select = hidden.getManager().create(pick, new Shape(n, b * t)); // [N, B·T]
+        NDArray last = select.matMul(hidden.reshape(b * t, d)); // [N, d]
         return last.matMul(score.transpose()).reshape(n); // [N, 1] -> [N]
     }
 
@@ -192,10 +204,18 @@ public final class RewardModel implements AutoCloseable {
      * @return {@code [B, T]}
      */
     public NDArray tokenScores(NDArray inputIds, boolean grad) {
-        long b = inputIds.getShape().get(0);
-        long t = inputIds.getShape().get(1);
-        NDArray h = lora.model().hidden(inputIds, null, null, grad); // [B, T, d]
-        return h.matMul(score.transpose()).reshape(b, t); // [B, T, 1] -> [B, T]
+        return tokenScoresFrom(lora.model().hidden(inputIds, null, null, grad)); // [B, T, d] -> [B, T]
+    }
+
+    /**
+     * {@link #tokenScores} on the final normalised hidden states {@code hidden: [B, T, d]} of a pass the caller ran.
+     *
+     * @return {@code [B, T]}
+     */
+    public NDArray tokenScoresFrom(NDArray hidden) {
+        long b = hidden.getShape().get(0);
+        long t = hidden.getShape().get(1);
+        return hidden.matMul(score.transpose()).reshape(b, t); // [B, T, 1] -> [B, T]
     }
 
     /**

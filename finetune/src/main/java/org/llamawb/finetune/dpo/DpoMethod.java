@@ -41,7 +41,7 @@ public final class DpoMethod {
             ctx.out().println("reference model: the base with the frozen adapter " + r.adapter().initFrom()
                     + " (dpo.reference: adapter)");
         }
-        DpoObjective objective = new DpoObjective(ctx.model(), reference, DpoLoss.of(r.dpo()));
+        DpoObjective objective = new DpoObjective(ctx.model(), reference, DpoLoss.of(r.dpo()), r.train().policy());
         if (r.dpo().precomputeRefLogProbs()) {
             // every training pair once, in dataset order
             PairLoader all = new PairLoader(data.train(), new LoaderOptions(batch, r.data().maxLength(), false, false, false,

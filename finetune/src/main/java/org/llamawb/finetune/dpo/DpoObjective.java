@@ -1,10 +1,8 @@
 package org.llamawb.finetune.dpo;
 
-import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -12,8 +10,11 @@ import java.util.Map;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.datasets.batch.PairBatch;
 import org.llamawb.datasets.tokenize.TokenizedExample;
+import org.llamawb.finetune.remat.ForwardBackward;
+import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.train.MetricMeans;
+import org.llamawb.finetune.train.NativeHeap;
 import org.llamawb.finetune.train.PairMethod;
 import org.llamawb.model.Llama;
 
@@ -29,32 +30,48 @@ public final class DpoObjective implements PairMethod.Objective {
     private final Llama model;
     private final ReferenceModel reference;
     private final DpoLoss loss;
+    private final Rematerialization remat;
     private final NDManager manager;
     /** Reference log-probabilities by sequence (precompute_ref_log_probs); empty when not precomputed. */
     private final Map<Sequence, Double> precomputed = new HashMap<>();
     private final MetricMeans metrics = new MetricMeans();
 
-    /** DPO against the base: {@code lora}'s adapters switched off. */
+    /** DPO against the base: {@code lora}'s adapters switched off; no rematerialisation. */
     public DpoObjective(Llama model, LoraModel lora, DpoLoss loss) {
-        this(model, ReferenceModel.base(model, lora), loss);
+        this(model, ReferenceModel.base(model, lora), loss, Rematerialization.NONE);
     }
 
+    /** DPO against {@code reference}; no rematerialisation. */
     public DpoObjective(Llama model, ReferenceModel reference, DpoLoss loss) {
+        this(model, reference, loss, Rematerialization.NONE);
+    }
+
+    /** @param remat what the policy's pass keeps for its backward ({@code train.rematerialization}) */
+    public DpoObjective(Llama model, ReferenceModel reference, DpoLoss loss, Rematerialization remat) {
         this.model = model;
         this.reference = reference;
         this.loss = loss;
+        this.remat = remat;
         this.manager = model.manager();
     }
 
+    /**
+     * The reference pass, then the policy's pass over the same rows under the recipe's rematerialisation policy,
+     * with the log-probabilities and the loss as its head: {@code dL/dz} is known only once the pass has reached
+     * its last block, and is injected there.
+     */
     @Override
     public double lossAndBackward(PairBatch batch, double scale, long seed) {
         int b = batch.chosen().rows();
         int[][] ids = concat(batch.chosen().inputIds(), batch.rejected().inputIds()); // [2B, T]
         int[][] labels = concat(batch.chosen().labels(), batch.rejected().labels());
         double[] ref = reference(ids, labels);
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            JniUtils.setSeed(seed); // adapter dropout
-            SequenceLogProbs policy = SequenceLogProbs.of(model, ids, labels, true, manager);
+        // the reference pass's freed temporaries would stay resident in the C heap under the policy's pass
+        NativeHeap.trim();
+        NDArray input = SequenceLogProbs.idsArray(ids, manager); // [2B, T]
+        // the blocks reseed adapter dropout from seed, block by block
+        return ForwardBackward.run(model, input, null, null, remat, seed, (last, leaf) -> {
+            SequenceLogProbs policy = SequenceLogProbs.ofLast(model, last, labels, leaf, manager);
             Pairs p = pairs(policy, ref, b);
             float[] grad = new float[2 * b]; // d(scale · Σ L) / d(sequence log-probability)
             for (int i = 0; i < b; i++) {
@@ -65,7 +82,7 @@ public final class DpoObjective implements PairMethod.Objective {
             policy.backward(grad);
             metrics.add(metricsOf(p, policy, b));
             return p.lossSum;
-        }
+        });
     }
 
     /**

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.Arrays;
+import java.util.function.Supplier;
 import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.model.Kernels;
@@ -25,7 +26,9 @@ import org.llamawb.model.Llama;
  * its graph; {@link #backward} then writes the gradient of {@code Σ_row g_row · logp_row} over those logits
  * and back-propagates it once, so a preference loss, a function of whole-sequence log-probabilities known
  * only after the pass, costs one forward and one backward. A pass without autograd (the reference, the
- * evaluation) runs a few rows at a time and the head in slices, and keeps nothing of {@code [m, V]} size.
+ * evaluation) runs a few rows at a time and the head in slices, and keeps nothing of {@code [m, V]} size; nor does a
+ * pass on a rematerialised step's last block output ({@link #ofLast} on a leaf), whose backward recomputes the head
+ * slice by slice.
  */
 public final class SequenceLogProbs {
     /** Logit values per slice of a pass without autograd, and per metrics temporary: 8M floats, 32 MiB. */
@@ -56,6 +59,12 @@ public final class SequenceLogProbs {
     private final int[] rowOf;
     /** Whether the pass ran under autograd and can be back-propagated. */
     private boolean recorded;
+    /** On a leaf ({@link #ofLast} with {@code leaf}): the leaf {@code [N, T, d]}, the labelled rows' indices, the slice size. */
+    private NDArray leaf;
+    private NDArray where;
+    private int rowsPerSlice;
+    /** The model whose head a leaf's backward recomputes. */
+    private Llama model;
 
     private SequenceLogProbs(double[] values, long[] counts, double[] logitSums, double[] entropySums, double[] correct,
             NDArray logits, NDArray targets, NDArray lse, int[] rowOf, boolean recorded) {
@@ -89,6 +98,24 @@ public final class SequenceLogProbs {
         }
     }
 
+    /**
+     * {@link #of} under autograd, from {@code last: [N, T, d]}, the last decoder block's output of a pass the caller
+     * runs (under a rematerialisation policy): the final norm and the head are applied here, and {@link #backward}
+     * back-propagates into {@code last}. Call inside the pass's gradient collector.
+     *
+     * @param leaf false: {@code last} is part of the pass's graph; the {@code [m, V]} logits are kept for the one
+     *     backward. True: {@code last} is a leaf that requires gradients; nothing of {@code [m, V]} size is kept: the
+     *     values are read slice by slice without a graph, and {@link #backward} recomputes each slice's norm and
+     *     logits from {@code last} under autograd and back-propagates it before the next (one more head forward, the
+     *     memory a rematerialised step is for)
+     */
+    public static SequenceLogProbs ofLast(Llama model, NDArray last, int[][] labels, boolean leaf, NDManager m) {
+        if (leaf) {
+            return head(model, () -> last, labels, true, true, true, m);
+        }
+        return head(model, () -> model.norm().forward(last), labels, true, true, false, m);
+    }
+
     private static SequenceLogProbs run(Llama model, int[][] ids, int[][] labels, boolean grad, boolean metrics,
             NDManager m) {
         int n = ids.length;
@@ -97,13 +124,37 @@ public final class SequenceLogProbs {
         if (!grad && n > rowsPerChunk) {
             return inChunks(model, ids, labels, metrics, rowsPerChunk, m);
         }
-        long[] flatIds = new long[n * t];
+        // [N, T] -> [N, T, d], the final normalised hidden states
+        return head(model, () -> model.hidden(idsArray(ids, m), null, null, grad), labels, grad, metrics, false, m);
+    }
+
+    /** Rows of token ids as a {@code [N, T]} int64 array. */
+    public static NDArray idsArray(int[][] ids, NDManager m) {
+        int n = ids.length;
+        int t = ids[0].length;
+        long[] flat = new long[n * t];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < t; j++) {
+                flat[i * t + j] = ids[i][j];
+            }
+        }
+        return m.create(flat, new Shape(n, t));
+    }
+
+    /**
+     * The head over the labelled positions of {@code hiddenStates()}, which is run only when some position is labelled:
+     * the final normalised hidden states, or with {@code onLeaf} the last block's output (a leaf), normalised here per
+     * slice.
+     */
+    private static SequenceLogProbs head(Llama model, Supplier<NDArray> hiddenStates, int[][] labels, boolean grad,
+            boolean metrics, boolean onLeaf, NDManager m) {
+        int n = labels.length;
+        int t = labels[0].length;
         long[] counts = new long[n];
         int labelled = 0;
         for (int i = 0; i < n; i++) {
-            for (int j = 0; j < t; j++) {
-                flatIds[i * t + j] = ids[i][j];
-                if (j + 1 < t && labels[i][j + 1] != TokenizedExample.IGNORE) {
+            for (int j = 0; j + 1 < t; j++) {
+                if (labels[i][j + 1] != TokenizedExample.IGNORE) {
                     counts[i]++;
                     labelled++;
                 }
@@ -129,22 +180,27 @@ public final class SequenceLogProbs {
         if (labelled == 0) {
             return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, null, null, null, rowOf, grad);
         }
-        NDArray input = m.create(flatIds, new Shape(n, t)); // [N, T]
-        NDArray hidden = model.hidden(input, null, null, grad); // [N, T, d]
+        NDArray hidden = hiddenStates.get(); // [N, T, d]
         long d = hidden.getShape().get(2);
-        // gathered under autograd: the gradient scatters back to these positions
-        NDArray at = hidden.reshape((long) n * t, d).get(m.create(positions)); // [m, d]
+        NDArray where = m.create(positions); // [m]
         NDArray target = m.create(next); // [m]
         int vocab = model.config().vocabSize();
         int rows = (int) Math.max(1, Math.min(labelled, logitsPerSlice / vocab));
-        NDArray logits = grad ? model.logits(at) : null; // [m, V], kept for the backward pass
-        NDArray plain = grad ? logits.stopGradient() : null; // the same storage, outside the graph
+        boolean keep = grad && !onLeaf; // the [m, V] logits are kept for the backward pass
+        if (onLeaf) {
+            JniUtils.setGradMode(false); // the values are read without a graph; backward recomputes each slice
+        }
+        // gathered under autograd when the graph continues: the gradient scatters back to these positions
+        NDArray at = hidden.reshape((long) n * t, d).get(where); // [m, d]
+        NDArray logits = keep ? model.logits(at) : null; // [m, V]
+        NDArray plain = keep ? logits.stopGradient() : null; // the same storage, outside the graph
         float[] lseAll = new float[labelled];
         for (int start = 0; start < labelled; start += rows) {
             int end = Math.min(labelled, start + rows);
             try (NDScope scope = new NDScope()) {
                 NDIndex slice = new NDIndex("{}:{}", start, end);
-                NDArray z = grad ? plain.get(slice) : model.logits(at.get(slice)); // [rows, V]
+                NDArray z = keep ? plain.get(slice) // [rows, V]
+                        : model.logits(onLeaf ? model.norm().forward(at.get(slice)) : at.get(slice));
                 NDArray y = target.get(slice); // [rows]
                 NDArray[] s = metrics ? Kernels.get().tokenLogProbStats(z, y) : Kernels.get().tokenLogProbs(z, y);
                 float[] logp = s[0].toFloatArray();
@@ -163,8 +219,18 @@ public final class SequenceLogProbs {
                 }
             }
         }
-        return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, logits, target,
+        if (onLeaf) {
+            JniUtils.setGradMode(true);
+        }
+        SequenceLogProbs out = new SequenceLogProbs(values, counts, logitSums, entropySums, correct, logits, target,
                 grad ? m.create(lseAll) : null, rowOf, grad);
+        if (onLeaf) {
+            out.leaf = hidden; // [N, T, d]
+            out.where = where;
+            out.model = model;
+            out.rowsPerSlice = rows;
+        }
+        return out;
     }
 
     /** A pass without autograd over {@code rows} rows at a time, each chunk in its own scope; the results joined. */
@@ -193,26 +259,43 @@ public final class SequenceLogProbs {
 
     /**
      * Back-propagates {@code Σ_row rowGrad[row] · values[row]} through the recorded pass: the gradient of every
-     * labelled position, {@code rowGrad[row] · (onehot(label) − softmax)}, is written over the kept logits and
-     * injected into the head's graph. Once, inside the collector of a pass made with {@code grad = true}.
+     * labelled position, {@code rowGrad[row] · (onehot(label) − softmax)}, is written over the logits and injected
+     * into the head's graph: the kept logits at once, or on a leaf slice by slice, each slice's norm and logits
+     * recomputed under autograd. Once, inside the collector of a pass made with {@code grad = true}.
      */
     public void backward(float[] rowGrad) {
         if (!recorded) {
             throw new IllegalStateException("backward needs a pass under autograd that was not back-propagated yet");
         }
+        recorded = false;
         if (rowOf.length == 0) {
             return;
         }
-        NDManager m = logits.getManager();
-        float[] weight = new float[rowOf.length];
+        NDManager m = targets.getManager();
+        float[] weights = new float[rowOf.length];
         for (int k = 0; k < rowOf.length; k++) {
-            weight[k] = rowGrad[rowOf[k]];
+            weights[k] = rowGrad[rowOf[k]];
         }
-        NDArray grad = logits.stopGradient(); // [m, V], the logits' storage: the head's backward reads only its input and weight
-        Kernels.get().logProbGradInPlace(grad, targets, lse, m.create(weight));
-        JniUtils.backward((PtNDArray) logits, (PtNDArray) grad, false, false);
-        logits = null;
-        recorded = false;
+        NDArray weight = m.create(weights); // [m]
+        if (leaf == null) {
+            NDArray grad = logits.stopGradient(); // [m, V], the logits' storage: the head's backward reads only its input and weight
+            Kernels.get().logProbGradInPlace(grad, targets, lse, weight);
+            JniUtils.backward((PtNDArray) logits, (PtNDArray) grad, false, false);
+            logits = null;
+            return;
+        }
+        for (int start = 0; start < rowOf.length; start += rowsPerSlice) {
+            int end = Math.min(rowOf.length, start + rowsPerSlice);
+            try (NDScope scope = new NDScope()) {
+                NDIndex slice = new NDIndex("{}:{}", start, end);
+                // reshaped here, under autograd: a view made without it would not lead back to the leaf
+                NDArray rows = leaf.reshape(-1, leaf.getShape().get(2)).get(where.get(slice)); // [N·T, d] -> [rows, d]
+                NDArray z = model.logits(model.norm().forward(rows)); // [rows, V], recorded
+                NDArray grad = z.stopGradient();
+                Kernels.get().logProbGradInPlace(grad, targets.get(slice), lse.get(slice), weight.get(slice));
+                JniUtils.backward((PtNDArray) z, (PtNDArray) grad, false, false); // adds into the leaf's gradient
+            }
+        }
     }
 
     /** The per-row sums of the labelled tokens' log-probabilities. */

@@ -73,7 +73,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         this.lora = ctx.lora();
         this.tokenizer = ctx.tokenizer();
         this.grpo = r.grpo();
-        this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature(), metrics);
+        this.objective = new GrpoObjective(model, grpo.lossSettings(), grpo.temperature(), metrics, r.train().policy());
         this.rewards = rewards;
         this.rewardModels = rewardModels;
         this.answers = answers;

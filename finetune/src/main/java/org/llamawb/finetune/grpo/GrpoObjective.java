@@ -1,15 +1,17 @@
 package org.llamawb.finetune.grpo;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.llamawb.finetune.dpo.SequenceLogProbs;
 import org.llamawb.finetune.online.Rollouts;
+import org.llamawb.finetune.remat.ForwardBackward;
+import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.rl.GrpoLoss;
 import org.llamawb.finetune.rl.LossAggregation;
 import org.llamawb.finetune.train.MetricMeans;
@@ -28,28 +30,42 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
     private final GrpoLoss.Settings settings;
     private final double temperature;
     private final MetricMeans metrics;
+    private final Rematerialization remat;
 
     /** @param metrics where each micro-batch's loss statistics are added (the method's accumulator) */
     GrpoObjective(Llama model, GrpoLoss.Settings settings, double temperature, MetricMeans metrics) {
+        this(model, settings, temperature, metrics, Rematerialization.NONE);
+    }
+
+    /**
+     * @param metrics where each micro-batch's loss statistics are added (the method's accumulator)
+     * @param remat what the policy's pass keeps for its backward ({@code train.rematerialization})
+     */
+    GrpoObjective(Llama model, GrpoLoss.Settings settings, double temperature, MetricMeans metrics,
+            Rematerialization remat) {
         this.model = model;
         this.settings = settings;
         this.temperature = temperature;
         this.metrics = metrics;
+        this.remat = remat;
     }
 
+    /** The policy's pass under the recipe's rematerialisation policy, with the log-probabilities and the loss as its head. */
     @Override
     public double lossAndBackward(GrpoBatch b, double scale, long seed) {
         NDManager m = model.manager();
         Shape shape = new Shape(b.rows(), b.width());
         double weight = settings.aggregation() == LossAggregation.DAPO ? 1.0 / scale : b.rows();
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            JniUtils.setSeed(seed); // adapter dropout
-            NDArray logprobs = Rollouts.tokenLogprobs(model, b.ids(), temperature, true, m);
+        NDArray input = SequenceLogProbs.idsArray(b.ids(), m); // [N, T]
+        // the blocks reseed adapter dropout from seed, block by block
+        return ForwardBackward.run(model, input, null, null, remat, seed, (last, leaf) -> {
+            NDArray logprobs = Rollouts.tokenLogprobs(model, model.norm().forward(last), b.ids(), temperature, m); // [N, T]
             NDArray old = b.oldLogprobs() == null ? logprobs.stopGradient() : m.create(b.oldLogprobs(), shape);
             NDArray ref = b.refLogprobs() == null ? null : m.create(b.refLogprobs(), shape);
             GrpoLoss l = GrpoLoss.compute(logprobs, old, ref, m.create(b.advantages()), m.create(b.mask(), shape),
                     b.stepCompletionTokens(), settings);
-            gc.backward(l.loss().mul(m.full(new Shape(), (float) (weight * scale), DataType.FLOAT32)));
+            NDArray scaled = l.loss().mul(m.full(new Shape(), (float) (weight * scale), DataType.FLOAT32));
+            JniUtils.backward((PtNDArray) scaled, (PtNDArray) scaled.onesLike(), false, false);
             Map<String, Double> one = new LinkedHashMap<>();
             if (!Double.isNaN(l.kl())) {
                 one.put("kl", l.kl());
@@ -59,7 +75,7 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
             one.put("clip_ratio/region_mean", l.clipRatioRegion());
             metrics.add(one);
             return l.loss().getFloat() * weight;
-        }
+        });
     }
 
     /** Completions: what the step's loss is averaged over. */

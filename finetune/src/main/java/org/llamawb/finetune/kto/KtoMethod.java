@@ -59,7 +59,7 @@ public final class KtoMethod implements TrainingMethod<KtoBatch> {
             throw new BadInputException("data: no desirable/undesirable example survived reading and encoding (method kto "
                     + "trains on kto data: messages plus a label; see the report above)");
         }
-        return new KtoMethod(new KtoObjective(ctx.model(), ctx.lora(), KtoLoss.of(r.kto())), data,
+        return new KtoMethod(new KtoObjective(ctx.model(), ctx.lora(), KtoLoss.of(r.kto()), r.train().policy()), data,
                 r.train().microBatchSize(), r.data().seed(), ctx.padId());
     }
 

@@ -1,16 +1,18 @@
 package org.llamawb.finetune.kto;
 
-import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.finetune.dpo.SequenceLogProbs;
+import org.llamawb.finetune.remat.ForwardBackward;
+import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.train.MetricMeans;
+import org.llamawb.finetune.train.NativeHeap;
 import org.llamawb.finetune.train.TrainingStep;
 import org.llamawb.model.Llama;
 
@@ -24,13 +26,21 @@ public final class KtoObjective implements TrainingStep.Loss<KtoBatch> {
     private final Llama model;
     private final LoraModel lora;
     private final KtoLoss loss;
+    private final Rematerialization remat;
     private final NDManager manager;
     private final MetricMeans metrics = new MetricMeans();
 
+    /** No rematerialisation. */
     public KtoObjective(Llama model, LoraModel lora, KtoLoss loss) {
+        this(model, lora, loss, Rematerialization.NONE);
+    }
+
+    /** @param remat what the policy's pass keeps for its backward ({@code train.rematerialization}) */
+    public KtoObjective(Llama model, LoraModel lora, KtoLoss loss, Rematerialization remat) {
         this.model = model;
         this.lora = lora;
         this.loss = loss;
+        this.remat = remat;
         this.manager = model.manager();
     }
 
@@ -43,8 +53,13 @@ public final class KtoObjective implements TrainingStep.Loss<KtoBatch> {
         // run would differ from an uninterrupted one)
         JniUtils.setSeed(seed);
         double kl = kl(batch);
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            SequenceLogProbs policy = SequenceLogProbs.of(model, batch.ids(), batch.labels(), true, manager);
+        // the reference and KL passes' freed temporaries would stay resident in the C heap under the policy's pass
+        NativeHeap.trim();
+        // the policy's pass under the recipe's rematerialisation policy, the log-probabilities and the loss its head;
+        // the blocks reseed dropout from seed, block by block
+        NDArray input = SequenceLogProbs.idsArray(batch.ids(), manager); // [N, T]
+        return ForwardBackward.run(model, input, null, null, remat, seed, (last, leaf) -> {
+            SequenceLogProbs policy = SequenceLogProbs.ofLast(model, last, batch.labels(), leaf, manager);
             float[] grad = new float[n];
             double sum = 0;
             for (int i = 0; i < n; i++) {
@@ -55,7 +70,7 @@ public final class KtoObjective implements TrainingStep.Loss<KtoBatch> {
             policy.backward(grad);
             metrics.add(metricsOf(batch, policy, ref, kl));
             return sum;
-        }
+        });
     }
 
     /** The loss summed over the batch and TRL's metrics, without gradients (evaluation). */

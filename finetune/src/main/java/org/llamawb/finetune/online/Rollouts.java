@@ -195,14 +195,28 @@ public final class Rollouts {
         int n = ids.length;
         int t = ids[0].length;
         long[] flat = new long[n * t];
-        long[] next = new long[n * t];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < t; j++) {
                 flat[i * t + j] = ids[i][j];
+            }
+        }
+        return tokenLogprobs(model, model.hidden(m.create(flat, new Shape(n, t)), null, null, grad), ids, temperature, m);
+    }
+
+    /**
+     * {@link #tokenLogprobs} from the final normalised hidden states {@code hidden: [N, T, d]} of a pass the caller ran
+     * (a training step under a rematerialisation policy runs the blocks itself).
+     */
+    public static NDArray tokenLogprobs(Llama model, NDArray hidden, int[][] ids, double temperature, NDManager m) {
+        int n = ids.length;
+        int t = ids[0].length;
+        long[] next = new long[n * t];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < t; j++) {
                 next[i * t + j] = j + 1 < t ? ids[i][j + 1] : 0;
             }
         }
-        NDArray logits = model.forward(m.create(flat, new Shape(n, t)), null, null, grad); // [N, T, V]
+        NDArray logits = model.logits(hidden); // [N, T, V]
         if (temperature != 1.0) {
             logits = logits.div(m.full(new Shape(), (float) temperature, DataType.FLOAT32)); // 0-d: see djl-notes
         }

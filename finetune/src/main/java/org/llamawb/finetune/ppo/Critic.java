@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.llamawb.adapters.LoraConfig;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
@@ -62,6 +63,24 @@ final class Critic {
         lora.activate(ADAPTER);
         try {
             return model.tokenScores(lora.model().manager().create(flat, new Shape(n, t)), grad); // [N, T]
+        } finally {
+            lora.activate(policy);
+        }
+    }
+
+    /** Per-token values {@code [N, T]} from the final normalised hidden states {@code [N, T, d]} of a pass run {@link #active}. */
+    NDArray valuesFrom(NDArray hidden) {
+        return model.tokenScoresFrom(hidden);
+    }
+
+    /**
+     * Runs {@code pass} with the critic's adapter the active one (a training pass under a rematerialisation policy
+     * recomputes blocks during its backward, so the critic stays switched on until the pass is done).
+     */
+    <T> T active(Supplier<T> pass) {
+        lora.activate(ADAPTER);
+        try {
+            return pass.get();
         } finally {
             lora.activate(policy);
         }

@@ -88,7 +88,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
         this.tokenizer = ctx.tokenizer();
         this.ppo = r.ppo();
         this.critic = critic;
-        this.objective = new PpoObjective(model, critic, ppo, metrics);
+        this.objective = new PpoObjective(model, critic, ppo, metrics, r.train().policy());
         this.rewards = rewards;
         this.rewardModels = rewardModels;
         this.answers = answers;

@@ -118,10 +118,6 @@ public record Recipe(
                         ? "(a reward model is saved as a PEFT SEQ_CLS adapter with its score head)"
                         : "(the reference model is the base with the adapter disabled, so no second copy is held)"));
             }
-            if (train.policy() != org.llamawb.finetune.remat.Rematerialization.NONE) {
-                throw new BadInputException("train.rematerialization: method " + method + " runs with none in this version "
-                        + "(got " + train.rematerialization() + ")");
-            }
         }
     }
 

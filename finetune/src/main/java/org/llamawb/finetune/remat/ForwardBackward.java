@@ -24,9 +24,31 @@ import org.llamawb.model.Scoped;
  * One micro-batch's forward and backward pass under a {@link Rematerialization} policy. Gradients
  * accumulate into every tensor that requires them; the caller zeroes them once per optimiser step.
  * Call inside the step's {@code NDScope}.
+ *
+ * <p>The policies concern the decoder blocks only; what is computed on the last block's output is the
+ * method's {@link Head}: SFT's next-token loss here, a preference loss on sequence log-probabilities, a reward
+ * head, an RL loss on per-token log-probabilities elsewhere. Every method trains under every policy so.
  */
 public final class ForwardBackward {
     private ForwardBackward() {}
+
+    /**
+     * What a method computes on the output of the last decoder block, with its loss and that loss's backward.
+     */
+    @FunctionalInterface
+    public interface Head {
+        /**
+         * Applies the final norm and the method's head to {@code last: [B,T,d]}, the last block's output, and
+         * back-propagates {@code scale · loss} into it; returns what the method reports as its loss. Runs inside
+         * the pass's gradient collector (use {@code JniUtils.backward}, not a collector of its own).
+         *
+         * @param leaf true when {@code last} is a leaf that requires gradients (the blocks' backward follows by
+         *     hand or by recomputation): the head may back-propagate more than once, e.g. per slice, and the
+         *     gradients add up in {@code last}; false when {@code last} is still part of the pass's graph:
+         *     back-propagate exactly once, and autograd continues through every block
+         */
+        double lossAndBackward(NDArray last, boolean leaf);
+    }
 
     /**
      * Runs the pass and returns the summed token loss of this micro-batch (not scaled).
@@ -42,16 +64,31 @@ public final class ForwardBackward {
         NDArray seg = batch.segmentIdsArray(m);
         NDArray shifted = CausalLmLoss.shiftedLabels(m, batch.labels());
         NDArray scale = m.full(new Shape(), (float) lossScale, DataType.FLOAT32);
+        // the logits of every labelled position at once when the graph continues through the blocks (autograd keeps
+        // everything under none anyway), in slices on a leaf; with the fused loss gradient either way
+        return run(model, ids, pos, seg, policy, seed,
+                (last, leaf) -> ChunkedHead.lossAndBackward(model, last, shifted, scale, leaf));
+    }
+
+    /**
+     * Runs the blocks over {@code ids: [B,T]} under {@code policy}, the method's {@code head} on their output, and the
+     * backward pass through the blocks; returns what the head returned.
+     *
+     * @param pos {@code [B,T]} positions, or null for 0..T−1
+     * @param seg {@code [B,T]} packed-example index per token, or null when each row is one example
+     * @param seed reseeds dropout before each (re)computed block, so recomputation sees the same masks
+     */
+    public static double run(Llama model, NDArray ids, NDArray pos, NDArray seg, Rematerialization policy, long seed,
+            Head head) {
         return switch (policy) {
-            case NONE -> none(model, ids, pos, seg, shifted, scale, seed);
-            case FULL -> full(model, ids, pos, seg, shifted, scale, seed);
-            case HYBRID -> HybridBlockBackward.run(model, ids, pos, seg, shifted, scale, false);
-            case HYBRID_LEAN -> HybridBlockBackward.run(model, ids, pos, seg, shifted, scale, true);
+            case NONE -> none(model, ids, pos, seg, head, seed);
+            case FULL -> full(model, ids, pos, seg, head, seed);
+            case HYBRID -> HybridBlockBackward.run(model, ids, pos, seg, head, false);
+            case HYBRID_LEAN -> HybridBlockBackward.run(model, ids, pos, seg, head, true);
         };
     }
 
-    private static double none(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale,
-            long seed) {
+    private static double none(Llama model, NDArray ids, NDArray pos, NDArray seg, Head head, long seed) {
         long t = ids.getShape().get(1);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             ForwardContext ctx = model.context(pos, seg, t, true);
@@ -61,9 +98,8 @@ public final class ForwardBackward {
                 JniUtils.setSeed(seed + layer.index()); // the same dropout stream per block as full recomputes
                 x = Scoped.keep(() -> layer.forward(in, ctx));
             }
-            // the logits of every labelled position at once ([m, V]; no slicing: autograd keeps everything under
-            // this policy), with the fused loss gradient; the backward runs from the logits through every block
-            return ChunkedHead.lossAndBackward(model, x, shifted, scale, false);
+            // the backward runs from the head through every block
+            return head.lossAndBackward(x, false);
         }
     }
 
@@ -76,8 +112,7 @@ public final class ForwardBackward {
      * straight away). And where the down projection is frozen and has no adapter (LoRA on the attention,
      * as in the paper and the default recipes), see {@link #recomputeAndBackward}.
      */
-    private static double full(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale,
-            long seed) {
+    private static double full(Llama model, NDArray ids, NDArray pos, NDArray seg, Head head, long seed) {
         long t = ids.getShape().get(1);
         List<DecoderLayer> layers = model.layers();
         int lastIndex = layers.size() - 1;
@@ -97,11 +132,11 @@ public final class ForwardBackward {
             lastIn.setRequiresGradient(true);
             JniUtils.setSeed(seed + lastIndex);
             NDArray lastOut = Scoped.keep(() -> layers.get(lastIndex).forward(lastIn, ctx)); // recorded
-            // the head runs in slices on a leaf, so that its backward stops there and the last block's
+            // the head runs on a leaf (SFT's in slices), so that its backward stops there and the last block's
             // graph is traversed once, with the summed gradient of every slice
             NDArray last = lastOut.stopGradient(); // [B,T,d], the same storage
             last.setRequiresGradient(true);
-            double loss = ChunkedHead.lossAndBackward(model, last, shifted, scale, true);
+            double loss = head.lossAndBackward(last, true);
             NDArray upstream = last.getGradient(); // d loss / d output of the last block
             last.close();
             JniUtils.backward((PtNDArray) lastOut, (PtNDArray) upstream, false, false);

@@ -29,8 +29,8 @@ import org.llamawb.model.Scoped;
  * {@code q, k} (rotated), {@code v}, the attention output {@code a} with its per-row log-sum-exp, the
  * residual {@code h}, and the feed-forward projections {@code g, u}. The backward pass is written out
  * by hand below; RMSNorm, RoPE and SiLU·gate are recomputed, the attention uses libtorch's flash
- * backward from the saved log-sum-exp. The final norm, LM head and loss use autograd, slice by slice
- * ({@link ChunkedHead}). The {@code hybrid-lean} variant keeps neither {@code g} nor {@code u} and recomputes
+ * backward from the saved log-sum-exp. The final norm, the method's head and its loss use autograd (SFT's slice by
+ * slice, {@link ChunkedHead}). The {@code hybrid-lean} variant keeps neither {@code g} nor {@code u} and recomputes
  * both from {@code h} in the backward pass ({@code n2} is recomputed there anyway).
  *
  * <p>Block, for input {@code x: [B,T,d]} ({@code r(z) = (mean(z²) + ε)^-½} per row):
@@ -62,7 +62,7 @@ final class HybridBlockBackward {
     }
 
     /** @param lean recompute the feed-forward projections {@code g, u} in the backward pass instead of keeping them */
-    static double run(Llama model, NDArray ids, NDArray pos, NDArray seg, NDArray shifted, NDArray scale, boolean lean) {
+    static double run(Llama model, NDArray ids, NDArray pos, NDArray seg, ForwardBackward.Head head, boolean lean) {
         requireSupported(model, lean ? Rematerialization.HYBRID_LEAN : Rematerialization.HYBRID);
         long t = ids.getShape().get(1);
         List<DecoderLayer> layers = model.layers();
@@ -86,7 +86,7 @@ final class HybridBlockBackward {
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray last = x;
             last.setRequiresGradient(true);
-            loss = ChunkedHead.lossAndBackward(model, last, shifted, scale, true);
+            loss = head.lossAndBackward(last, true);
             upstream = last.getGradient(); // dL/dy of the last block
             last.close();
         }

@@ -43,6 +43,6 @@ public final class RewardMethod {
                 : DatasetBuilder.validationPairLoader(data, r.data(), batch, ctx.padId());
         RewardModel reward = RewardModel.attach(ctx.lora(), ctx.adapterName(), r.train().seed());
         // the score head [1, hidden], saved as base_model.model.score.weight in modules_to_save
-        return new PairMethod(new RewardObjective(reward), data, loader, validation, Map.of(RewardModel.HEAD, reward.score()));
+        return new PairMethod(new RewardObjective(reward, r.train().policy()), data, loader, validation, Map.of(RewardModel.HEAD, reward.score()));
     }
 }

@@ -1,13 +1,12 @@
 package org.llamawb.finetune.reward;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.llamawb.adapters.score.RewardLoss;
@@ -15,9 +14,12 @@ import org.llamawb.adapters.score.RewardModel;
 import org.llamawb.datasets.batch.Batch;
 import org.llamawb.datasets.batch.PairBatch;
 import org.llamawb.datasets.tokenize.TokenizedExample;
+import org.llamawb.finetune.remat.ForwardBackward;
+import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.sft.CausalLmLoss;
 import org.llamawb.finetune.train.MetricMeans;
 import org.llamawb.finetune.train.PairMethod;
+import org.llamawb.model.Llama;
 
 /**
  * The reward-model loss of a micro-batch of pairs and its gradients: chosen and rejected rows go through the
@@ -28,26 +30,41 @@ import org.llamawb.finetune.train.PairMethod;
  */
 public final class RewardObjective implements PairMethod.Objective {
     private final RewardModel reward;
+    private final Rematerialization remat;
     private final NDManager manager;
     private final MetricMeans metrics = new MetricMeans();
 
+    /** No rematerialisation. */
     public RewardObjective(RewardModel reward) {
+        this(reward, Rematerialization.NONE);
+    }
+
+    /** @param remat what the training pass keeps for its backward ({@code train.rematerialization}) */
+    public RewardObjective(RewardModel reward, Rematerialization remat) {
         this.reward = reward;
+        this.remat = remat;
         this.manager = reward.lora().model().manager();
     }
 
+    /**
+     * The pass over the concatenated rows under the recipe's rematerialisation policy, with the rewards and the loss as
+     * its head.
+     */
     @Override
     public double lossAndBackward(PairBatch batch, double scale, long seed) {
         int b = batch.chosen().rows();
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            JniUtils.setSeed(seed); // adapter dropout
-            NDArray r = rewards(batch, true); // [2B]: chosen rows, then rejected rows
+        Rows rows = rows(batch);
+        Llama model = reward.lora().model();
+        // the blocks reseed adapter dropout from seed, block by block
+        return ForwardBackward.run(model, rows.ids, null, null, remat, seed, (last, leaf) -> {
+            NDArray r = reward.scoresFrom(model.norm().forward(last), rows.rows, rows.ends); // [2B]: chosen, then rejected
             NDArray loss = RewardLoss.loss(r.get("0:{}", b), r.get("{}:", b), null); // mean over the B pairs
             // a 0-d tensor, not a Java number: scalar operands can corrupt gradients (djl-notes)
-            gc.backward(loss.mul(manager.full(new Shape(), (float) (scale * b), DataType.FLOAT32)));
+            NDArray scaled = loss.mul(manager.full(new Shape(), (float) (scale * b), DataType.FLOAT32));
+            JniUtils.backward((PtNDArray) scaled, (PtNDArray) scaled.onesLike(), false, false);
             metrics.add(metricsOf(r.toFloatArray(), b));
             return loss.getFloat() * (double) b;
-        }
+        });
     }
 
     /**
@@ -58,7 +75,7 @@ public final class RewardObjective implements PairMethod.Objective {
     public Map<String, Double> evaluate(PairBatch batch) {
         int b = batch.chosen().rows();
         try (NDScope scope = new NDScope()) {
-            NDArray r = rewards(batch, false);
+            NDArray r = rewards(batch);
             double loss = RewardLoss.loss(r.get("0:{}", b), r.get("{}:", b), null).getFloat() * (double) b;
             Map<String, Double> out = new LinkedHashMap<>();
             out.put("loss_sum", loss);
@@ -77,8 +94,16 @@ public final class RewardObjective implements PairMethod.Objective {
         return metrics;
     }
 
-    /** The rewards of the chosen rows then the rejected rows, {@code [2B]}, from one forward pass. */
-    private NDArray rewards(PairBatch batch, boolean grad) {
+    /** The rewards of the chosen rows then the rejected rows, {@code [2B]}, from one forward pass without gradients. */
+    private NDArray rewards(PairBatch batch) {
+        Rows rows = rows(batch);
+        return reward.scoresAt(rows.ids, null, null, rows.rows, rows.ends, false);
+    }
+
+    /** The chosen rows then the rejected rows as one {@code [2B, T]} batch, and where each is scored. */
+    private record Rows(NDArray ids, int[] rows, int[] ends) {}
+
+    private Rows rows(PairBatch batch) {
         Batch c = batch.chosen();
         Batch r = batch.rejected();
         int b = c.rows();
@@ -95,8 +120,7 @@ public final class RewardObjective implements PairMethod.Objective {
             rows[i] = i;
             ends[i] = lastLabelled(from.labels()[row]);
         }
-        NDArray input = manager.create(ids, new Shape(2L * b, t)); // [2B, T]
-        return reward.scoresAt(input, null, null, rows, ends, grad);
+        return new Rows(manager.create(ids, new Shape(2L * b, t)), rows, ends); // [2B, T]
     }
 
     /** The row's last trained position: its answer's last token, where the sequence ends. */

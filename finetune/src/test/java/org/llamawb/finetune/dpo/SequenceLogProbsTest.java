@@ -3,6 +3,7 @@ package org.llamawb.finetune.dpo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -21,7 +22,8 @@ import org.llamawb.model.weights.Checkpoint;
 /**
  * The three routes through {@link SequenceLogProbs} give the same numbers: the pass under autograd (the whole
  * head at once), the pass without it in one chunk, and in chunks of rows with the head in slices of a few
- * positions; and the sums equal the cross-entropy of the same rows, a route through log-softmax.
+ * positions; and the sums equal the cross-entropy of the same rows, a route through log-softmax. On a leaf, the head
+ * in slices equals the head kept whole.
  */
 class SequenceLogProbsTest {
 
@@ -77,6 +79,57 @@ class SequenceLogProbsTest {
             assertEquals(CausalLmLoss.trainedTokens(labels), java.util.Arrays.stream(whole.counts()).sum());
         } finally {
             SequenceLogProbs.tokensPerChunk = savedChunk;
+            SequenceLogProbs.logitsPerSlice = savedSlice;
+        }
+    }
+
+    /**
+     * On a leaf (a rematerialised step's last block output), the head in slices, recomputed slice by slice in the
+     * backward, gives the values, metrics and the gradient into the leaf of the head kept whole in the graph.
+     */
+    @Test
+    void slicedHeadOnALeafEqualsTheKeptHead() {
+        Path ckpt = TestData.require("models/stories260K/stories260K.bin");
+        PairBatch pb = DpoObjectiveTest.batch(5);
+        int[][] ids = DpoObjective.concat(pb.chosen().inputIds(), pb.rejected().inputIds()); // [6, T]
+        int[][] labels = DpoObjective.concat(pb.chosen().labels(), pb.rejected().labels());
+        long savedSlice = SequenceLogProbs.logitsPerSlice;
+        float[] rowGrad = {0.3f, -1.1f, 0.7f, -0.2f, 1.4f, -0.9f};
+        try (NDManager m = NDManager.newBaseManager(); Llama model = Llama.load(Checkpoint.open(ckpt), m);
+                NDScope s = new NDScope()) {
+            NDArray last; // [6, T, d], the last block's output
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray x = model.embed(SequenceLogProbs.idsArray(ids, m));
+                var ctx = model.context(null, null, ids[0].length, false);
+                for (var layer : model.layers()) {
+                    x = layer.forward(x, ctx);
+                }
+                last = x.stopGradient();
+            }
+            SequenceLogProbs[] passes = new SequenceLogProbs[2];
+            float[][] grads = new float[2][];
+            for (int leaf = 0; leaf < 2; leaf++) {
+                SequenceLogProbs.logitsPerSlice = leaf == 1 ? 4L * model.config().vocabSize() : savedSlice; // 4 positions
+                NDArray in = last.duplicate();
+                in.setRequiresGradient(true);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    passes[leaf] = SequenceLogProbs.ofLast(model, in, labels, leaf == 1, m);
+                    passes[leaf].backward(rowGrad);
+                }
+                grads[leaf] = in.getGradient().toFloatArray();
+            }
+            assertArrayEquals(passes[0].values(), passes[1].values(), 1e-5);
+            assertArrayEquals(passes[0].counts(), passes[1].counts());
+            assertArrayEquals(passes[0].logitSums(), passes[1].logitSums(), 1e-5);
+            assertArrayEquals(passes[0].entropySums(), passes[1].entropySums(), 1e-5);
+            assertArrayEquals(passes[0].correct(), passes[1].correct());
+            double largest = 0;
+            for (int i = 0; i < grads[0].length; i++) {
+                assertEquals(grads[0][i], grads[1][i], 1e-6, "gradient into the leaf [" + i + "]");
+                largest = Math.max(largest, Math.abs(grads[0][i]));
+            }
+            assertTrue(largest > 1e-3, "the gradient reaches the leaf");
+        } finally {
             SequenceLogProbs.logitsPerSlice = savedSlice;
         }
     }

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.datasets.mix.DataSource;
@@ -69,7 +70,26 @@ public final class Rollouts {
     public static List<BatchedGenerator.Completion> generate(Llama model, List<TokenizedPrompt> prompts, Sampling s,
             int padId, List<String> stopStrings, LlamaTokenizer tokenizer) {
         List<int[]> ids = prompts.stream().map(TokenizedPrompt::ids).toList();
-        return new BatchedGenerator(model).generate(ids, s, padId, stopStrings, tokenizer::decode);
+        long start = System.nanoTime();
+        List<BatchedGenerator.Completion> out = new BatchedGenerator(model).generate(ids, s, padId, stopStrings,
+                tokenizer::decode);
+        SAMPLING_NANOS.add(System.nanoTime() - start);
+        SAMPLED_TOKENS.add(out.stream().mapToLong(c -> c.tokens().length).sum());
+        return out;
+    }
+
+    private static final LongAdder SAMPLING_NANOS = new LongAdder();
+    private static final LongAdder SAMPLED_TOKENS = new LongAdder();
+
+    /**
+     * Wall nanoseconds spent in {@link #generate} and the tokens it produced, summed over this process: what
+     * {@code workbench bench train --method grpo|ppo} reads to tell sampling apart from the rest of a rollout (two
+     * additions per call; the trainer never reads them).
+     */
+    public record SamplingClock(long nanos, long tokens) {}
+
+    public static SamplingClock samplingClock() {
+        return new SamplingClock(SAMPLING_NANOS.sum(), SAMPLED_TOKENS.sum());
     }
 
     /** Runs {@code body} with the adapters in evaluation mode (no dropout), restoring the mode after. */

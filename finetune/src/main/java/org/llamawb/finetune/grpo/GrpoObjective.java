@@ -3,6 +3,7 @@ package org.llamawb.finetune.grpo;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
@@ -40,12 +41,14 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
         NDManager m = model.manager();
         Shape shape = new Shape(b.rows(), b.width());
         double weight = settings.aggregation() == LossAggregation.DAPO ? 1.0 / scale : b.rows();
+        // every term of the loss is masked: the columns before the first completion token are left out whole
+        int from = Math.min(Rollouts.firstMaskedColumn(b.mask(), b.rows(), b.width()), b.width() - 1);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             JniUtils.setSeed(seed); // adapter dropout
-            NDArray logprobs = Rollouts.tokenLogprobs(model, b.ids(), temperature, true, m);
-            NDArray old = b.oldLogprobs() == null ? logprobs.stopGradient() : m.create(b.oldLogprobs(), shape);
-            NDArray ref = b.refLogprobs() == null ? null : m.create(b.refLogprobs(), shape);
-            GrpoLoss l = GrpoLoss.compute(logprobs, old, ref, m.create(b.advantages()), m.create(b.mask(), shape),
+            NDArray logprobs = Rollouts.tokenLogprobs(model, b.ids(), from, temperature, true, m); // [N, T - from]
+            NDArray old = b.oldLogprobs() == null ? logprobs.stopGradient() : columns(b.oldLogprobs(), shape, from);
+            NDArray ref = b.refLogprobs() == null ? null : columns(b.refLogprobs(), shape, from);
+            GrpoLoss l = GrpoLoss.compute(logprobs, old, ref, m.create(b.advantages()), columns(b.mask(), shape, from),
                     b.stepCompletionTokens(), settings);
             gc.backward(l.loss().mul(m.full(new Shape(), (float) (weight * scale), DataType.FLOAT32)));
             Map<String, Double> one = new LinkedHashMap<>();
@@ -58,6 +61,12 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
             metrics.add(one);
             return l.loss().getFloat() * weight;
         }
+    }
+
+    /** Columns {@code from..} of a flat {@code [N, T]} array: {@code [N, T - from]}. */
+    private NDArray columns(float[] flat, Shape shape, int from) {
+        NDArray a = model.manager().create(flat, shape);
+        return from == 0 ? a : a.get(new NDIndex(":, {}:", from));
     }
 
     /** Completions: what the step's loss is averaged over. */

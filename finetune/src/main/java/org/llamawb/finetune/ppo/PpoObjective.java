@@ -42,7 +42,13 @@ final class PpoObjective implements TrainingStep.Loss<PpoBatch> {
         Shape shape = new Shape(b.rows(), b.width());
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             JniUtils.setSeed(seed); // adapter dropout
-            NDArray logprobs = Rollouts.tokenLogprobs(model, b.ids(), ppo.temperature(), true, m); // [N, T]
+            // only response columns reach the LM head; the policy loss multiplies the log-ratio by the response
+            // mask first, so zeros in the columns before them give exactly what their log-probabilities gave
+            int from = Math.min(Rollouts.firstMaskedColumn(b.responseMask(), b.rows(), b.width()), b.width() - 1);
+            NDArray logprobs = Rollouts.tokenLogprobs(model, b.ids(), from, ppo.temperature(), true, m); // [N, T - from]
+            if (from > 0) {
+                logprobs = m.zeros(new Shape(b.rows(), from)).concat(logprobs, 1); // [N, T]
+            }
             NDArray values = critic.values(b.ids(), true); // [N, T]
             PpoLoss.Policy p = PpoLoss.policy(logprobs, m.create(b.oldLogprobs(), shape), m.create(b.advantages(), shape),
                     m.create(b.responseMask(), shape), ppo.cliprange());

@@ -10,6 +10,12 @@ import java.util.SplittableRandom;
 public final class Sampler {
     private final Sampling sampling;
     private final SplittableRandom random;
+    // scratch of one call, kept for the next: a rollout calls once per row and token, and fresh arrays of the
+    // vocabulary's size each time were most of the garbage (and of the heap the JVM grew to hold it)
+    private double[] scaled = new double[0];
+    private long[] keys = new long[0];
+    private int[] order = new int[0];
+    private double[] p = new double[0];
 
     public Sampler(Sampling sampling) {
         this.sampling = sampling;
@@ -22,14 +28,18 @@ public final class Sampler {
             return argmax(logits);
         }
         int n = logits.length;
-        double[] scaled = new double[n];
+        if (scaled.length != n) {
+            scaled = new double[n];
+            keys = new long[n];
+            order = new int[n];
+            p = new double[n];
+        }
         for (int i = 0; i < n; i++) {
             scaled[i] = logits[i] / sampling.temperature();
         }
-        int[] order = descending(logits); // most likely first
+        descending(logits, keys, order); // most likely first
         int keep = sampling.topK() > 0 ? Math.min(sampling.topK(), n) : n;
         double max = scaled[order[0]];
-        double[] p = new double[keep];
         double sum = 0;
         for (int i = 0; i < keep; i++) {
             p[i] = Math.exp(scaled[order[i]] - max);
@@ -70,19 +80,23 @@ public final class Sampler {
      * as long at a 32,000-token vocabulary, once per row and token of every rollout.
      */
     static int[] descending(float[] logits) {
+        int[] order = new int[logits.length];
+        descending(logits, new long[logits.length], order);
+        return order;
+    }
+
+    /** {@link #descending(float[])} into {@code order}, with {@code keys} as scratch (both of the logits' length). */
+    private static void descending(float[] logits, long[] keys, int[] order) {
         int n = logits.length;
-        long[] keys = new long[n];
         for (int i = 0; i < n; i++) {
             int bits = Float.floatToIntBits(logits[i]); // NaN canonical: the largest, as Double.compare has it
             int ascending = bits ^ ((bits >> 31) & 0x7fffffff); // signed-int order = Float.compare order (-0 < 0)
             keys[i] = ((long) ~ascending << 32) | i; // ~ reverses the order; ties then fall to the smaller index
         }
         Arrays.sort(keys);
-        int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = (int) keys[i];
         }
-        return order;
     }
 
     /** Index of the largest value; the first one on ties. */

@@ -3,7 +3,7 @@
 # run, and appends one JSON line per measurement to bench/results/<date>.jsonl.
 #
 #   bench/run.sh [group ...]     groups: gemm forward generate train remat remat-memory longctx data eval dpo
-#                                dpo-remat precision spark (default: all but spark)
+#                                dpo-remat precision grpo ppo spark (default: all but spark)
 #
 # Needs the reference venv for the peers (PY=/path/to/python, default /work/venv-ref/bin/python with torch,
 # transformers, peft, lm-eval). Run it on an otherwise idle machine: every number is a median of timed
@@ -16,7 +16,7 @@ DATA="${DATA:-../shared/data}"
 out="${OUT:-bench/results/$(date +%F).jsonl}"   # OUT=file to keep a series apart
 mkdir -p bench/results /tmp/llamawb-bench
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval dpo dpo-remat precision)
+[ ${#groups[@]} -eq 0 ] && groups=(gemm forward generate train remat remat-memory longctx data eval dpo dpo-remat precision grpo ppo)
 
 emit() { # label, then the command; the command's last stdout line is the JSON result
   local label="$1"; shift
@@ -186,6 +186,36 @@ for g in "${groups[@]}"; do
         emit "dpo-remat-memory 15M ${B}x2x${T} prompt $F $policy java" env MALLOC_MMAP_THRESHOLD_=1048576 \
           ./workbench bench train --method dpo --batch "$B" --seq "$T" --prompt-fraction "$F" --remat "$policy" \
           --steps 2 --warmup 1
+      done
+      ;;
+    grpo|ppo)
+      # GRPO / PPO with LoRA beside TRL (GRPOTrainer of TRL 1.16; PPOTrainer of TRL 1.12.0, the last that has it, kept
+      # in its own folder TRL_PPO), rollout tokens/s (sampling) and update tokens/s apart, and the SFT step on the same
+      # base and micro-batch rows (P + C tokens, the prompt's labels ignored) for the peak-RSS ratio; prompts of P
+      # tokens, at most C new ones; grpo: B completions per step, G per prompt; ppo: B per step, NMB steps per pass,
+      # EPOCHS passes per rollout batch; ROUNDS interleaved rounds (default 1); every run counts rollout batches
+      P="${RL_PROMPT:-32}"; C="${RL_NEW:-32}"; tok="$DATA/tokenizers/llama/tokenizer.model"
+      if [ "$g" = grpo ]; then
+        B="${GRPO_BATCH:-16}"; G="${GRPO_G:-8}"
+        ours=(--batch "$B" --generations "$G"); peer=(bench/peer/trl_grpo.py --batch "$B" --generations "$G")
+        label="grpo 15M ${B}x(${P}+${C}) G $G"
+      else
+        B="${PPO_BATCH:-8}"; NMB="${PPO_MINI_BATCHES:-2}"; EPOCHS="${PPO_EPOCHS:-2}"
+        TRL_PPO="${TRL_PPO:-/tmp/llamawb-bench/trl-1.12.0}"
+        [ -d "$TRL_PPO/trl/experimental/ppo" ] || "$PY" -m pip install -q --no-deps --target "$TRL_PPO" trl==1.12.0 >&2
+        ours=(--batch "$B" --mini-batches "$NMB" --ppo-epochs "$EPOCHS")
+        peer=(bench/peer/trl_ppo.py --trl "$TRL_PPO" --batch "$B" --mini-batches "$NMB" --ppo-epochs "$EPOCHS")
+        label="ppo 15M ${B}x(${P}+${C}) mb $NMB epochs $EPOCHS"
+      fi
+      F="$("$PY" -c "print(round($P / ($P + $C), 4))")"
+      for round in $(seq 1 "${ROUNDS:-1}"); do
+        emit "$label java" ./workbench bench train --method "$g" "${ours[@]}" --prompt-tokens "$P" --new-tokens "$C" \
+          --tokenizer "$tok" --steps "${RL_STEPS:-2}" --warmup 1
+        emit "$label python-trl" "$PY" "${peer[@]}" --prompt-tokens "$P" --new-tokens "$C" --steps "${RL_STEPS:-2}" --warmup 1
+        emit "$g-sft 15M ${B}x$((P + C)) prompt $F java" ./workbench bench train --method sft --batch "$B" \
+          --seq "$((P + C))" --prompt-fraction "$F" --steps 3 --warmup 1
+        emit "$g-sft 15M ${B}x$((P + C)) prompt $F python-trl" "$PY" bench/peer/trl_dpo.py --mode sft --batch "$((B / 2))" \
+          --seq "$((P + C))" --prompt-fraction "$F" --steps 3 --warmup 1
       done
       ;;
     *) echo "bench: unknown group '$g'" >&2; exit 2 ;;

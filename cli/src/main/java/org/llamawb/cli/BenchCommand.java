@@ -75,9 +75,15 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("sizes", "LIST", "gemm: matrix sizes, comma-separated (default 1024,2048)"));
         o.addOption(Flags.opt("peak-gflops", "G", "the GEMM ceiling, for MFU"));
         o.addOption(Flags.opt("targets", "T", "train: qkvo or all-linear (default qkvo); full = every parameter"));
-        o.addOption(Flags.opt("method", "M", "train: sft or dpo (default sft); dpo: --batch pairs of chosen and "
+        o.addOption(Flags.opt("method", "M", "train: sft, dpo, grpo or ppo (default sft); dpo: --batch pairs of chosen and "
                 + "rejected rows of --seq tokens, the first --prompt-fraction of them a prompt both share, through the "
-                + "DPO step (sigmoid loss, beta 0.1, the reference = the base with the adapter off)"));
+                + "DPO step (sigmoid loss, beta 0.1, the reference = the base with the adapter off); grpo, ppo: the "
+                + "method's rollouts and updates on --prompt-tokens prompts (--batch completions per micro-batch, "
+                + "--new-tokens at most), rollout and update tokens/s apart; --steps/--warmup count rollout batches"));
+        o.addOption(Flags.opt("prompt-tokens", "N", "train grpo/ppo: tokens per prompt (default 32)"));
+        o.addOption(Flags.opt("generations", "G", "train grpo: completions per prompt (default 8)"));
+        o.addOption(Flags.opt("mini-batches", "N", "train ppo: optimiser steps per pass over a rollout batch (default 2)"));
+        o.addOption(Flags.opt("ppo-epochs", "N", "train ppo: passes over each rollout batch (default 2)"));
         o.addOption(Flags.opt("remat", "P", "train: none, full, hybrid or hybrid-lean (default none)"));
         o.addOption(Flags.opt("precision", "P", "train: fp32 or bf16, as train.precision (default fp32); bf16 falls "
                 + "back to fp32 on a CPU without bfloat16 instructions unless -Dworkbench.bf16=force"));
@@ -87,8 +93,10 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("prompt-fraction", "F", "train: ignore the labels of the first F of every row, "
                 + "as an SFT prompt (default 0: every token trained)"));
         o.addOption(Flags.opt("model", "PATH", "generate: a checkpoint instead of a random model"));
-        o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing)"));
-        o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255)"));
+        o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing); train grpo/ppo: "
+                + "the tokenizer whose words make the prompts (default ../shared/data/tokenizers/llama/tokenizer.model)"));
+        o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255); train grpo/ppo: at most "
+                + "this many per completion (default 32)"));
         o.addOption(Flags.opt("profile", "DIR", "forward, train: after timing, write libtorch traces of one step "
                 + "(forward.json, forward_backward.json, train_<policy>.json, train_dpo.json; chrome://tracing format)"));
         Flags f = Flags.parse("bench gemm|forward|train|generate [options]", o, args);
@@ -211,8 +219,12 @@ final class BenchCommand implements Command {
             dpo(f, m, out);
             return;
         }
+        if (method.equals("grpo") || method.equals("ppo")) {
+            BenchOnline.run(f, m, out, method);
+            return;
+        }
         if (!method.equals("sft")) {
-            throw new UsageException("bench train: --method must be sft or dpo, not '" + method + "'");
+            throw new UsageException("bench train: --method must be sft, dpo, grpo or ppo, not '" + method + "'");
         }
         int batch = f.integer("batch", 8);
         int seq = f.integer("seq", 256);
@@ -499,7 +511,7 @@ final class BenchCommand implements Command {
         return t;
     }
 
-    private static long cpuNanos() {
+    static long cpuNanos() {
         return ProcessHandle.current().info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
     }
 

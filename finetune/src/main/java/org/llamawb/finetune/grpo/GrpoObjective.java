@@ -2,6 +2,7 @@ package org.llamawb.finetune.grpo;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -56,13 +57,16 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
         NDManager m = model.manager();
         Shape shape = new Shape(b.rows(), b.width());
         double weight = settings.aggregation() == LossAggregation.DAPO ? 1.0 / scale : b.rows();
+        // every term of the loss is masked: the columns before the first completion token are left out whole
+        int from = Math.min(Rollouts.firstMaskedColumn(b.mask(), b.rows(), b.width()), b.width() - 1);
         NDArray input = SequenceLogProbs.idsArray(b.ids(), m); // [N, T]
         // the blocks reseed adapter dropout from seed, block by block
         return ForwardBackward.run(model, input, null, null, remat, seed, (last, leaf) -> {
-            NDArray logprobs = Rollouts.tokenLogprobs(model, model.norm().forward(last), b.ids(), temperature, m); // [N, T]
-            NDArray old = b.oldLogprobs() == null ? logprobs.stopGradient() : m.create(b.oldLogprobs(), shape);
-            NDArray ref = b.refLogprobs() == null ? null : m.create(b.refLogprobs(), shape);
-            GrpoLoss l = GrpoLoss.compute(logprobs, old, ref, m.create(b.advantages()), m.create(b.mask(), shape),
+            NDArray logprobs = Rollouts.tokenLogprobs(model, model.norm().forward(last), b.ids(), from, temperature,
+                    m); // [N, T - from]
+            NDArray old = b.oldLogprobs() == null ? logprobs.stopGradient() : columns(b.oldLogprobs(), shape, from);
+            NDArray ref = b.refLogprobs() == null ? null : columns(b.refLogprobs(), shape, from);
+            GrpoLoss l = GrpoLoss.compute(logprobs, old, ref, m.create(b.advantages()), columns(b.mask(), shape, from),
                     b.stepCompletionTokens(), settings);
             NDArray scaled = l.loss().mul(m.full(new Shape(), (float) (weight * scale), DataType.FLOAT32));
             JniUtils.backward((PtNDArray) scaled, (PtNDArray) scaled.onesLike(), false, false);
@@ -76,6 +80,12 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
             metrics.add(one);
             return l.loss().getFloat() * weight;
         });
+    }
+
+    /** Columns {@code from..} of a flat {@code [N, T]} array: {@code [N, T - from]}. */
+    private NDArray columns(float[] flat, Shape shape, int from) {
+        NDArray a = model.manager().create(flat, shape);
+        return from == 0 ? a : a.get(new NDIndex(":, {}:", from));
     }
 
     /** Completions: what the step's loss is averaged over. */

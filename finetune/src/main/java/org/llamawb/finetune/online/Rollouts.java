@@ -3,6 +3,7 @@ package org.llamawb.finetune.online;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.datasets.mix.DataSource;
@@ -84,7 +86,26 @@ public final class Rollouts {
     public static List<BatchedGenerator.Completion> generate(Llama model, List<TokenizedPrompt> prompts, Sampling s,
             int padId, List<String> stopStrings, LlamaTokenizer tokenizer) {
         List<int[]> ids = prompts.stream().map(TokenizedPrompt::ids).toList();
-        return new BatchedGenerator(model).generate(ids, s, padId, stopStrings, tokenizer::decode);
+        long start = System.nanoTime();
+        List<BatchedGenerator.Completion> out = new BatchedGenerator(model).generate(ids, s, padId, stopStrings,
+                tokenizer::decode);
+        SAMPLING_NANOS.add(System.nanoTime() - start);
+        SAMPLED_TOKENS.add(out.stream().mapToLong(c -> c.tokens().length).sum());
+        return out;
+    }
+
+    private static final LongAdder SAMPLING_NANOS = new LongAdder();
+    private static final LongAdder SAMPLED_TOKENS = new LongAdder();
+
+    /**
+     * Wall nanoseconds spent in {@link #generate} and the tokens it produced, summed over this process: what
+     * {@code workbench bench train --method grpo|ppo} reads to tell sampling apart from the rest of a rollout (two
+     * additions per call; the trainer never reads them).
+     */
+    public record SamplingClock(long nanos, long tokens) {}
+
+    public static SamplingClock samplingClock() {
+        return new SamplingClock(SAMPLING_NANOS.sum(), SAMPLED_TOKENS.sum());
     }
 
     /** Runs {@code body} with the adapters in evaluation mode (no dropout), restoring the mode after. */
@@ -192,15 +213,28 @@ public final class Rollouts {
      * @param grad whether autograd records (inside a gradient collector)
      */
     public static NDArray tokenLogprobs(Llama model, int[][] ids, double temperature, boolean grad, NDManager m) {
+        return tokenLogprobs(model, ids, 0, temperature, grad, m);
+    }
+
+    /**
+     * {@link #tokenLogprobs(Llama, int[][], double, boolean, NDManager)} of columns {@code from..T-1} only,
+     * {@code [N, T - from]}: the whole sequence runs through the layers, but only the positions a loss reads go
+     * through the LM head and the log-softmax, as TRL's {@code logits_to_keep} (with a 32k vocabulary the head is
+     * most of a small model's work).
+     */
+    public static NDArray tokenLogprobs(Llama model, int[][] ids, int from, double temperature, boolean grad,
+            NDManager m) {
         int n = ids.length;
         int t = ids[0].length;
+        int kept = t - from;
         long[] flat = new long[n * t];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < t; j++) {
                 flat[i * t + j] = ids[i][j];
             }
         }
-        return tokenLogprobs(model, model.hidden(m.create(flat, new Shape(n, t)), null, null, grad), ids, temperature, m);
+        return tokenLogprobs(model, model.hidden(m.create(flat, new Shape(n, t)), null, null, grad), ids, from, temperature,
+                m);
     }
 
     /**
@@ -208,26 +242,70 @@ public final class Rollouts {
      * (a training step under a rematerialisation policy runs the blocks itself).
      */
     public static NDArray tokenLogprobs(Llama model, NDArray hidden, int[][] ids, double temperature, NDManager m) {
+        return tokenLogprobs(model, hidden, ids, 0, temperature, m);
+    }
+
+    /**
+     * {@link #tokenLogprobs(Llama, NDArray, int[][], double, NDManager)} of columns {@code from..T-1} only,
+     * {@code [N, T - from]} (the LM head and the log-softmax see only those positions).
+     */
+    public static NDArray tokenLogprobs(Llama model, NDArray hidden, int[][] ids, int from, double temperature,
+            NDManager m) {
         int n = ids.length;
         int t = ids[0].length;
-        long[] next = new long[n * t];
+        int kept = t - from;
+        long[] next = new long[n * kept];
         for (int i = 0; i < n; i++) {
-            for (int j = 0; j < t; j++) {
-                next[i * t + j] = j + 1 < t ? ids[i][j + 1] : 0;
+            for (int j = from; j < t; j++) {
+                next[i * kept + j - from] = j + 1 < t ? ids[i][j + 1] : 0;
             }
         }
-        NDArray logits = model.logits(hidden); // [N, T, V]
+        if (from > 0) {
+            hidden = hidden.get(new NDIndex(":, {}:", from)); // [N, T - from, d]
+        }
+        NDArray logits = model.logits(hidden); // [N, T - from, V]
         if (temperature != 1.0) {
             logits = logits.div(m.full(new Shape(), (float) temperature, DataType.FLOAT32)); // 0-d: see djl-notes
         }
-        return logits.logSoftmax(-1).gather(m.create(next, new Shape(n, t, 1)), -1).reshape(n, t); // [N, T]
+        return logits.logSoftmax(-1).gather(m.create(next, new Shape(n, kept, 1)), -1).reshape(n, kept);
     }
+
+    /** The first column of a flat {@code [N, T]} mask holding a 1 in any row ({@code T} when none does). */
+    public static int firstMaskedColumn(float[] mask, int rows, int width) {
+        int first = width;
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < first; j++) {
+                if (mask[i * width + j] != 0) {
+                    first = j;
+                    break;
+                }
+            }
+        }
+        return first;
+    }
+
+    /**
+     * Tokens per chunk of rows of a pass without gradients ({@link #logprobs}): the pass holds {@code [rows, T, V]}
+     * logits and their log-softmax, and in chunks those (and the heap the C allocator keeps of them after the pass,
+     * just before the update builds its graph) stay small; rows are independent, so the result is the same up to
+     * float rounding (the matrix products block differently: ~1e-6 apart).
+     */
+    static long tokensPerChunk = Long.getLong("workbench.rolloutChunkTokens", 512);
 
     /** Per-token log-probabilities ({@code [N·T]}) without gradients, of the policy or (adapters disabled) of the reference. */
     public static float[] logprobs(Llama model, LoraModel lora, int[][] ids, double temperature, boolean reference) {
-        try (NDScope scope = new NDScope()) {
-            Supplier<float[]> run = () -> tokenLogprobs(model, ids, temperature, false, model.manager()).toFloatArray();
-            return reference ? lora.withAdaptersDisabled(run) : run.get();
+        int t = ids[0].length;
+        int rows = (int) Math.max(1, tokensPerChunk / t);
+        float[] out = new float[ids.length * t];
+        for (int from = 0; from < ids.length; from += rows) {
+            int[][] chunk = Arrays.copyOfRange(ids, from, Math.min(ids.length, from + rows));
+            int at = from * t;
+            try (NDScope scope = new NDScope()) {
+                Supplier<float[]> run = () -> tokenLogprobs(model, chunk, temperature, false, model.manager()).toFloatArray();
+                float[] part = reference ? lora.withAdaptersDisabled(run) : run.get();
+                System.arraycopy(part, 0, out, at, part.length);
+            }
         }
+        return out;
     }
 }

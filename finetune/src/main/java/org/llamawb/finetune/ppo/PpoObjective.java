@@ -58,9 +58,16 @@ final class PpoObjective implements TrainingStep.Loss<PpoBatch> {
         NDArray vfCoef = m.full(new Shape(), ppo.vfCoef().floatValue(), DataType.FLOAT32);
         PpoLoss.Policy[] p = new PpoLoss.Policy[1];
         PpoLoss.Value[] v = new PpoLoss.Value[1];
+        // only response columns reach the LM head; the policy loss multiplies the log-ratio by the response
+        // mask first, so zeros in the columns before them give exactly what their log-probabilities gave
+        int from = Math.min(Rollouts.firstMaskedColumn(b.responseMask(), b.rows(), b.width()), b.width() - 1);
         // the blocks reseed adapter dropout from seed, block by block; the critic's pass from another seed
         ForwardBackward.run(model, input, null, null, remat, seed, (last, leaf) -> {
-            NDArray logprobs = Rollouts.tokenLogprobs(model, model.norm().forward(last), b.ids(), ppo.temperature(), m); // [N, T]
+            NDArray logprobs = Rollouts.tokenLogprobs(model, model.norm().forward(last), b.ids(), from,
+                    ppo.temperature(), m); // [N, T - from]
+            if (from > 0) {
+                logprobs = m.zeros(new Shape(b.rows(), from)).concat(logprobs, 1); // [N, T]
+            }
             p[0] = PpoLoss.policy(logprobs, m.create(b.oldLogprobs(), shape), m.create(b.advantages(), shape),
                     m.create(b.responseMask(), shape), ppo.cliprange());
             backward(p[0].loss().mul(weight));

@@ -3,11 +3,14 @@ package org.llamawb.finetune.grpo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,6 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.llamawb.finetune.online.Rollouts;
 import org.llamawb.finetune.rl.GrpoLoss;
 import org.llamawb.finetune.rl.LossAggregation;
 import org.llamawb.finetune.train.MetricMeans;
@@ -140,5 +144,45 @@ class GrpoObjectiveTest {
             }
         }
         assertTrue(largest > 1e-3, "the loss has gradients");
+    }
+
+    /**
+     * The objective sends only the columns from the first completion token on through the LM head; the loss and
+     * every gradient equal the loss over every column (the log-probabilities of the whole rows), whose extra columns
+     * the mask zeroes.
+     */
+    @ParameterizedTest
+    @CsvSource({"DAPO", "BNPO"})
+    void theHeadOnCompletionColumnsGivesTheFullRowsLoss(LossAggregation aggregation) {
+        List<Row> rows = rows();
+        long tokens = rows.stream().mapToLong(x -> x.completion().length).sum();
+        GrpoLoss.Settings settings = new GrpoLoss.Settings(0.2, 0.28, 0.1, aggregation, 8);
+        GrpoBatch b = batch(rows, tokens);
+        assertTrue(Rollouts.firstMaskedColumn(b.mask(), b.rows(), b.width()) > 0, "the rows start with prompts");
+        Map<String, float[]> restricted = new LinkedHashMap<>();
+        double loss = run(new GrpoObjective(model, settings, 0.9, new MetricMeans()), List.of(b), restricted);
+
+        Map<String, NDArray> params = model.parameters();
+        params.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+        Shape shape = new Shape(b.rows(), b.width());
+        double full;
+        try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray logprobs = Rollouts.tokenLogprobs(model, b.ids(), 0.9, true, manager); // [N, T], every column
+            GrpoLoss l = GrpoLoss.compute(logprobs, manager.create(b.oldLogprobs(), shape),
+                    manager.create(b.refLogprobs(), shape), manager.create(b.advantages()), manager.create(b.mask(), shape),
+                    tokens, settings);
+            gc.backward(l.loss()); // the objective's weight × scale is 1 for one micro-batch of the whole step
+            full = l.loss().getFloat();
+        }
+        assertEquals(full, loss, 1e-6, "loss");
+        params.forEach((k, v) -> {
+            try (NDArray g = v.getGradient()) {
+                float[] expected = g.toFloatArray();
+                float[] got = restricted.get(k);
+                for (int i = 0; i < expected.length; i++) {
+                    assertEquals(expected[i], got[i], 1e-6, k + "[" + i + "]");
+                }
+            }
+        });
     }
 }

@@ -271,10 +271,10 @@ final class HybridBlockBackward {
     private static NDArray linearBackwardUnscoped(Linear lin, NDArray z, NDArray dOut) {
         long in = lin.inFeatures();
         long out = lin.outFeatures();
-        NDArray dz = dOut.matMul(lin.weight()); // [.., out]·[out, in]
+        NDArray dz = dOut.matMul(lin.weight()); // [.., out]·[out, in]; a compact weight is widened again here
         NDArray z2 = z.reshape(-1, in); // [N, in]
         NDArray d2 = dOut.reshape(-1, out); // [N, out]
-        if (lin.weight().hasGradient()) {
+        if (lin.weightTrainable()) { // not weight().hasGradient(): that would widen a compact weight once more
             accumulate(lin.weight(), d2.transpose().matMul(z2)); // [out, in]
         }
         if (lin.bias() != null && lin.bias().hasGradient()) {

@@ -75,6 +75,12 @@ public record LoadedModel(Llama model, LlamaTokenizer tokenizer, Path templateSo
      */
     public static LoadedModel openWeights(Path model, Path tokenizer, String tokenizerKey, NDManager parent,
             Consumer<String> note) {
+        return openWeights(model, tokenizer, tokenizerKey, parent, note, FrozenStorage.FLOAT32);
+    }
+
+    /** As {@link #openWeights(Path, Path, String, NDManager, Consumer)}, the weights held as {@code storage} says. */
+    public static LoadedModel openWeights(Path model, Path tokenizer, String tokenizerKey, NDManager parent,
+            Consumer<String> note, FrozenStorage storage) {
         Checkpoint c = Checkpoint.open(model);
         LlamaTokenizer tok = null;
         try {
@@ -89,7 +95,7 @@ public record LoadedModel(Llama model, LlamaTokenizer tokenizer, Path templateSo
             c.close();
             throw e;
         }
-        return withWeights(c, tok, tokenizer, parent, FrozenStorage.FLOAT32);
+        return withWeights(c, tok, tokenizer, parent, storage);
     }
 
     /**

@@ -80,6 +80,8 @@ final class BenchCommand implements Command {
                 + "DPO step (sigmoid loss, beta 0.1, the reference = the base with the adapter off)"));
         o.addOption(Flags.opt("remat", "P", "train: none, full, hybrid or hybrid-lean (default none)"));
         o.addOption(Flags.opt("rank", "R", "train: LoRA rank r, alpha 2r (default 8)"));
+        o.addOption(Flags.opt("init", "G", "train: draw the random weights with java (the default, as every test) or "
+                + "torch (libtorch's generator: other values, much faster for billions of parameters)"));
         o.addOption(Flags.opt("dtype", "D", "train: the frozen base in float32, bf16 or fp16, as model.dtype (default float32)"));
         o.addOption(Flags.opt("quantize", "Q", "train: the frozen projections as none, nf4 or int8, as model.quantize "
                 + "(default none); the random model is drawn and converted tensor by tensor"));
@@ -227,7 +229,13 @@ final class BenchCommand implements Command {
         FrozenStorage storage = storage(f);
         out.put("base_storage", storage.describe());
         long loadStart = System.nanoTime();
-        try (Llama model = Llama.random(c, 1, 0.02, m, storage)) {
+        String init = f.string("init", "java");
+        if (!init.equals("java") && !init.equals("torch")) {
+            throw new UsageException("bench train: --init must be java or torch, not '" + init + "'");
+        }
+        out.put("init", init);
+        try (Llama model = init.equals("torch") ? Llama.randomNative(c, 1, 0.02, m, storage)
+                : Llama.random(c, 1, 0.02, m, storage)) {
             out.put("init_s", (System.nanoTime() - loadStart) / 1e9);
             out.put("rss_after_init_mib", currentRssMib());
             if (storage.compact() && targets.equals("full")) {

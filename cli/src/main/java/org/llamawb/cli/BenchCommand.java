@@ -34,6 +34,9 @@ import org.llamawb.finetune.sft.SftLoss;
 import org.llamawb.finetune.train.TrainingStep;
 import org.llamawb.model.ComputePrecision;
 import org.llamawb.model.CpuFeatures;
+import org.llamawb.model.quant.FrozenStorage;
+import org.llamawb.model.quant.HalfWeight;
+import org.llamawb.model.quant.QuantizedWeight;
 import org.llamawb.model.Llama;
 import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.model.LlamaConfig;
@@ -87,6 +90,12 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("remat", "P", "train: none, full, hybrid or hybrid-lean (default none)"));
         o.addOption(Flags.opt("precision", "P", "train: fp32 or bf16, as train.precision (default fp32); bf16 falls "
                 + "back to fp32 on a CPU without bfloat16 instructions unless -Dworkbench.bf16=force"));
+        o.addOption(Flags.opt("rank", "R", "train: LoRA rank r, alpha 2r (default 8)"));
+        o.addOption(Flags.opt("init", "G", "train: draw the random weights with java (the default, as every test) or "
+                + "torch (libtorch's generator: other values, much faster for billions of parameters)"));
+        o.addOption(Flags.opt("dtype", "D", "train: the frozen base in float32, bf16 or fp16, as model.dtype (default float32)"));
+        o.addOption(Flags.opt("quantize", "Q", "train: the frozen projections as none, nf4 or int8, as model.quantize "
+                + "(default none); the random model is drawn and converted tensor by tensor"));
         o.addOption(Flags.opt("max-grad-norm", "N", "train: global-norm clipping threshold, as train.max_grad_norm "
                 + "(default 1.0; 0 = off)"));
         o.addOption(Flags.opt("accumulation", "N", "train: micro-batches per optimiser step (default 1)"));
@@ -240,8 +249,22 @@ final class BenchCommand implements Command {
         out.put("precision_asked", asked.recipeName());
         out.put("precision", precision.recipeName());
         out.put("cpu_bf16", cpuFlags.bf16Instructions().orElse("none"));
-        try (Llama model = Llama.random(c, 1, 0.02, m)) {
+        FrozenStorage storage = storage(f);
+        out.put("base_storage", storage.describe());
+        long loadStart = System.nanoTime();
+        String init = f.string("init", "java");
+        if (!init.equals("java") && !init.equals("torch")) {
+            throw new UsageException("bench train: --init must be java or torch, not '" + init + "'");
+        }
+        out.put("init", init);
+        try (Llama model = init.equals("torch") ? Llama.randomNative(c, 1, 0.02, m, storage)
+                : Llama.random(c, 1, 0.02, m, storage)) {
             model.setComputePrecision(precision);
+            out.put("init_s", (System.nanoTime() - loadStart) / 1e9);
+            out.put("rss_after_init_mib", currentRssMib());
+            if (storage.compact() && targets.equals("full")) {
+                throw new UsageException("bench train: --dtype/--quantize keep the base frozen; use --targets qkvo or all-linear");
+            }
             Map<String, NDArray> params;
             LoraModel lora = null;
             if (targets.equals("full")) {
@@ -249,7 +272,7 @@ final class BenchCommand implements Command {
                 params.values().forEach(p -> p.setRequiresGradient(true));
             } else {
                 lora = new LoraModel(model);
-                params = addLora(lora, targets, out);
+                params = addLora(lora, targets, f.integer("rank", 8), out);
             }
             List<Batch> batches = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
@@ -331,7 +354,7 @@ final class BenchCommand implements Command {
         Rematerialization remat = Rematerialization.parse(f.string("remat", "none"));
         out.put("rematerialization", remat.recipeName());
         try (Llama model = Llama.random(c, 1, 0.02, m); LoraModel lora = new LoraModel(model)) {
-            Map<String, NDArray> params = addLora(lora, targets, out);
+            Map<String, NDArray> params = addLora(lora, targets, 8, out);
             List<PairBatch> batches = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 batches.add(randomPairs(c, pairs, seq, promptFraction, i));
@@ -378,17 +401,35 @@ final class BenchCommand implements Command {
         return TrainingStep.run(List.of(b), objective, params.values(), opt, 2e-4, maxGradNorm, seed * 64L);
     }
 
-    /** A LoRA r 8, alpha 16 named default on {@code targets} (qkvo or all-linear); returns its trainable tensors. */
-    private static Map<String, NDArray> addLora(LoraModel lora, String targets, ObjectNode out) {
+    /** {@code --dtype} and {@code --quantize}, with the recipe keys' spellings. */
+    private static FrozenStorage storage(Flags f) {
+        HalfWeight.Format dtype;
+        QuantizedWeight.Kind quantize;
+        try {
+            dtype = HalfWeight.Format.parse(f.string("dtype", "float32"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("bench train: --dtype " + e.getMessage());
+        }
+        String q = f.string("quantize", "none");
+        try {
+            quantize = q.equals("none") ? null : QuantizedWeight.Kind.parse(q);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("bench train: --quantize expected none, nf4 or int8, got '" + q + "'");
+        }
+        return new FrozenStorage(dtype, quantize);
+    }
+
+    /** A LoRA r {@code rank}, alpha 2r, named default on {@code targets} (qkvo or all-linear); returns its trainable tensors. */
+    private static Map<String, NDArray> addLora(LoraModel lora, String targets, int rank, ObjectNode out) {
         TargetModules t = switch (targets) {
             case "all-linear" -> new TargetModules.AllLinear();
             case "qkvo" -> new TargetModules.Names(List.of("q_proj", "k_proj", "v_proj", "o_proj"));
             default -> throw new UsageException("bench train: --targets must be qkvo, all-linear or full, not '"
                     + targets + "'");
         };
-        lora.add("default", LoraConfig.of(8, 16, t), 0);
+        lora.add("default", LoraConfig.of(rank, 2 * rank, t), 0);
         ObjectNode lo = out.putObject("lora");
-        lo.put("r", 8).put("alpha", 16).put("targets", targets).put("trainable_params", lora.parameterCount("default"));
+        lo.put("r", rank).put("alpha", 2 * rank).put("targets", targets).put("trainable_params", lora.parameterCount("default"));
         return lora.trainableParameters("default");
     }
 

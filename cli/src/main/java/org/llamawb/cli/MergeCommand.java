@@ -7,7 +7,16 @@ import java.util.List;
 import org.apache.commons.cli.Options;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.llamawb.model.Linear;
+import org.llamawb.model.Llama;
 import org.llamawb.model.LoadedModel;
+import org.llamawb.model.quant.FrozenStorage;
+import org.llamawb.model.quant.QuantizedWeight;
+import org.llamawb.model.quant.RequantizationError;
 import org.llamawb.model.ModelDirectory;
 
 /**
@@ -36,6 +45,10 @@ final class MergeCommand implements Command {
         o.addOption(Flags.required("out", "DIR", "the merged model directory"));
         o.addOption(Flags.opt("dtype", "D", "f32 (default), f16 or bf16"));
         o.addOption(Flags.opt("max-shard-size", "SIZE", "shard above this size (default 5GB)"));
+        o.addOption(Flags.opt("quantize", "Q", "merge onto the base as a QLoRA run saw it: nf4 or int8 (its projections "
+                + "quantised as they are read); the merge W' = deq(Q(W)) + ΔW is written in full precision (--dtype)"));
+        o.addOption(Flags.opt("requantize", null, "with --quantize: round the merged projections to the same codes again "
+                + "(what a quantised deployment serves), state the error, and write those values"));
         Flags f = Flags.parse("merge --model M --adapter A [--adapter B --weights 0.7,0.3] --out DIR [--dtype f32|f16|bf16]",
                 o, args);
         if (f == null) {
@@ -58,8 +71,19 @@ final class MergeCommand implements Command {
             adapters.forEach(a -> weights.add(1.0));
         }
         Path out = Path.of(f.string("out"));
+        QuantizedWeight.Kind quantize = null;
+        if (f.has("quantize")) {
+            try {
+                quantize = QuantizedWeight.Kind.parse(f.string("quantize"));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--quantize: " + e.getMessage());
+            }
+        }
+        if (f.has("requantize") && quantize == null) {
+            throw new UsageException("--requantize needs --quantize nf4 or int8 (the codes to round the merge to)");
+        }
         try (NDManager m = NDManager.newBaseManager();
-                LoadedModel l = ModelLoading.openWeights(f, m);
+                LoadedModel l = ModelLoading.openWeights(f, m, new FrozenStorage(null, quantize));
                 LoraModel lora = new LoraModel(l.model())) {
             List<String> names = new ArrayList<>();
             for (int i = 0; i < adapters.size(); i++) {
@@ -78,12 +102,40 @@ final class MergeCommand implements Command {
                 merged = "merged";
             }
             lora.activate(merged);
+            Map<String, QuantizedWeight> codes = new LinkedHashMap<>(); // the base's codes, before the merge replaces them
+            l.model().linears().forEach(lin -> codes.put(lin.name(), lin.quantized()));
             lora.merge(merged);
+            if (quantize != null) {
+                System.out.println(f.has("requantize") ? requantize(l.model(), codes, quantize, m)
+                        : "merged onto the " + f.string("quantize") + " base in full precision: W' = deq(Q(W)) + ΔW, "
+                        + "exactly the weights the adapter was trained against (no error beyond --dtype's rounding)");
+            }
             ModelDirectory.write(out, l.model().config(), l.model().parameters(), l.tokenizer(), l.generation(),
                     ModelCommands.dtype(f.string("dtype", "f32")), ModelCommands.bytes(f.string("max-shard-size", "5GB")));
             lora.unmerge(merged);
         }
         System.out.println("wrote " + out);
         return 0;
+    }
+
+    /** Rounds every merged projection to {@code kind} again, keeps those values for writing, and states the error. */
+    private static String requantize(Llama model, Map<String, QuantizedWeight> codes, QuantizedWeight.Kind kind,
+            NDManager m) {
+        RequantizationError error = new RequantizationError();
+        for (Linear lin : model.linears()) {
+            QuantizedWeight before = codes.get(lin.name());
+            if (before == null || lin.quantized() != null) {
+                continue; // not merged: its codes are unchanged
+            }
+            try (NDScope scope = new NDScope()) {
+                NDArray merged = lin.weight();
+                QuantizedWeight q = error.add(kind, before.dense(), merged, m);
+                NDArray values = q.dense();
+                NDScope.unregister(values);
+                model.replace(lin.name() + ".weight", values); // unmerge still restores the original
+                q.close();
+            }
+        }
+        return error.describe(kind);
     }
 }

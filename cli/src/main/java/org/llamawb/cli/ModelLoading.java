@@ -3,6 +3,7 @@ package org.llamawb.cli;
 import ai.djl.ndarray.NDManager;
 import org.llamawb.model.AttentionImplementation;
 import org.llamawb.model.LoadedModel;
+import org.llamawb.model.quant.FrozenStorage;
 
 /**
  * The model a command names with {@code --model} (Hugging Face directory, llama2.c checkpoint, GGUF),
@@ -25,8 +26,13 @@ final class ModelLoading {
      * tokenizer opens with a null one, with a note on stderr.
      */
     static LoadedModel openWeights(Flags f, NDManager manager) {
+        return openWeights(f, manager, FrozenStorage.FLOAT32);
+    }
+
+    /** As {@link #openWeights(Flags, NDManager)}, each tensor held as {@code storage} says as it is read. */
+    static LoadedModel openWeights(Flags f, NDManager manager, FrozenStorage storage) {
         return LoadedModel.openWeights(f.existing("model"), f.has("tokenizer") ? f.existing("tokenizer") : null,
-                "--tokenizer", manager, note -> System.err.println("note: " + note));
+                "--tokenizer", manager, note -> System.err.println("note: " + note), storage);
     }
 
     static AttentionImplementation attention(String name) {

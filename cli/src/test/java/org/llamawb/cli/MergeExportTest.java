@@ -21,6 +21,8 @@ import org.llamawb.adapters.TargetModules;
 import org.llamawb.model.Fixtures;
 import org.llamawb.model.Llama;
 import org.llamawb.model.TestData;
+import org.llamawb.model.quant.FrozenStorage;
+import org.llamawb.model.quant.QuantizedWeight;
 import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.model.weights.Safetensors;
 
@@ -88,6 +90,53 @@ class MergeExportTest {
                 float d = w.weights().load(name + ".weight", m).sub(want).abs().max().getFloat();
                 assertTrue(d <= 1e-6, name + ": W + 0.7·ΔW_lora + 0.3·ΔW_rslora differs by " + d);
             }
+        }
+    }
+
+    @Test
+    void mergeOntoAQuantisedBaseWritesTheTrainedWeightsOrRequantisesWithTheErrorStated() throws Exception {
+        Path base = Fixtures.path("peft/base");
+        Path lora = Fixtures.path("peft/lora");
+        long[] ids = {34, 88, 122, 35, 108, 30, 60, 118, 77, 126};
+        FrozenStorage nf4 = new FrozenStorage(null, QuantizedWeight.Kind.NF4);
+        Path exact = tmp.resolve("exact");
+        Path requantized = tmp.resolve("requantized");
+        String said;
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(captured, true));
+            assertEquals(0, cli("merge", "--model", base.toString(), "--adapter", lora.toString(), "--quantize", "nf4",
+                    "--out", exact.toString()));
+            assertEquals(0, cli("merge", "--model", base.toString(), "--adapter", lora.toString(), "--quantize", "nf4",
+                    "--requantize", "--out", requantized.toString()));
+            assertEquals(2, cli("merge", "--model", base.toString(), "--adapter", lora.toString(), "--requantize",
+                    "--out", tmp.resolve("refused").toString()));
+        } finally {
+            System.setOut(stdout);
+            said = captured.toString();
+        }
+        assertTrue(said.contains("exactly the weights the adapter was trained against"), said);
+        assertTrue(said.contains("re-quantised the merged projections to nf4: error RMS"), said);
+        String name = "model.layers.0.self_attn.q_proj.weight";
+        try (NDManager m = NDManager.newBaseManager();
+                Llama model = Llama.load(Checkpoint.open(base), m, nf4);
+                LoraModel adapters = new LoraModel(model);
+                Checkpoint e = Checkpoint.open(exact);
+                Checkpoint r = Checkpoint.open(requantized);
+                Llama again = Llama.load(Checkpoint.open(requantized), m, nf4)) {
+            PeftAdapterFormat.read(adapters, "default", lora);
+            float[] trained = model.forward(m.create(ids, new Shape(1, ids.length)), null, null, false).toFloatArray();
+            float d = maxDiff(logits(exact, ids), trained);
+            assertTrue(d <= 1e-4, "the merge onto the NF4 base differs from the NF4 base + adapter by " + d);
+            NDArray want = model.linears().get(0).weight().add(adapters.layer("model.layers.0.self_attn.q_proj")
+                    .weights("default").delta());
+            float w = e.weights().load(name, m).sub(want).abs().max().getFloat();
+            assertTrue(w <= 1e-6, name + ": deq(Q(W)) + ΔW differs by " + w);
+            // re-quantised values are NF4 values: loading them as NF4 changes nothing
+            NDArray written = r.weights().load(name, m);
+            assertTrue(written.sub(want).abs().max().getFloat() > 0, "re-quantising moves the merged weight");
+            assertEquals(0f, again.linears().get(0).weight().sub(written).abs().max().getFloat(), name);
         }
     }
 

@@ -69,6 +69,16 @@ public final class Kernels {
                         + "mask).to(6)"),
         /** SwiGLU's gate: {@code silu(g) * u}. */
         SILU_MUL("g: Tensor, u: Tensor", "torch.mul(torch.silu(g), u)"),
+        /**
+         * float32 {@code x} rounded to bfloat16 (to nearest, ties to even). The result is a bfloat16 tensor that Java
+         * holds only as a handle: DJL aborts the JVM when it creates or converts one itself, and reports its dtype as
+         * unknown, so bfloat16 data is made and read only by these kernels.
+         */
+        TO_BF16("x: Tensor", "torch.to(x, 15)"),
+        /** A bfloat16 or float16 tensor widened to float32 (exact). */
+        WIDEN("x: Tensor", "torch.to(x, 6)"),
+        /** Rows {@code ids} of a bfloat16 or float16 table {@code [V, d]}, widened to float32 {@code [..., d]}. */
+        WIDE_ROWS("table: Tensor, ids: Tensor", "torch.to(torch.embedding(table, ids), 6)"),
         /** Summed token cross-entropy of logits {@code [N,V]} against labels {@code [N]}; -100 ignored. */
         CROSS_ENTROPY_SUM("logits: Tensor, labels: Tensor",
                 "torch.nll_loss_nd(torch.log_softmax(logits, -1), labels, None, 2, -100)"),
@@ -248,6 +258,24 @@ public final class Kernels {
     /** {@code silu(gate) * up}, elementwise. */
     public NDArray siluMul(NDArray gate, NDArray up, boolean training) {
         return run(Op.SILU_MUL, training, gate, up);
+    }
+
+    /**
+     * {@code x} (float32) rounded to bfloat16: a handle for {@link #widen} and {@link #wideRows} only (no DJL
+     * operation may touch it; see {@link Op#TO_BF16}).
+     */
+    public NDArray toBf16(NDArray x) {
+        return run(Op.TO_BF16, true, x); // not inference mode: its tensors cannot join a graph
+    }
+
+    /** A bfloat16 ({@link #toBf16}) or float16 tensor widened to float32, exactly (a frozen source: nothing to record). */
+    public NDArray widen(NDArray x) {
+        return run(Op.WIDEN, true, x); // a product under autograd saves the result
+    }
+
+    /** Rows {@code ids: [...]} of a bfloat16 or float16 table {@code [V, d]}, as float32 {@code [..., d]}. */
+    public NDArray wideRows(NDArray table, NDArray ids) {
+        return run(Op.WIDE_ROWS, true, table, ids);
     }
 
     /** Sum over tokens of {@code -log softmax(logits)[label]}, skipping label -100; a 0-d array. */

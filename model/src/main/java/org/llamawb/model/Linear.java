@@ -1,17 +1,19 @@
 package org.llamawb.model;
 
 import ai.djl.ndarray.NDArray;
+import org.llamawb.model.quant.FrozenWeight;
 import org.llamawb.model.quant.QuantizedWeight;
 
 /**
  * A projection {@code y = x·Wᵀ (+ b)} with {@code W: [out, in]} under its Hugging Face name
  * ({@code model.layers.3.self_attn.q_proj}). An optional {@link LinearAdapter} sits beside the weight.
- * A frozen weight may be kept quantised ({@link QuantizedWeight}): it is then dequantised on each use.
+ * A frozen weight may be kept compact ({@link FrozenWeight}: NF4/int8 codes, bfloat16/float16 values): it is then
+ * widened to float32 on each use.
  */
 public final class Linear {
     private final String name;
-    private NDArray weight; // [out, in]; null while quantized holds it
-    private QuantizedWeight quantized;
+    private NDArray weight; // [out, in]; null while frozen holds it
+    private FrozenWeight frozen;
     private NDArray bias; // [out] or null
     private LinearAdapter adapter;
     private ComputePrecision precision = ComputePrecision.FP32; // of the base GEMM; the adapter keeps its own
@@ -30,7 +32,9 @@ public final class Linear {
 
     /** The base projection alone, without the adapter. */
     public NDArray project(NDArray x) {
-        NDArray w = weight(); // a quantised weight lives as float32 only for this product (and its backward)
+        // a compact weight lives as float32 only for this product and, under autograd, until its backward (the
+        // rematerialising policies free it with the block and widen it again there)
+        NDArray w = weight();
         if (precision == ComputePrecision.BF16) {
             // bfloat16 copies of x and w exist only inside libtorch, for this product and its backward; a graph is
             // recorded only where grad mode is on (inside a gradient collector)
@@ -68,14 +72,24 @@ public final class Linear {
         return name.substring(name.lastIndexOf('.') + 1);
     }
 
-    /** {@code [out, in]}; for a quantised weight a new dequantised array on each call (free it with the step's scope). */
+    /** {@code [out, in]}; for a compact weight a new float32 array on each call (free it with the step's scope). */
     public NDArray weight() {
-        return quantized != null ? quantized.dequantize() : weight;
+        return frozen != null ? frozen.dense() : weight;
     }
 
-    /** The quantised weight, or null when the weight is held in full precision. */
+    /** Whether the weight itself is trained (a compact weight never is); cheaper than {@code weight().hasGradient()}. */
+    public boolean weightTrainable() {
+        return frozen == null && weight.hasGradient();
+    }
+
+    /** The compact weight, or null when the weight is held in float32. */
+    public FrozenWeight frozen() {
+        return frozen;
+    }
+
+    /** The quantised weight, or null when the weight is not NF4/int8 codes. */
     public QuantizedWeight quantized() {
-        return quantized;
+        return frozen instanceof QuantizedWeight q ? q : null;
     }
 
     public NDArray bias() {
@@ -83,11 +97,11 @@ public final class Linear {
     }
 
     public long inFeatures() {
-        return quantized != null ? quantized.shape().get(1) : weight.getShape().get(1);
+        return frozen != null ? frozen.shape().get(1) : weight.getShape().get(1);
     }
 
     public long outFeatures() {
-        return quantized != null ? quantized.shape().get(0) : weight.getShape().get(0);
+        return frozen != null ? frozen.shape().get(0) : weight.getShape().get(0);
     }
 
     public LinearAdapter adapter() {
@@ -98,15 +112,15 @@ public final class Linear {
         this.adapter = adapter;
     }
 
-    /** A full-precision weight (a merge writes one), replacing a quantised one. */
+    /** A float32 weight (a merge writes one), replacing a compact one. */
     void setWeight(NDArray w) {
         this.weight = w;
-        this.quantized = null;
+        this.frozen = null;
     }
 
-    /** Keeps the weight quantised from now on; the caller frees the full-precision one it replaces. */
-    void setQuantized(QuantizedWeight q) {
-        this.quantized = q;
+    /** Keeps the weight compact from now on; the caller frees the float32 one it replaces. */
+    void setFrozen(FrozenWeight f) {
+        this.frozen = f;
         this.weight = null;
     }
 

@@ -14,6 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import org.llamawb.model.quant.FrozenStorage;
+import org.llamawb.model.quant.FrozenWeight;
+import org.llamawb.model.quant.HalfWeight;
+import org.llamawb.model.quant.QuantizedWeight;
 import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.model.weights.LlamaLayout;
 import org.llamawb.model.weights.WeightSource;
@@ -30,31 +34,38 @@ public final class Llama implements AutoCloseable {
     private final LlamaConfig config;
     private final NDManager manager;
     private final Rope rope;
-    private NDArray embedTokens; // [V, d]
+    private NDArray embedTokens; // [V, d]; null while embedHalf holds it
+    private HalfWeight embedHalf; // [V, d] in bfloat16/float16 (model.dtype), or null
     private final List<DecoderLayer> layers;
     private final RmsNorm norm;
     private final Linear lmHead; // [V, d]; its weight is embedTokens when tied
     private EmbeddingAdapter embeddingAdapter; // or null
     private final Map<String, Object> keepAlive = new LinkedHashMap<>();
 
-    private Llama(LlamaConfig config, NDManager manager, Function<String, NDArray> tensors) {
+    /**
+     * @param tensors the float32 tensors by name
+     * @param compact the tensors already held compact ({@link FrozenStorage}) by name; {@code tensors} lacks them
+     */
+    private Llama(LlamaConfig config, NDManager manager, Function<String, NDArray> tensors,
+            Map<String, FrozenWeight> compact) {
         this.config = config;
         this.manager = manager;
         this.rope = new Rope(config, manager);
-        this.embedTokens = tensors.apply("model.embed_tokens.weight");
+        this.embedHalf = (HalfWeight) compact.get(LlamaLayout.EMBED);
+        this.embedTokens = embedHalf == null ? tensors.apply(LlamaLayout.EMBED) : null;
         List<DecoderLayer> list = new ArrayList<>();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
             Attention attn = new Attention(i, config,
-                    linear(tensors, p + "self_attn.q_proj", config.attentionBias()),
-                    linear(tensors, p + "self_attn.k_proj", config.attentionBias()),
-                    linear(tensors, p + "self_attn.v_proj", config.attentionBias()),
-                    linear(tensors, p + "self_attn.o_proj", config.attentionBias()),
+                    linear(tensors, compact, p + "self_attn.q_proj", config.attentionBias()),
+                    linear(tensors, compact, p + "self_attn.k_proj", config.attentionBias()),
+                    linear(tensors, compact, p + "self_attn.v_proj", config.attentionBias()),
+                    linear(tensors, compact, p + "self_attn.o_proj", config.attentionBias()),
                     rope, manager);
             FeedForward mlp = new FeedForward(
-                    linear(tensors, p + "mlp.gate_proj", config.mlpBias()),
-                    linear(tensors, p + "mlp.up_proj", config.mlpBias()),
-                    linear(tensors, p + "mlp.down_proj", config.mlpBias()));
+                    linear(tensors, compact, p + "mlp.gate_proj", config.mlpBias()),
+                    linear(tensors, compact, p + "mlp.up_proj", config.mlpBias()),
+                    linear(tensors, compact, p + "mlp.down_proj", config.mlpBias()));
             list.add(new DecoderLayer(i,
                     new RmsNorm(p + "input_layernorm.weight", tensors.apply(p + "input_layernorm.weight"),
                             config.rmsNormEps(), manager),
@@ -65,12 +76,25 @@ public final class Llama implements AutoCloseable {
         }
         this.layers = Collections.unmodifiableList(list);
         this.norm = new RmsNorm("model.norm.weight", tensors.apply("model.norm.weight"), config.rmsNormEps(), manager);
-        this.lmHead = new Linear("lm_head",
-                config.tieWordEmbeddings() ? embedTokens : tensors.apply("lm_head.weight"), null);
+        if (config.tieWordEmbeddings()) {
+            this.lmHead = new Linear("lm_head", embedTokens, null);
+            if (embedHalf != null) {
+                lmHead.setFrozen(embedHalf); // one table for both, as tied weights share storage
+            }
+        } else {
+            this.lmHead = linear(tensors, compact, "lm_head", false);
+        }
     }
 
-    private static Linear linear(Function<String, NDArray> tensors, String name, boolean bias) {
-        return new Linear(name, tensors.apply(name + ".weight"), bias ? tensors.apply(name + ".bias") : null);
+    private static Linear linear(Function<String, NDArray> tensors, Map<String, FrozenWeight> compact, String name,
+            boolean bias) {
+        FrozenWeight f = compact.get(name + ".weight");
+        Linear l = new Linear(name, f == null ? tensors.apply(name + ".weight") : null,
+                bias ? tensors.apply(name + ".bias") : null);
+        if (f != null) {
+            l.setFrozen(f);
+        }
+        return l;
     }
 
     /**
@@ -80,17 +104,59 @@ public final class Llama implements AutoCloseable {
      */
     public static Llama of(LlamaConfig config, NDManager manager, Map<String, NDArray> tensors, AutoCloseable keepAlive) {
         tensors.values().forEach(NDScope::unregister); // weights outlive any step scope they were loaded in
+        return of(config, manager, tensors, Map.of(), keepAlive);
+    }
+
+    private static Llama of(LlamaConfig config, NDManager manager, Map<String, NDArray> tensors,
+            Map<String, FrozenWeight> compact, AutoCloseable keepAlive) {
         Llama m = new Llama(config, manager, name -> {
             NDArray a = tensors.get(name);
             if (a == null) {
                 throw new BadInputException("missing tensor '" + name + "'");
             }
             return a;
-        });
+        }, compact);
         if (keepAlive != null) {
             m.keepAlive.put("source", keepAlive);
         }
         return m;
+    }
+
+    /**
+     * A model whose tensors {@code read} gives one at a time, in the checkpoint's order; each one that
+     * {@code storage} keeps compact is converted and its float32 array freed before the next is read, so the
+     * float32 model never exists whole (a 7B model loads into NF4 with one float32 matrix at a time).
+     */
+    private static Llama build(LlamaConfig config, NDManager m, FrozenStorage storage, Function<String, NDArray> read,
+            AutoCloseable keepAlive) {
+        Map<String, NDArray> dense = new LinkedHashMap<>();
+        Map<String, FrozenWeight> compact = new LinkedHashMap<>();
+        for (String name : LlamaLayout.expected(config).keySet()) {
+            NDArray a = read.apply(name);
+            FrozenWeight f = compactForm(storage, name, a, m);
+            if (f == null) {
+                NDScope.unregister(a); // weights outlive any step scope they were loaded in
+                dense.put(name, a);
+            } else {
+                a.close();
+                compact.put(name, f);
+            }
+        }
+        return of(config, m, dense, compact, keepAlive);
+    }
+
+    /** What {@code storage} makes of tensor {@code name}: a compact weight, or null to keep it float32. */
+    private static FrozenWeight compactForm(FrozenStorage storage, String name, NDArray a, NDManager m) {
+        if (!storage.compact()) {
+            return null;
+        }
+        if (name.equals(LlamaLayout.EMBED) || name.equals(LlamaLayout.LM_HEAD)) {
+            return storage.table(a, m);
+        }
+        if (name.startsWith("model.layers.") && name.endsWith("_proj.weight")) {
+            return storage.projection(a, m);
+        }
+        return null; // norms and biases stay float32
     }
 
     /**
@@ -99,7 +165,15 @@ public final class Llama implements AutoCloseable {
      * closed with the model.
      */
     public static Llama load(Checkpoint checkpoint, NDManager parent) {
-        return loadInto(checkpoint, parent.newSubManager());
+        return loadInto(checkpoint, parent.newSubManager(), FrozenStorage.FLOAT32);
+    }
+
+    /**
+     * As {@link #load(Checkpoint, NDManager)}, each tensor held as {@code storage} says as soon as it is read
+     * (the float32 model never exists whole).
+     */
+    public static Llama load(Checkpoint checkpoint, NDManager parent, FrozenStorage storage) {
+        return loadInto(checkpoint, parent.newSubManager(), storage);
     }
 
     /**
@@ -107,17 +181,18 @@ public final class Llama implements AutoCloseable {
      * on its own, as an evaluated one does); closing the model frees it.
      */
     public static Llama load(Checkpoint checkpoint) {
-        return loadInto(checkpoint, NDManager.newBaseManager());
+        return loadInto(checkpoint, NDManager.newBaseManager(), FrozenStorage.FLOAT32);
     }
 
-    private static Llama loadInto(Checkpoint checkpoint, NDManager m) {
+    /** As {@link #load(Checkpoint)}, held as {@code storage} says tensor by tensor. */
+    public static Llama load(Checkpoint checkpoint, FrozenStorage storage) {
+        return loadInto(checkpoint, NDManager.newBaseManager(), storage);
+    }
+
+    private static Llama loadInto(Checkpoint checkpoint, NDManager m, FrozenStorage storage) {
         try {
-            Map<String, NDArray> t = new LinkedHashMap<>();
             WeightSource w = checkpoint.weights();
-            for (String name : LlamaLayout.expected(checkpoint.config()).keySet()) {
-                t.put(name, w.load(name, m));
-            }
-            return of(checkpoint.config(), m, t, checkpoint);
+            return build(checkpoint.config(), m, storage, name -> w.load(name, m), checkpoint);
         } catch (RuntimeException e) {
             m.close();
             checkpoint.close();
@@ -130,27 +205,51 @@ public final class Llama implements AutoCloseable {
      * from N(0, std²), norms at one, biases at zero. Deterministic for a seed.
      */
     public static Llama random(LlamaConfig config, long seed, double std, NDManager parent) {
+        return random(config, seed, std, parent, FrozenStorage.FLOAT32);
+    }
+
+    /**
+     * As {@link #random(LlamaConfig, long, double, NDManager)} (the same values), each tensor held as
+     * {@code storage} says as soon as it is drawn: a model too large for float32 memory can be generated.
+     */
+    public static Llama random(LlamaConfig config, long seed, double std, NDManager parent, FrozenStorage storage) {
         NDManager m = parent.newSubManager();
         SplittableRandom rng = new SplittableRandom(seed);
-        Map<String, NDArray> t = new LinkedHashMap<>();
-        for (Map.Entry<String, long[]> e : LlamaLayout.expected(config).entrySet()) {
-            String name = e.getKey();
-            Shape shape = new Shape(e.getValue());
-            NDArray a;
+        Map<String, long[]> layout = LlamaLayout.expected(config);
+        // build() asks for the tensors in layout order, so the random stream is drawn in the same order as ever
+        return build(config, m, storage, name -> {
+            Shape shape = new Shape(layout.get(name));
             if (name.endsWith("norm.weight")) {
-                a = m.ones(shape, DataType.FLOAT32);
+                return m.ones(shape, DataType.FLOAT32);
             } else if (name.endsWith(".bias")) {
-                a = m.zeros(shape, DataType.FLOAT32);
-            } else {
-                float[] v = new float[Math.toIntExact(shape.size())];
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (nextGaussian(rng) * std);
-                }
-                a = m.create(v, shape);
+                return m.zeros(shape, DataType.FLOAT32);
             }
-            t.put(name, a);
-        }
-        return of(config, m, t, null);
+            float[] v = new float[Math.toIntExact(shape.size())];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (nextGaussian(rng) * std);
+            }
+            return m.create(v, shape);
+        }, null);
+    }
+
+    /**
+     * As {@link #random(LlamaConfig, long, double, NDManager, FrozenStorage)} with libtorch's generator (seeded with
+     * {@code seed}) instead of Java's: other values, drawn by native code in a fraction of the time, for benchmarks
+     * of models with billions of parameters.
+     */
+    public static Llama randomNative(LlamaConfig config, long seed, double std, NDManager parent, FrozenStorage storage) {
+        NDManager m = parent.newSubManager();
+        Map<String, long[]> layout = LlamaLayout.expected(config);
+        ai.djl.pytorch.jni.JniUtils.setSeed(seed);
+        return build(config, m, storage, name -> {
+            Shape shape = new Shape(layout.get(name));
+            if (name.endsWith("norm.weight")) {
+                return m.ones(shape, DataType.FLOAT32);
+            } else if (name.endsWith(".bias")) {
+                return m.zeros(shape, DataType.FLOAT32);
+            }
+            return m.randomNormal(0f, (float) std, shape, DataType.FLOAT32);
+        }, null);
     }
 
     private static double nextGaussian(SplittableRandom r) {
@@ -193,7 +292,8 @@ public final class Llama implements AutoCloseable {
 
     /** Token embeddings {@code [B, T, d]} of {@code ids: [B, T]}. */
     public NDArray embed(NDArray inputIds) {
-        NDArray base = ai.djl.nn.core.Embedding.embedding(inputIds, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+        NDArray base = embedHalf != null ? embedHalf.rows(inputIds) // [B, T, d], only these rows widened
+                : ai.djl.nn.core.Embedding.embedding(inputIds, embedTokens, SparseFormat.DENSE).singletonOrThrow();
         return embeddingAdapter == null ? base : embeddingAdapter.forward(inputIds, base);
     }
 
@@ -202,7 +302,8 @@ public final class Llama implements AutoCloseable {
      * some of its rows. Rematerialised passes that run the embedding without a graph ask this.
      */
     public boolean embeddingTrainable() {
-        return embedTokens.hasGradient() || (embeddingAdapter != null && embeddingAdapter.trainable());
+        return (embedTokens != null && embedTokens.hasGradient())
+                || (embeddingAdapter != null && embeddingAdapter.trainable());
     }
 
     public EmbeddingAdapter embeddingAdapter() {
@@ -276,10 +377,13 @@ public final class Llama implements AutoCloseable {
 
     // ---------------------------------------------------------------- structure
 
-    /** Every tensor under its Hugging Face name (the tied LM head is not listed twice). */
+    /**
+     * Every tensor under its Hugging Face name (the tied LM head is not listed twice). A compact tensor
+     * ({@link FrozenStorage}) is listed as a new float32 array: all of them at once take the float32 model's memory.
+     */
     public Map<String, NDArray> parameters() {
         Map<String, NDArray> p = new LinkedHashMap<>();
-        p.put("model.embed_tokens.weight", embedTokens);
+        p.put("model.embed_tokens.weight", embedTokens());
         for (DecoderLayer l : layers) {
             p.put(l.inputLayernorm.name(), l.inputLayernorm.weight());
             for (Linear lin : List.of(l.selfAttn.qProj, l.selfAttn.kProj, l.selfAttn.vProj, l.selfAttn.oProj)) {
@@ -306,26 +410,57 @@ public final class Llama implements AutoCloseable {
 
     /**
      * Keeps every projection inside the decoder layers quantised ({@code model.quantize}: QLoRA's frozen base),
-     * layer by layer, each dequantised only while it is used; the embeddings, norms and LM head stay float32, as
-     * bitsandbytes leaves them. A merge into a quantised projection writes it back in full precision. In training,
-     * autograd keeps each dequantised weight until its backward under {@code train.rematerialization: none}; the
-     * other policies hold one block's at a time.
+     * the embeddings and LM head in float32. See {@link #compress}.
      *
      * @return the bytes the projections take now
      */
-    public long quantize(org.llamawb.model.quant.QuantizedWeight.Kind kind) {
+    public long quantize(QuantizedWeight.Kind kind) {
+        compress(new FrozenStorage(null, kind));
         long bytes = 0;
         for (Linear lin : linears()) {
-            if (lin.quantized() == null) {
-                NDArray dense = lin.weight();
-                org.llamawb.model.quant.QuantizedWeight q = org.llamawb.model.quant.QuantizedWeight.of(kind, dense,
-                        manager);
-                lin.setQuantized(q);
-                dense.close();
-            }
-            bytes += lin.quantized().bytes();
+            bytes += lin.frozen().bytes();
         }
         return bytes;
+    }
+
+    /**
+     * Holds the frozen base as {@code storage} says ({@code model.dtype}, {@code model.quantize}), tensor by tensor:
+     * decoder projections quantised or in half precision, the embedding and LM head in half precision; each is
+     * widened to float32 only while it is used. A merge into a compact projection writes it back in float32. In
+     * training, autograd keeps each widened weight until its backward under {@code train.rematerialization: none}
+     * (as much memory as float32); the other policies hold one block's at a time. Tensors already compact are kept.
+     */
+    public void compress(FrozenStorage storage) {
+        if (!storage.compact()) {
+            return;
+        }
+        for (Linear lin : linears()) {
+            if (lin.frozen() == null) {
+                convert(lin, storage.projection(lin.weight(), manager));
+            }
+        }
+        if (storage.dtype() != null) {
+            if (!config.tieWordEmbeddings() && lmHead.frozen() == null && !lmHead.weight().hasGradient()) {
+                convert(lmHead, storage.table(lmHead.weight(), manager));
+            }
+            if (embedHalf == null && !embedTokens.hasGradient()) {
+                NDArray dense = embedTokens;
+                embedHalf = storage.table(dense, manager);
+                embedTokens = null;
+                if (config.tieWordEmbeddings()) {
+                    lmHead.setFrozen(embedHalf);
+                }
+                dense.close();
+            }
+        }
+    }
+
+    private static void convert(Linear lin, FrozenWeight f) {
+        if (f != null) {
+            NDArray dense = lin.weight();
+            lin.setFrozen(f);
+            dense.close();
+        }
     }
 
     /** Every projection inside the decoder layers, in order (what LoRA may target). */
@@ -340,15 +475,16 @@ public final class Llama implements AutoCloseable {
 
     /** Replaces a tensor by name (e.g. to make a trainable copy of {@code embed_tokens}); shapes must match. */
     public void replace(String name, NDArray value) {
-        NDArray old = parameters().get(name);
-        if (old == null) {
+        long[] expected = LlamaLayout.expected(config).get(name); // not parameters(): it would widen every compact tensor
+        if (expected == null) {
             throw new IllegalArgumentException("no tensor '" + name + "'");
         }
-        if (!old.getShape().equals(value.getShape())) {
-            throw new IllegalArgumentException(name + ": shape " + value.getShape() + " != " + old.getShape());
+        if (!new Shape(expected).equals(value.getShape())) {
+            throw new IllegalArgumentException(name + ": shape " + value.getShape() + " != " + new Shape(expected));
         }
         if (name.equals("model.embed_tokens.weight")) {
             embedTokens = value;
+            embedHalf = null; // its memory goes with the model's manager
             if (config.tieWordEmbeddings()) {
                 lmHead.setWeight(value);
             }
@@ -426,8 +562,14 @@ public final class Llama implements AutoCloseable {
         return lmHead;
     }
 
+    /** {@code [V, d]}; a half-precision table as a new float32 array on each call. */
     public NDArray embedTokens() {
-        return embedTokens;
+        return embedHalf != null ? embedHalf.dense() : embedTokens;
+    }
+
+    /** The half-precision embedding table, or null when it is float32. */
+    public HalfWeight embedHalf() {
+        return embedHalf;
     }
 
     public Rope rope() {

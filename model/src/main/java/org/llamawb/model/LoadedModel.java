@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.llamawb.model.generate.GenerationDefaults;
+import org.llamawb.model.quant.FrozenStorage;
 import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.model.weights.Checkpoint;
 
@@ -46,16 +47,25 @@ public record LoadedModel(Llama model, LlamaTokenizer tokenizer, Path templateSo
      *     for messages
      */
     public static LoadedModel open(Path model, Path tokenizer, String tokenizerKey, NDManager parent) {
+        return open(model, tokenizer, tokenizerKey, parent, FrozenStorage.FLOAT32);
+    }
+
+    /**
+     * As {@link #open(Path, Path, String, NDManager)}, the weights held as {@code storage} says ({@code model.dtype},
+     * {@code model.quantize}), each tensor converted as it is read: the float32 model never exists whole.
+     */
+    public static LoadedModel open(Path model, Path tokenizer, String tokenizerKey, NDManager parent,
+            FrozenStorage storage) {
         Checkpoint c = Checkpoint.open(model);
         LlamaTokenizer tok = tokenizer(c, tokenizer, tokenizerKey);
-        return withWeights(c, tok, tokenizer, parent);
+        return withWeights(c, tok, tokenizer, parent, storage);
     }
 
     /** As {@link #open(Path, Path, String, NDManager)}, the weights in a manager of the model's own. */
     public static LoadedModel open(Path model, Path tokenizer, String tokenizerKey) {
         Checkpoint c = Checkpoint.open(model);
         LlamaTokenizer tok = tokenizer(c, tokenizer, tokenizerKey);
-        return withWeights(c, tok, tokenizer, null);
+        return withWeights(c, tok, tokenizer, null, FrozenStorage.FLOAT32);
     }
 
     /**
@@ -65,6 +75,12 @@ public record LoadedModel(Llama model, LlamaTokenizer tokenizer, Path templateSo
      */
     public static LoadedModel openWeights(Path model, Path tokenizer, String tokenizerKey, NDManager parent,
             Consumer<String> note) {
+        return openWeights(model, tokenizer, tokenizerKey, parent, note, FrozenStorage.FLOAT32);
+    }
+
+    /** As {@link #openWeights(Path, Path, String, NDManager, Consumer)}, the weights held as {@code storage} says. */
+    public static LoadedModel openWeights(Path model, Path tokenizer, String tokenizerKey, NDManager parent,
+            Consumer<String> note, FrozenStorage storage) {
         Checkpoint c = Checkpoint.open(model);
         LlamaTokenizer tok = null;
         try {
@@ -79,7 +95,7 @@ public record LoadedModel(Llama model, LlamaTokenizer tokenizer, Path templateSo
             c.close();
             throw e;
         }
-        return withWeights(c, tok, tokenizer, parent);
+        return withWeights(c, tok, tokenizer, parent, storage);
     }
 
     /**
@@ -105,7 +121,8 @@ public record LoadedModel(Llama model, LlamaTokenizer tokenizer, Path templateSo
         }
     }
 
-    private static LoadedModel withWeights(Checkpoint c, LlamaTokenizer tok, Path explicitTokenizer, NDManager parent) {
+    private static LoadedModel withWeights(Checkpoint c, LlamaTokenizer tok, Path explicitTokenizer, NDManager parent,
+            FrozenStorage storage) {
         GenerationDefaults generation;
         Llama llama;
         try {
@@ -118,7 +135,7 @@ public record LoadedModel(Llama model, LlamaTokenizer tokenizer, Path templateSo
             throw e;
         }
         try {
-            llama = parent == null ? Llama.load(c) : Llama.load(c, parent); // closes the checkpoint when it fails
+            llama = parent == null ? Llama.load(c, storage) : Llama.load(c, parent, storage); // closes the checkpoint when it fails
         } catch (RuntimeException e) {
             if (tok != null) {
                 tok.close();

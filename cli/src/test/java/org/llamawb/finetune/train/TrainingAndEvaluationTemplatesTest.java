@@ -38,7 +38,7 @@ class TrainingAndEvaluationTemplatesTest {
         int[] trained;
         String trainedText;
         try (NDManager m = NDManager.newBaseManager();
-                BaseModel base = BaseModel.open(new ModelSection(f.model().toString(), f.tokenizer().toString(), null, null, null), 0, m);
+                BaseModel base = BaseModel.open(new ModelSection(f.model().toString(), f.tokenizer().toString(), null, null, null, null), 0, m);
                 ExampleEncoder enc = new ExampleEncoder(base.tokenizer(),
                         DataSetup.template(DataOptions.of("unused.json").withTemplate(ChatTemplates.MODEL), base.tokenizer(),
                                 base.location()), EncodeOptions.of(1 << 12))) {

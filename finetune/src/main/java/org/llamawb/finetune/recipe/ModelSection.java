@@ -2,6 +2,8 @@ package org.llamawb.finetune.recipe;
 
 import java.util.Map;
 import org.llamawb.model.BadInputException;
+import org.llamawb.model.quant.FrozenStorage;
+import org.llamawb.model.quant.HalfWeight;
 import org.llamawb.model.quant.QuantizedWeight;
 
 /**
@@ -17,8 +19,12 @@ import org.llamawb.model.quant.QuantizedWeight;
  *     and special tokens default to the tokenizer's), initialised with {@code train.seed}
  * @param quantize {@code none} (the default), {@code nf4} or {@code int8}: keep the frozen base's decoder projections
  *     quantised as bitsandbytes does (QLoRA), each dequantised only while it is used; needs an adapter
+ * @param dtype {@code float32} (the default), {@code bf16} or {@code fp16}: keep the frozen base (decoder projections
+ *     not quantised, embedding, LM head) in half precision, widened to float32 per layer on each use; norms, the
+ *     adapter, its gradients and the optimiser state stay float32; needs an adapter
  */
-public record ModelSection(String path, String tokenizer, String attention, Map<String, Object> init, String quantize) {
+public record ModelSection(String path, String tokenizer, String attention, Map<String, Object> init, String quantize,
+        String dtype) {
     public ModelSection {
         if ((path == null || path.isBlank()) == (init == null)) {
             throw new BadInputException("model: give exactly one of model.path (a checkpoint) and model.init (a new model's shape)");
@@ -39,6 +45,17 @@ public record ModelSection(String path, String tokenizer, String attention, Map<
                 throw new BadInputException("model.quantize: expected none, nf4 or int8, got '" + quantize + "'");
             }
         }
+        dtype = dtype == null ? "float32" : dtype;
+        try {
+            HalfWeight.Format.parse(dtype);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("model.dtype: expected float32, bf16 or fp16, got '" + dtype + "'");
+        }
+    }
+
+    /** How the frozen base is held ({@code model.dtype}, {@code model.quantize}). */
+    public FrozenStorage storage() {
+        return new FrozenStorage(HalfWeight.Format.parse(dtype), quantization());
     }
 
     /** The quantisation of the frozen base, or null for float32. */

@@ -112,6 +112,10 @@ public record Recipe(
             throw new BadInputException("model.quantize: " + model.quantize() + " keeps the base frozen and quantised; "
                     + "train an adapter (adapter.type: lora) or set model.quantize: none");
         }
+        if (!model.dtype().equals("float32") && !adapter.isLora()) {
+            throw new BadInputException("model.dtype: " + model.dtype() + " keeps the base frozen in half precision; "
+                    + "train an adapter (adapter.type: lora) or set model.dtype: float32");
+        }
         if (kind != Method.SFT) {
             if (!adapter.isLora()) {
                 throw new BadInputException("method: " + method + " needs adapter.type: lora " + (kind == Method.REWARD

@@ -199,7 +199,7 @@ public final class ForwardBackward {
     /** True when a block's down projection is frozen and unadapted, so its recomputation can stop at its input. */
     static boolean skipsDownProjection(DecoderLayer layer) {
         Linear down = layer.mlp().downProj();
-        return down.adapter() == null && !down.weight().hasGradient()
+        return down.adapter() == null && !down.weightTrainable()
                 && (down.bias() == null || !down.bias().hasGradient());
     }
 }

@@ -273,10 +273,11 @@ final class HybridBlockBackward {
     private static NDArray linearBackwardUnscoped(Linear lin, NDArray z, NDArray dOut) {
         long in = lin.inFeatures();
         long out = lin.outFeatures();
-        NDArray dz = lin.inputGradient(dOut); // [.., out]·[out, in], in the projection's precision
+        // [.., out]·[out, in], in the projection's precision; a compact weight is widened again here
+        NDArray dz = lin.inputGradient(dOut);
         NDArray z2 = z.reshape(-1, in); // [N, in]
         NDArray d2 = dOut.reshape(-1, out); // [N, out]
-        if (lin.weight().hasGradient()) {
+        if (lin.weightTrainable()) { // not weight().hasGradient(): that would widen a compact weight once more
             accumulate(lin.weight(), lin.precision() == ComputePrecision.BF16
                     ? Kernels.get().matMulBf16(d2.transpose(), z2, false)
                     : d2.transpose().matMul(z2)); // [out, in]

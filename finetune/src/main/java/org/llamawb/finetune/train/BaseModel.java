@@ -28,14 +28,13 @@ record BaseModel(LoadedModel loaded, String name) implements AutoCloseable {
 
     static BaseModel open(ModelSection s, long seed, NDManager m) {
         AttentionImplementation attention = AttentionImplementation.valueOf(s.attention().toUpperCase(Locale.ROOT));
+        // a compact base (model.dtype, model.quantize) is converted tensor by tensor as it is read or drawn: the
+        // float32 model never exists whole
         LoadedModel loaded = s.path() != null
                 ? LoadedModel.open(Sources.resolve(s.path()), s.tokenizer() == null ? null : Sources.resolve(s.tokenizer()),
-                        "model.tokenizer", m)
+                        "model.tokenizer", m, s.storage())
                 : scratch(s, seed, m);
         loaded.model().setAttentionImplementation(attention);
-        if (s.quantization() != null) {
-            loaded.model().quantize(s.quantization()); // the frozen projections kept as NF4/int8 codes
-        }
         return new BaseModel(loaded, s.path() != null ? s.path() : "scratch");
     }
 
@@ -66,7 +65,7 @@ record BaseModel(LoadedModel loaded, String name) implements AutoCloseable {
                     + tok.vocabSize() + " tokens");
         }
         double std = c.path("initializer_range").asDouble(0.02);
-        Llama model = Llama.random(config, seed, std, m);
+        Llama model = Llama.random(config, seed, std, m, s.storage());
         // the chat template is read where the tokenizer is, as for a named tokenizer of a pretrained model
         return new LoadedModel(model, tok, tokenizer, new GenerationDefaults(Set.copyOf(config.eosTokenIds()), 0, 1, 0));
     }

@@ -39,6 +39,7 @@ import org.llamawb.finetune.ppo.PpoMethod;
 import org.llamawb.finetune.recipe.Method;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.recipe.RecipeLoader;
+import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.reward.RewardMethod;
 import org.llamawb.finetune.sft.DataSetup;
 import org.llamawb.finetune.sft.SftMethod;
@@ -408,10 +409,15 @@ public final class Trainer {
         }
         o.out().printf("training %,d parameters (%s) of %s%s for %d steps; rematerialization %s; precision %s%n", trainable,
                 r.adapter().isLora() ? (r.adapter().useDora() ? "DoRA r=" : "LoRA r=") + r.adapter().r() : "full fine-tuning", base.name(),
-                r.model().quantization() == null ? "" : " (frozen in " + r.model().quantize() + ")", total,
+                r.model().storage().compact() ? " (frozen in " + r.model().storage().describe() + ")" : "", total,
                 r.train().rematerialization(), model.computePrecision().recipeName());
         if (o.parallel() != null) {
             o.out().printf("each step's micro-batches are shared by %d data-parallel workers%n", o.parallel().workers());
+        }
+        if (r.model().storage().compact() && r.train().policy() == Rematerialization.NONE) {
+            o.out().println("note: train.rematerialization: none keeps every widened float32 weight of the "
+                    + r.model().storage().describe() + " base until its backward pass (about the float32 model's memory); "
+                    + "full, hybrid and hybrid-lean widen each block's weights again in the backward pass instead");
         }
     }
 

@@ -15,6 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.llamawb.adapters.TargetModules;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.ComputePrecision;
+import org.llamawb.model.quant.FrozenStorage;
+import org.llamawb.model.quant.HalfWeight;
 import org.llamawb.model.quant.QuantizedWeight;
 
 class RecipeLoaderTest {
@@ -102,6 +104,20 @@ class RecipeLoaderTest {
         assertTrue(m.contains("train.precision: unknown precision 'fp16' (expected fp32 or bf16)"), m);
         m = error(MINIMAL, "train.precision=BF16");
         assertTrue(m.contains("train.precision: unknown precision 'BF16'"), m);
+    }
+
+    @Test
+    void dtypeNamesTheBaseStorageAndNeedsAnAdapter() throws Exception {
+        assertEquals(FrozenStorage.FLOAT32, RecipeLoader.load(write(MINIMAL), Recipe.class, List.of()).model().storage());
+        Recipe bf16 = RecipeLoader.load(write(MINIMAL), Recipe.class, List.of("model.dtype=bf16", "adapter.type=lora"));
+        assertEquals(new FrozenStorage(HalfWeight.Format.BF16, null), bf16.model().storage());
+        Recipe qlora = RecipeLoader.load(write(MINIMAL), Recipe.class,
+                List.of("model.dtype=fp16", "model.quantize=nf4", "adapter.type=lora"));
+        assertEquals(new FrozenStorage(HalfWeight.Format.FP16, QuantizedWeight.Kind.NF4), qlora.model().storage());
+        String m = error(MINIMAL, "model.dtype=float16", "adapter.type=lora");
+        assertTrue(m.contains("model.dtype") && m.contains("bf16") && m.contains("'float16'"), m);
+        m = error(MINIMAL, "model.dtype=bf16");
+        assertTrue(m.contains("model.dtype: bf16") && m.contains("adapter.type: lora"), m);
     }
 
     @Test

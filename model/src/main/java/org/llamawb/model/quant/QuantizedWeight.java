@@ -15,7 +15,7 @@ import java.util.Locale;
  * a float per 64) or {@code int8} (a byte per value plus a float per row). {@link #dequantize()} gives exactly
  * what {@link Nf4#dequantize()} / {@link Int8Rowwise#dequantize()} give, i.e. bitsandbytes' dequantised weight.
  */
-public final class QuantizedWeight implements AutoCloseable {
+public final class QuantizedWeight implements FrozenWeight {
     /** {@code model.quantize}: how a frozen base's projections are stored. */
     public enum Kind {
         NF4, INT8;
@@ -81,13 +81,20 @@ public final class QuantizedWeight implements AutoCloseable {
     }
 
     /** {@code [out, in]}. */
+    @Override
     public Shape shape() {
         return shape;
     }
 
     /** Bytes held for this weight (codes and scales). */
+    @Override
     public long bytes() {
         return codes.size() + 4 * scales.size();
+    }
+
+    @Override
+    public NDArray dense() {
+        return dequantize();
     }
 
     /** The float32 weight {@code [out, in]}, new on each call (free it with the step's scope). */

@@ -18,6 +18,7 @@ import java.util.function.Supplier;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.datasets.mix.DataSource;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.dpo.SequenceLogProbs;
 import org.llamawb.finetune.recipe.Recipe;
 import org.llamawb.finetune.rl.ReferenceAnswers;
 import org.llamawb.finetune.rl.RuleReward;
@@ -224,17 +225,9 @@ public final class Rollouts {
      */
     public static NDArray tokenLogprobs(Llama model, int[][] ids, int from, double temperature, boolean grad,
             NDManager m) {
-        int n = ids.length;
-        int t = ids[0].length;
-        int kept = t - from;
-        long[] flat = new long[n * t];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < t; j++) {
-                flat[i * t + j] = ids[i][j];
-            }
-        }
-        return tokenLogprobs(model, model.hidden(m.create(flat, new Shape(n, t)), null, null, grad), ids, from, temperature,
-                m);
+        // [N, T] -> [N, T, d], the final normalised hidden states
+        NDArray hidden = model.hidden(SequenceLogProbs.idsArray(ids, m), null, null, grad);
+        return tokenLogprobs(model, hidden, ids, from, temperature, m);
     }
 
     /**

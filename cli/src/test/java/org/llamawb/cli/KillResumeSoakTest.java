@@ -161,25 +161,42 @@ class KillResumeSoakTest {
         return out;
     }
 
+    /**
+     * Trains {@code recipe} to the end in this JVM (the same machine, so the same intra-op thread count as the
+     * children) into {@code dir}.
+     */
+    static void runUninterrupted(Path recipe, Path dir) {
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        assertEquals(0, Workbench.standard().run(new String[] {"finetune", recipe.toString(), "--set", "output.dir=" + dir},
+                new java.io.PrintStream(err, true)), err.toString());
+    }
+
+    /** Every safetensors file under {@code b} is byte for byte the one under {@code a}, and there is at least one. */
+    static void assertSameWeights(Path a, Path b, String what) throws IOException {
+        Map<String, byte[]> wa = weights(a);
+        Map<String, byte[]> wb = weights(b);
+        assertFalse(wa.isEmpty(), what + ": no safetensors under " + a);
+        assertEquals(wa.keySet(), wb.keySet(), what);
+        wa.forEach((file, bytes) -> assertArrayEquals(bytes, wb.get(file), what + " " + file));
+    }
+
+    /** The per-step losses of the two runs' trainer states at their checkpoint of {@code step} are equal. */
+    static void assertSameTrainerLosses(Path whole, Path killed, int step, String what) throws IOException {
+        String last = String.format("checkpoint-%06d", step);
+        assertEquals(CheckpointStore.readState(whole.resolve(last)).losses(), CheckpointStore.readState(killed.resolve(last)).losses(),
+                what + ": per-step losses in the trainer state");
+    }
+
     void soak(String name, String adapter, String output, int maxSteps, long seed, int minKills) throws Exception {
         Path recipe = recipe(name, adapter, maxSteps);
         Path whole = tmp.resolve(name + "-whole");
-        // in this JVM: the same machine, so the same intra-op thread count as the children
-        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
-        assertEquals(0, Workbench.standard().run(new String[] {"finetune", recipe.toString(), "--set", "output.dir=" + whole},
-                new java.io.PrintStream(err, true)), err.toString());
+        runUninterrupted(recipe, whole);
 
         Path killed = tmp.resolve(name + "-killed");
         int kills = runWithKills(recipe, killed, tmp.resolve(name + "-killed.log"), maxSteps, new Random(seed));
 
-        Map<String, byte[]> a = weights(whole.resolve(output));
-        Map<String, byte[]> b = weights(killed.resolve(output));
-        assertFalse(a.isEmpty());
-        assertEquals(a.keySet(), b.keySet());
-        a.forEach((file, bytes) -> assertArrayEquals(bytes, b.get(file), name + " " + file + " after " + kills + " kills"));
-        String last = String.format("checkpoint-%06d", maxSteps);
-        assertEquals(CheckpointStore.readState(whole.resolve(last)).losses(), CheckpointStore.readState(killed.resolve(last)).losses(),
-                name + ": per-step losses in the trainer state");
+        assertSameWeights(whole.resolve(output), killed.resolve(output), name + " after " + kills + " kills");
+        assertSameTrainerLosses(whole, killed, maxSteps, name);
         Map<Long, Double> la = loggedLosses(whole);
         assertEquals(maxSteps, la.size());
         assertEquals(la, loggedLosses(killed), name + ": logged per-step losses");

@@ -1,12 +1,9 @@
 package org.llamawb.cli;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.llamawb.datasets.synthetic.ArithmeticTask;
-import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.model.TestData;
 
 /**
@@ -110,10 +106,7 @@ class OnlineKillResumeTest {
             throws Exception {
         Path recipe = recipe(method, section);
         Path whole = tmp.resolve(method + "-whole");
-        // in this JVM: the same machine, so the same intra-op thread count as the children
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        assertEquals(0, Workbench.standard().run(new String[] {"finetune", recipe.toString(), "--set", "output.dir=" + whole},
-                new PrintStream(err, true)), err.toString());
+        KillResumeSoakTest.runUninterrupted(recipe, whole);
         // the time between the last two checkpoints (two steps and an evaluation) in this JVM, where the JIT has
         // compiled the code already: a fresh child is slower, so a kill within 2/3 of it lands before the next one
         long intervalMs = Files.getLastModifiedTime(whole.resolve(String.format("checkpoint-%06d", STEPS))).toMillis()
@@ -126,20 +119,13 @@ class OnlineKillResumeTest {
         assertEquals(STEPS / SAVE_EVERY - 1, kills, method + ": one kill after each checkpoint but the last");
         assertTrue(Files.readString(log).contains("resumed from checkpoint-"), Files.readString(log));
 
-        Map<String, byte[]> a = KillResumeSoakTest.weights(whole.resolve("adapter"));
-        Map<String, byte[]> b = KillResumeSoakTest.weights(killed.resolve("adapter"));
-        assertFalse(a.isEmpty());
-        assertEquals(a.keySet(), b.keySet());
-        a.forEach((file, bytes) -> assertArrayEquals(bytes, b.get(file), method + " " + file + " after " + kills + " kills"));
-        String last = String.format("checkpoint-%06d", STEPS);
-        assertEquals(CheckpointStore.readState(whole.resolve(last)).losses(), CheckpointStore.readState(killed.resolve(last)).losses(),
-                method + ": per-step losses in the trainer state");
+        KillResumeSoakTest.assertSameWeights(whole.resolve("adapter"), killed.resolve("adapter"),
+                method + " after " + kills + " kills");
+        KillResumeSoakTest.assertSameTrainerLosses(whole, killed, STEPS, method);
         if (method.equals("ppo")) {
-            Map<String, byte[]> ca = KillResumeSoakTest.weights(whole.resolve(last).resolve("critic"));
-            Map<String, byte[]> cb = KillResumeSoakTest.weights(killed.resolve(last).resolve("critic"));
-            assertFalse(ca.isEmpty());
-            assertEquals(ca.keySet(), cb.keySet());
-            ca.forEach((file, bytes) -> assertArrayEquals(bytes, cb.get(file), "critic " + file));
+            String last = String.format("checkpoint-%06d", STEPS);
+            KillResumeSoakTest.assertSameWeights(whole.resolve(last).resolve("critic"), killed.resolve(last).resolve("critic"),
+                    "critic");
             assertEquals(Files.readString(whole.resolve(last).resolve("critic/ppo_state.json")),
                     Files.readString(killed.resolve(last).resolve("critic/ppo_state.json")), "adaptive KL coefficient");
         }

@@ -1,14 +1,10 @@
 package org.llamawb.cli;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -17,7 +13,6 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.llamawb.finetune.checkpoint.CheckpointStore;
 import org.llamawb.model.TestData;
 
 /**
@@ -101,10 +96,7 @@ class PreferenceKillResumeTest {
             String metric) throws Exception {
         Path recipe = recipe(method, format, maxSteps);
         Path whole = tmp.resolve(method + "-whole");
-        // in this JVM: the same machine, so the same intra-op thread count as the children
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        assertEquals(0, Workbench.standard().run(new String[] {"finetune", recipe.toString(), "--set", "output.dir=" + whole},
-                new PrintStream(err, true)), err.toString());
+        KillResumeSoakTest.runUninterrupted(recipe, whole);
 
         Path killed = tmp.resolve(method + "-killed");
         Path log = tmp.resolve(method + "-killed.log");
@@ -112,14 +104,9 @@ class PreferenceKillResumeTest {
         assertTrue(kills >= 3, method + ": only " + kills + " kills");
         assertTrue(Files.readString(log).contains("resumed from checkpoint-"), Files.readString(log));
 
-        Map<String, byte[]> a = KillResumeSoakTest.weights(whole.resolve("adapter"));
-        Map<String, byte[]> b = KillResumeSoakTest.weights(killed.resolve("adapter"));
-        assertFalse(a.isEmpty());
-        assertEquals(a.keySet(), b.keySet());
-        a.forEach((file, bytes) -> assertArrayEquals(bytes, b.get(file), method + " " + file + " after " + kills + " kills"));
-        String last = String.format("checkpoint-%06d", maxSteps);
-        assertEquals(CheckpointStore.readState(whole.resolve(last)).losses(), CheckpointStore.readState(killed.resolve(last)).losses(),
-                method + ": per-step losses in the trainer state");
+        KillResumeSoakTest.assertSameWeights(whole.resolve("adapter"), killed.resolve("adapter"),
+                method + " after " + kills + " kills");
+        KillResumeSoakTest.assertSameTrainerLosses(whole, killed, maxSteps, method);
 
         Map<String, Double> ma = loggedMetrics(whole);
         assertTrue(ma.containsKey("loss@" + maxSteps) && ma.containsKey(metric + "@2") && ma.containsKey("eval_" + metric + "@2"),

@@ -1,8 +1,5 @@
 package org.llamawb.finetune.grpo;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -16,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.llamawb.adapters.LoraConfig;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.TargetModules;
+import org.llamawb.finetune.remat.PolicyAgreement;
 import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.train.MetricMeans;
 import org.llamawb.finetune.rl.GrpoLoss;
@@ -70,30 +68,7 @@ class GrpoRematerializationTest {
                 });
                 grads.put(policy, g);
             }
-            Map<String, float[]> none = grads.get(Rematerialization.NONE);
-            double scale = 0;
-            for (float[] a : none.values()) {
-                for (float v : a) {
-                    scale = Math.max(scale, Math.abs(v));
-                }
-            }
-            assertTrue(scale > 1e-3, "gradients must be non-trivial, largest " + scale);
-            double loss = losses.get(Rematerialization.NONE);
-            for (Rematerialization policy : List.of(Rematerialization.FULL, Rematerialization.HYBRID,
-                    Rematerialization.HYBRID_LEAN)) {
-                assertEquals(loss, losses.get(policy), 5e-6 * Math.max(1, Math.abs(loss)), policy + " loss");
-                double worst = 0;
-                for (String k : none.keySet()) {
-                    float[] a = none.get(k);
-                    float[] b = grads.get(policy).get(k);
-                    for (int i = 0; i < a.length; i++) {
-                        worst = Math.max(worst, Math.abs(a[i] - b[i]));
-                    }
-                }
-                System.out.printf("grpo %s: loss %.9g vs %.9g, largest gradient difference %.3g (largest gradient %.3g)%n",
-                        policy.recipeName(), losses.get(policy), loss, worst, scale);
-                assertTrue(worst <= 5e-6 * scale, policy + " differs from none by " + worst + " (largest " + scale + ")");
-            }
+            PolicyAgreement.assertAgree("grpo", losses, grads);
             params.values().forEach(p -> p.setRequiresGradient(false));
         }
     }

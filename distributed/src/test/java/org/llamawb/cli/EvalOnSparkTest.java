@@ -37,13 +37,14 @@ import org.llamawb.model.weights.Checkpoint;
  * a PEFT adapter compared against its base (so the executors attach and detach it). (Completion tasks go through
  * the multiple-choice runner; the eval module's ShardedRunnersTest covers them in shards.)
  *
- * <p>Equal means: the same keys, the same strings, integers and booleans, numbers within 1e-6 of their size (at
- * least 1e-6), except the wall times and the token slots (padding, which depends on which requests share a forward
- * pass). Numbers can differ at all only in their last bits: an example's log-likelihood comes out of a batched
- * float32 forward pass whose other rows are the example's neighbours, and a batch of other neighbours is a matrix
- * product of another shape (another blocking of the same sums); a float32 log-likelihood near -20 has a last bit of
- * 2e-6, and a perplexity of 1e8 inherits that relative error. The test prints how many numbers differed and by how
- * much (relative).
+ * <p>Equal means: the same keys, the same strings, integers and booleans, and numbers equal to 1e-6 of their size
+ * (at least 1e-6) in results.json and comparison.json, to 1e-5 in the per-example samples; wall times and token
+ * slots (padding, which depends on which requests share a forward pass) are not compared. Numbers differ at all
+ * only in their last bits: an example's log-likelihood comes out of a batched float32 forward pass whose other rows
+ * are the example's neighbours, and a batch of other neighbours is a matrix product of another shape (another
+ * blocking of the same sums), so each token's log-probability can move by a few float32 ulps (1e-7 of its size),
+ * and an example's sum over its tokens (a conversation's hundreds) by their sum; a task's metric averages many
+ * examples. The test prints how many numbers differed, the largest relative difference and where.
  */
 class EvalOnSparkTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -56,6 +57,7 @@ class EvalOnSparkTest {
     private int compared;
     private int differing;
     private double worst;
+    private String worstAt = "";
 
     /** The tasks, their data by absolute path (the test runs in distributed/, the executors elsewhere). */
     private Path taskDir() throws Exception {
@@ -104,7 +106,7 @@ class EvalOnSparkTest {
         Path model = TestData.require("models/stories260K/stories260K.bin");
         List<String> common = List.of("eval", "--model", model.toString(), "--tokenizer",
                 TestData.require("models/stories260K/tok512.model").toString(), "--task-dir", taskDir().toString(),
-                "--tasks", "copa,dialogue,stories", "--limit", "12", "--compare-adapter", adapter(model).toString());
+                "--tasks", "copa,dialogue,stories", "--limit", "8", "--compare-adapter", adapter(model).toString());
         long t0 = System.nanoTime();
         run(common, "--out", tmp.resolve("single").toString());
         long t1 = System.nanoTime();
@@ -129,16 +131,18 @@ class EvalOnSparkTest {
                 b = List.of(String.join("\n", b));
             }
             assertEquals(a.size(), b.size(), f.toString());
+            // the metrics to 1e-6 of their size; a single example's float32 log-likelihood (a sum over its tokens) to 1e-5
+            double tolerance = f.toString().endsWith(".json") ? 1e-6 : 1e-5;
             for (int i = 0; i < a.size(); i++) {
-                same(JSON.readTree(a.get(i)), JSON.readTree(b.get(i)), f + ":" + (i + 1));
+                same(JSON.readTree(a.get(i)), JSON.readTree(b.get(i)), f + ":" + (i + 1), tolerance);
             }
         }
         JsonNode results = JSON.readTree(tmp.resolve("spark/adapter/results.json").toFile()).path("results");
         assertEquals(3, results.size(), results.toString());
-        assertEquals(12, JSON.readTree(tmp.resolve("spark/base/results.json").toFile()).path("tasks").get(0).path("examples")
+        assertEquals(8, JSON.readTree(tmp.resolve("spark/base/results.json").toFile()).path("tasks").get(0).path("examples")
                 .asInt());
         System.out.printf("eval: one process %.1f s, two executors %.1f s; %d numbers compared, %d differed (largest "
-                + "relative difference %.3g)%n", (t1 - t0) / 1e9, (t2 - t1) / 1e9, compared, differing, worst);
+                + "relative difference %.3g, at %s)%n", (t1 - t0) / 1e9, (t2 - t1) / 1e9, compared, differing, worst, worstAt);
     }
 
     /** A bad line found by a worker fails the job; the driver says what one process says, in one line, exit 2. */
@@ -181,16 +185,22 @@ class EvalOnSparkTest {
         assertEquals("error: eval: --workers applies with --spark only", err.toString(StandardCharsets.UTF_8).strip());
     }
 
-    /** {@code b} has {@code a}'s keys and values (numbers within 1e-6), but for {@link #UNCOMPARED} keys. */
-    private void same(JsonNode a, JsonNode b, String where) {
+    /**
+     * {@code b} has {@code a}'s keys and values, numbers within {@code tolerance} of their size (at least 1), but for
+     * {@link #UNCOMPARED} keys.
+     */
+    private void same(JsonNode a, JsonNode b, String where, double tolerance) {
         if (a.isNumber() && b.isNumber()) {
             compared++;
             double d = Math.abs(a.asDouble() - b.asDouble()) / Math.max(1, Math.abs(a.asDouble()));
             if (d != 0) {
                 differing++;
-                worst = Math.max(worst, d);
+                if (d > worst) {
+                    worst = d;
+                    worstAt = where;
+                }
             }
-            assertTrue(d <= 1e-6, where + ": " + a + " vs " + b);
+            assertTrue(d <= tolerance, where + ": " + a + " vs " + b);
         } else if (a.isObject() && b.isObject()) {
             List<String> ka = new ArrayList<>();
             a.fieldNames().forEachRemaining(ka::add);
@@ -199,7 +209,7 @@ class EvalOnSparkTest {
             assertEquals(ka, kb, where);
             for (String k : ka) {
                 if (!UNCOMPARED.contains(k)) {
-                    same(a.get(k), b.get(k), where + " ." + k);
+                    same(a.get(k), b.get(k), where + " ." + k, tolerance);
                 }
             }
         } else if (a.isArray() && b.isArray()) {
@@ -207,7 +217,7 @@ class EvalOnSparkTest {
             Iterator<JsonNode> ib = b.elements();
             int i = 0;
             for (JsonNode x : a) {
-                same(x, ib.next(), where + " [" + i++ + "]");
+                same(x, ib.next(), where + " [" + i++ + "]", tolerance);
             }
         } else if (!a.equals(b)) {
             fail(where + ": " + a + " vs " + b);

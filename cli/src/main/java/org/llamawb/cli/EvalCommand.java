@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.ServiceLoader;
 import java.util.function.Function;
 import org.apache.commons.cli.Options;
 import org.llamawb.eval.EvalModel;
@@ -23,6 +24,8 @@ import org.llamawb.eval.run.AdapterLoader;
 import org.llamawb.eval.run.EvalRecipe;
 import org.llamawb.eval.run.EvalSettings;
 import org.llamawb.eval.run.Evaluator;
+import org.llamawb.eval.run.ShardedScoring;
+import org.llamawb.eval.run.WorkerModel;
 import org.llamawb.eval.task.Task;
 import org.llamawb.config.StrictYaml;
 import org.llamawb.eval.task.TaskCatalog;
@@ -35,7 +38,9 @@ import org.llamawb.tracking.TrackingSettings;
  * {@code workbench eval (RECIPE.yaml | --model M --tasks T,...) [flags]}: runs evaluation tasks, prints the
  * results table, writes results.json, report.md and charts to {@code --out}; with {@code --compare-adapter}
  * runs base and base + adapter on the same tasks. {@code --bench} adds an untimed warm-up and prints one JSON
- * line (task accuracy and examples/s) for bench/.
+ * line (task accuracy and examples/s) for bench/. With {@code --spark MASTER [--workers N]} each task's examples are
+ * shared by the workers of a cluster, each scoring a contiguous range with the code one process runs, and the
+ * driver writes the report one process would (see {@link ShardedScoring}).
  */
 final class EvalCommand implements Command {
     private final AdapterLoader adapters;
@@ -85,6 +90,9 @@ final class EvalCommand implements Command {
         o.addOption(Flags.opt("tracking-uri", "URI", "MLflow server (default: MLFLOW_TRACKING_URI; else journal only)"));
         o.addOption(Flags.opt("set", "KEY=VALUE", "override a recipe key (repeatable), e.g. --set limit=50"));
         o.addOption(Flags.opt("bench", null, "untimed warm-up first, then print one JSON line of timings"));
+        o.addOption(Flags.opt("spark", "MASTER", "shard each task's examples over Spark executors (local-cluster[N,1,MB], "
+                + "spark://HOST:PORT, k8s://..., yarn); needs the workbench-spark jar (README, \"Scaling out on Spark\")"));
+        o.addOption(Flags.opt("workers", "N", "with --spark: workers per task (default: one per executor core)"));
         o.addOption(Flags.opt("list-tasks", null, "list the tasks of --task-dir and exit"));
         o.addOption(Flags.opt("reward-model", "DIR", "score the pairs of --data with this reward model (a PEFT SEQ_CLS "
                 + "adapter with a score head): pairwise accuracy and mean scores"));
@@ -101,6 +109,15 @@ final class EvalCommand implements Command {
                 + "[options; flags override recipe keys]", options(), args);
         if (cl == null) {
             return 0;
+        }
+        if (cl.has("workers") && !cl.has("spark")) {
+            throw new UsageException("eval: --workers applies with --spark only");
+        }
+        if (cl.has("spark") && cl.has("reward-model")) {
+            throw new UsageException("--spark shards evaluation tasks; --reward-model runs in one process (drop --spark)");
+        }
+        if (cl.has("spark") && cl.has("bench")) {
+            throw new UsageException("--bench times one process; run it without --spark");
         }
         if (cl.has("reward-model")) {
             return RewardModelEval.run(cl, out, err);
@@ -134,6 +151,10 @@ final class EvalCommand implements Command {
         EvalSettings settings = recipe.settings();
         Path outDir = Path.of(recipe.out() != null ? recipe.out()
                 : "runs/eval/" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        if (cl.has("spark")) {
+            ShardedScoring.Engine engine = engine("spark");
+            return runSharded(engine, cl.string("spark"), cl.integer("workers", 0), recipe, tasks, settings, outDir);
+        }
         try (EvalModel loaded = EvalModel.load(Sources.resolve(recipe.model()), recipe.tokenizer() == null ? null : Sources.resolve(recipe.tokenizer()))) {
             EvalModel model = loaded;
             if (recipe.maxLength() != null) {
@@ -164,6 +185,49 @@ final class EvalCommand implements Command {
         }
         err.println("wrote " + outDir + "/ (results.json, report.md, charts/)");
         return 0;
+    }
+
+    /**
+     * The evaluation on the workers of a cluster ({@code --spark}): the same report, samples and answers as in one
+     * process (see {@link Evaluator#evaluate(ShardedScoring, String, List, String, String, Path)}). The driver loads
+     * no weights: the workers open the model, each once.
+     */
+    private int runSharded(ShardedScoring.Engine engine, String master, int workers, EvalRecipe recipe, List<Task> tasks,
+            EvalSettings settings, Path outDir) {
+        Path modelPath = Sources.resolve(recipe.model());
+        Path tokenizer = recipe.tokenizer() == null ? null : Sources.resolve(recipe.tokenizer());
+        // the name one process reports (EvalModel.load names a model by the path it was given), the paths absolute
+        WorkerModel model = new WorkerModel(modelPath.toString(), modelPath.toAbsolutePath().normalize().toString(),
+                tokenizer == null ? null : tokenizer.toAbsolutePath().normalize().toString(), recipe.maxLength(),
+                recipe.addBos());
+        try (ShardedScoring cluster = engine.connect(master, workers, model, settings, err)) {
+            Evaluator evaluator = new Evaluator(settings, trackers.apply(recipe), err);
+            if (recipe.compareAdapter() != null) {
+                Comparison c = evaluator.compare(cluster, model.name(), Path.of(recipe.compareAdapter()), tasks, outDir);
+                out.print(ResultsTable.text(c));
+            } else if (recipe.adapter() != null) {
+                out.print(ResultsTable.text(evaluator.evaluate(cluster, model.name(), tasks, "adapter", recipe.adapter(), outDir)));
+            } else {
+                out.print(ResultsTable.text(evaluator.evaluate(cluster, model.name(), tasks,
+                        Path.of(recipe.model()).getFileName().toString(), null, outDir)));
+            }
+        }
+        err.println("wrote " + outDir + "/ (results.json, report.md, charts/)");
+        return 0;
+    }
+
+    /**
+     * The cluster engine called {@code name} on the class path. Spark comes with the {@code distributed} module, which
+     * the single-machine jar leaves out (see {@code org.llamawb.distributed}).
+     */
+    static ShardedScoring.Engine engine(String name) {
+        for (ShardedScoring.Engine e : ServiceLoader.load(ShardedScoring.Engine.class)) {
+            if (e.name().equals(name)) {
+                return e;
+            }
+        }
+        throw new UsageException("--" + name + ": this workbench jar is built without Spark; run distributed/target/"
+                + "workbench-spark.jar (./mvnw -pl distributed -am package; ./workbench uses it by itself when --spark is given)");
     }
 
     /** Runs the first task on a few examples, untimed, so JIT and libtorch start-up are not in the timings. */

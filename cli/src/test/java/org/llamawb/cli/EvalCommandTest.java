@@ -151,6 +151,23 @@ class EvalCommandTest {
     }
 
     @Test
+    void sparkFlagsAreOneLineUsageErrorsInTheSingleMachineJar() throws Exception {
+        assertEquals(2, run(NO_ADAPTERS, "--model", "m", "--tasks", "copa", "--workers", "2"));
+        assertEquals("error: eval: --workers applies with --spark only", err().strip());
+        err.reset();
+        // the cli's class path has no engine: the distributed module (workbench-spark.jar) brings Spark's
+        assertEquals(2, run(NO_ADAPTERS, "--model", TestData.require("models/stories260K/stories260K.bin").toString(),
+                "--task-dir", taskDir().toString(), "--tasks", "copa", "--spark", "local[2]"));
+        assertTrue(err().strip().startsWith("error: --spark: this workbench jar is built without Spark; run distributed/"
+                + "target/workbench-spark.jar"), err());
+        assertEquals(1, err().strip().lines().count(), err());
+        err.reset();
+        assertEquals(2, run(NO_ADAPTERS, "--model", "m", "--task-dir", taskDir().toString(), "--tasks", "copa", "--bench",
+                "--spark", "local[2]"));
+        assertEquals("error: --bench times one process; run it without --spark", err().strip());
+    }
+
+    @Test
     void userErrorsAreOneLineWithExitCodeTwo() throws Exception {
         assertEquals(2, run(NO_ADAPTERS, "--tasks", "copa"));
         assertTrue(err().startsWith("error: no model"), err());

@@ -1,5 +1,6 @@
 /**
- * Data-parallel fine-tuning on Apache Spark ({@code workbench finetune RECIPE --spark MASTER}).
+ * Data-parallel fine-tuning on Apache Spark ({@code workbench finetune RECIPE --spark MASTER}), and evaluation
+ * sharded over Spark executors ({@code workbench eval ... --spark MASTER}).
  *
  * <p><b>Shape.</b> The driver is the ordinary {@link org.llamawb.finetune.train.Trainer}: it keeps the data order,
  * the schedule, the optimiser, evaluation, checkpoints (written once, by it) and MLflow tracking. Only the forward
@@ -26,9 +27,19 @@
  * takes minutes, does. When the driver's N incoming gradients dominate, a tree or ring exchange between the
  * executors would be the next step.
  *
+ * <p><b>Evaluation</b> ({@code workbench eval ... --spark MASTER}, {@link org.llamawb.distributed.SparkScoring}) is
+ * simpler: no state moves after the start. An opening job has every executor load the model into a static cache
+ * ({@link org.llamawb.distributed.ExecutorEvalModels}); then each task is one job of one Spark task per worker, worker
+ * {@code i} scoring the {@code i}-th contiguous range of the task's examples with
+ * {@link org.llamawb.eval.run.TaskRunners#score}, the single process's code, and returning per-example records; the
+ * driver merges them in worker order (the file's order) with {@link org.llamawb.eval.run.TaskRunners#merge} and
+ * writes the single process's report. An adapter is attached on the executors when a task asks for one and stays
+ * until another is asked for, so {@code --compare-adapter} attaches it once per executor.
+ *
  * <p><b>Why Spark is not a dependency of the command line.</b> The {@code cli} module knows only the
- * {@link org.llamawb.finetune.train.ParallelGradients.Engine} interface and finds {@link
- * org.llamawb.distributed.SparkEngine} with {@link java.util.ServiceLoader} when {@code --spark} is given; without
+ * {@link org.llamawb.finetune.train.ParallelGradients.Engine} and {@link org.llamawb.eval.run.ShardedScoring.Engine}
+ * interfaces and finds {@link org.llamawb.distributed.SparkEngine} and {@link org.llamawb.distributed.SparkEvalEngine}
+ * with {@link java.util.ServiceLoader} when {@code --spark} is given; without
  * this module on the class path it says how to get it. Spark (with Scala and Hadoop's client, some 150 MB of jars)
  * is thus downloaded and loaded only by those who scale out, and a single-machine user's jar stays as it was.
  *

@@ -1,6 +1,7 @@
 package org.llamawb.eval.generation;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,9 +12,11 @@ import org.llamawb.datasets.tokenize.EncodeOptions;
 import org.llamawb.datasets.tokenize.ExampleEncoder;
 import org.llamawb.eval.EvalModel;
 import org.llamawb.eval.metrics.Metric;
+import org.llamawb.eval.report.ShardRun;
 import org.llamawb.eval.report.TaskResult;
 import org.llamawb.eval.report.TaskRun;
 import org.llamawb.eval.task.ExampleReader;
+import org.llamawb.eval.task.Shard;
 import org.llamawb.eval.task.Task;
 import org.llamawb.eval.task.TaskExample;
 import org.llamawb.eval.task.TaskSpec;
@@ -33,23 +36,28 @@ public final class GenerationTaskRunner {
     /** One line of FastChat's answer file. */
     public record Answer(@JsonProperty("question_id") Object questionId, @JsonProperty("answer_id") String answerId,
             @JsonProperty("model_id") String modelId, @JsonProperty("choices") List<Map<String, Object>> choices,
-            @JsonProperty("tstamp") double tstamp) {}
+            @JsonProperty("tstamp") double tstamp) implements Serializable {}
 
     private GenerationTaskRunner() {}
 
     public static TaskRun run(Task task, EvalModel model, int limit) {
         long start = System.nanoTime();
+        ShardRun all = score(task, model, limit, Shard.ALL);
+        return merge(task, List.of(all), (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Answers the questions of {@code shard}'s range of the first {@code limit}, turn by turn. */
+    public static ShardRun score(Task task, EvalModel model, int limit, Shard shard) {
         TaskSpec spec = task.spec();
         List<TaskExample> questions = ExampleReader.read(task);
         int n = limit > 0 ? Math.min(limit, questions.size()) : questions.size();
         TextGenerator generator = new TextGenerator(model.llama(), model.tokenizer(), model.maxLength());
         List<Answer> answers = new ArrayList<>();
         long newTokens = 0;
-        int turnsDone = 0;
         try (ExampleEncoder chat = new ExampleEncoder(model.tokenizer(), model.chatTemplate(spec.template()),
                 EncodeOptions.of(Integer.MAX_VALUE));
-                Progress progress = Progress.start(task.name(), n, "examples")) {
-            for (int q = 0; q < n; q++) {
+                Progress progress = Progress.start(task.name(), shard.to(n) - shard.from(n), "examples")) {
+            for (int q = shard.from(n); q < shard.to(n); q++) {
                 TaskExample.Turns ex = (TaskExample.Turns) questions.get(q);
                 List<Message> conversation = new ArrayList<>();
                 if (spec.system() != null) {
@@ -58,6 +66,7 @@ public final class GenerationTaskRunner {
                 List<String> turns = new ArrayList<>();
                 for (String turn : ex.turns()) {
                     conversation.add(Message.user(turn));
+                    // seeded by the question's index, so a shard samples what the whole task in one process does
                     Sampling sampling = new Sampling(spec.temperature(), 0, 1.0, spec.seed() + q, spec.maxNewTokens(),
                             model.stopIds());
                     TextGenerator.Generation g = generator.generate(prompt(chat, conversation, task, ex), sampling, spec.stop());
@@ -65,7 +74,6 @@ public final class GenerationTaskRunner {
                     turns.add(answer);
                     conversation.add(Message.assistant(answer));
                     newTokens += g.tokens().length;
-                    turnsDone++;
                 }
                 Map<String, Object> choice = new LinkedHashMap<>();
                 choice.put("index", 0);
@@ -75,12 +83,22 @@ public final class GenerationTaskRunner {
                 progress.advance(1);
             }
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
+        return new ShardRun(answers, shard.to(n) - shard.from(n), 0, newTokens);
+    }
+
+    /** new_tokens_per_turn over the shards' answers; tokens_per_second over the task's wall time. */
+    public static TaskRun merge(Task task, List<ShardRun> shards, double seconds) {
+        List<Answer> answers = ShardRun.records(shards, Answer.class);
+        long newTokens = ShardRun.generatedTokens(shards);
+        int turnsDone = 0;
+        for (Answer a : answers) {
+            turnsDone += ((List<?>) a.choices().get(0).get("turns")).size();
+        }
         List<Metric> metrics = List.of(
                 Metric.of("new_tokens_per_turn", turnsDone == 0 ? 0 : (double) newTokens / turnsDone),
                 Metric.of("tokens_per_second", seconds > 0 ? newTokens / seconds : 0));
-        return new TaskRun(new TaskResult(task.name(), spec.kind(), n, 0, TaskResult.metricMap(metrics), seconds, 0,
-                Map.of()), answers);
+        return new TaskRun(new TaskResult(task.name(), task.spec().kind(), answers.size(), 0, TaskResult.metricMap(metrics),
+                seconds, 0, Map.of()), answers);
     }
 
     /** The token ids of the conversation so far plus the template's generation prompt. */

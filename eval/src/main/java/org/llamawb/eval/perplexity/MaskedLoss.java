@@ -2,6 +2,7 @@ package org.llamawb.eval.perplexity;
 
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import org.llamawb.datasets.tokenize.TokenizedExample;
@@ -31,32 +32,71 @@ public final class MaskedLoss {
 
     private MaskedLoss() {}
 
+    /**
+     * One sequence's share of the loss.
+     *
+     * @param nll its summed negative log-likelihood over its scored tokens (nats)
+     * @param scoredTokens how many of its tokens were scored
+     * @param truncated whether it was longer than the window and cut
+     */
+    public record SequenceLoss(double nll, int scoredTokens, boolean truncated) {}
+
+    /**
+     * The mean over all scored tokens of the set: the sequences' {@link #perSequence} sums added in the order of
+     * {@code sequences}, so that a set scored in parts gives the same number when the parts' sums are added in
+     * that order.
+     */
     public static Result compute(Llama model, List<LabelledSequence> sequences, int maxLength, int batchTokens) {
-        List<LabelledSequence> rows = new ArrayList<>(sequences);
-        rows.sort(Comparator.comparingInt(LabelledSequence::length).reversed());
+        return total(perSequence(model, sequences, maxLength, batchTokens));
+    }
+
+    /** The loss over the sequences whose shares are {@code parts}, added in their order. */
+    public static Result total(List<SequenceLoss> parts) {
         double nll = 0;
         long scored = 0;
         int truncated = 0;
+        for (SequenceLoss p : parts) {
+            nll += p.nll();
+            scored += p.scoredTokens();
+            truncated += p.truncated() ? 1 : 0;
+        }
+        return new Result(scored == 0 ? Double.NaN : nll / scored, scored, parts.size(), truncated);
+    }
+
+    /**
+     * Each sequence's summed loss, in the order of {@code sequences}. Rows are batched longest first (up to
+     * {@code batchTokens} token slots per forward pass) to waste little padding.
+     */
+    public static List<SequenceLoss> perSequence(Llama model, List<LabelledSequence> sequences, int maxLength,
+            int batchTokens) {
+        Integer[] order = new Integer[sequences.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> sequences.get(i).length()).reversed());
+        double[] nll = new double[order.length];
+        int[] scored = new int[order.length];
         try (NDManager m = model.manager().newSubManager()) {
             int i = 0;
-            while (i < rows.size()) {
-                int width = Math.min(rows.get(i).length(), maxLength);
+            while (i < order.length) {
+                int width = Math.min(sequences.get(order[i]).length(), maxLength);
                 int n = 1;
-                while (i + n < rows.size() && (long) (n + 1) * width <= batchTokens) {
+                while (i + n < order.length && (long) (n + 1) * width <= batchTokens) {
                     n++;
                 }
                 long[] tokens = new long[n * width];
                 List<Long> slots = new ArrayList<>();
                 List<Long> targets = new ArrayList<>();
+                List<Integer> owners = new ArrayList<>();
                 for (int r = 0; r < n; r++) {
-                    LabelledSequence s = rows.get(i + r);
+                    LabelledSequence s = sequences.get(order[i + r]);
                     int len = Math.min(s.length(), width);
-                    truncated += s.length() > maxLength ? 1 : 0;
                     for (int t = 0; t < len; t++) {
                         tokens[r * width + t] = s.id(t);
                         if (t > 0 && s.label(t) != TokenizedExample.IGNORE) {
                             slots.add((long) r * width + t - 1);
                             targets.add((long) s.label(t));
+                            owners.add(order[i + r]);
                         }
                     }
                 }
@@ -64,14 +104,19 @@ public final class MaskedLoss {
                     TokenLogprobs.Result res = TokenLogprobs.compute(model, m, tokens, n, width, null, null,
                             slots.stream().mapToLong(Long::longValue).toArray(),
                             targets.stream().mapToLong(Long::longValue).toArray());
-                    for (float lp : res.logprobs()) {
-                        nll -= lp;
+                    float[] lps = res.logprobs();
+                    for (int j = 0; j < lps.length; j++) {
+                        nll[owners.get(j)] -= lps[j];
+                        scored[owners.get(j)]++;
                     }
-                    scored += slots.size();
                 }
                 i += n;
             }
         }
-        return new Result(scored == 0 ? Double.NaN : nll / scored, scored, sequences.size(), truncated);
+        List<SequenceLoss> out = new ArrayList<>(order.length);
+        for (int i = 0; i < order.length; i++) {
+            out.add(new SequenceLoss(nll[i], scored[i], sequences.get(i).length() > maxLength));
+        }
+        return out;
     }
 }

@@ -1,6 +1,8 @@
 package org.llamawb.eval.run;
 
 import java.nio.file.Path;
+import org.llamawb.adapters.LoraModel;
+import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.model.Llama;
 
 /**
@@ -10,6 +12,21 @@ import org.llamawb.model.Llama;
  */
 @FunctionalInterface
 public interface AdapterLoader {
+
+    /**
+     * A PEFT LoRA folder ({@code adapter_config.json} + {@code adapter_model.safetensors}) through the adapters
+     * module, as the workers of a {@link ShardedScoring} cluster attach it.
+     */
+    AdapterLoader PEFT = (model, adapter) -> {
+        LoraModel lora = new LoraModel(model);
+        try {
+            PeftAdapterFormat.read(lora, "default", adapter);
+        } catch (RuntimeException e) {
+            lora.close();
+            throw e;
+        }
+        return lora;
+    };
 
     /** Attaches the adapter at {@code adapter}; closing the result restores the base model. */
     AutoCloseable attach(Llama model, Path adapter);

@@ -1,5 +1,6 @@
 package org.llamawb.eval.run;
 
+import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.llamawb.eval.score.Packing;
@@ -15,7 +16,7 @@ import org.llamawb.model.BadInputException;
  * @param maxRows rows per forward pass
  * @param packing one row per request or per shared context
  */
-public record EvalSettings(int limit, Integer shots, int batchTokens, int maxRows, Packing packing) {
+public record EvalSettings(int limit, Integer shots, int batchTokens, int maxRows, Packing packing) implements Serializable {
 
     public EvalSettings {
         if (limit < 0) {

@@ -12,16 +12,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import org.llamawb.eval.EvalModel;
-import org.llamawb.eval.generation.ExactMatchTaskRunner;
-import org.llamawb.eval.generation.GenerationTaskRunner;
 import org.llamawb.eval.report.Comparison;
 import org.llamawb.eval.report.EvalReport;
 import org.llamawb.eval.report.MarkdownReport;
 import org.llamawb.eval.report.MetricChart;
 import org.llamawb.eval.report.ReportJson;
+import org.llamawb.eval.report.ShardRun;
 import org.llamawb.eval.report.TaskResult;
 import org.llamawb.eval.report.TaskRun;
+import org.llamawb.eval.task.Shard;
 import org.llamawb.eval.task.Task;
 import org.llamawb.eval.task.TaskKind;
 import org.llamawb.tracking.Tracking;
@@ -55,11 +56,36 @@ public final class Evaluator {
 
     /** Evaluates {@code model} (already carrying {@code adapter}, if any) on every task. */
     public EvalReport evaluate(EvalModel model, List<Task> tasks, String label, String adapter, Path outDir) {
+        return evaluate(task -> {
+            long start = System.nanoTime();
+            ShardRun all = TaskRunners.score(task, model, settings, Shard.ALL);
+            return TaskRunners.merge(task, List.of(all), (System.nanoTime() - start) / 1e9);
+        }, model.name(), model.maxLength(), model.addBos(), tasks, label, adapter, outDir);
+    }
+
+    /**
+     * Evaluates on the workers of {@code cluster} (each with {@code adapter} attached, if any) on every task: the
+     * report, samples and answers are the ones {@link #evaluate(EvalModel, List, String, String, Path)} writes for the
+     * same model, but for wall times and token slots (padding depends on which requests share a forward pass).
+     *
+     * @param modelName the model's name in the report (what one process would report)
+     */
+    public EvalReport evaluate(ShardedScoring cluster, String modelName, List<Task> tasks, String label, String adapter,
+            Path outDir) {
+        return evaluate(task -> {
+            long start = System.nanoTime();
+            List<ShardRun> shards = cluster.score(task, adapter == null ? null : Path.of(adapter).toAbsolutePath().toString());
+            return TaskRunners.merge(task, shards, (System.nanoTime() - start) / 1e9);
+        }, modelName, cluster.maxLength(), cluster.addBos(), tasks, label, adapter, outDir);
+    }
+
+    private EvalReport evaluate(Function<Task, TaskRun> runner, String modelName, int maxLength, boolean addBos,
+            List<Task> tasks, String label, String adapter, Path outDir) {
         Instant started = Instant.now();
         List<TaskResult> results = new ArrayList<>();
         for (Task t : tasks) {
             Task task = settings.shots() != null ? t.withShots(settings.shots()) : t;
-            TaskRun run = runOne(task, model);
+            TaskRun run = runner.apply(task);
             TaskResult r = run.result();
             if (outDir != null && !run.records().isEmpty()) {
                 String rel = (r.kind() == TaskKind.GENERATION ? "answers/" : "samples/") + r.task() + ".jsonl";
@@ -71,9 +97,9 @@ public final class Evaluator {
             results.add(r);
         }
         Map<String, Object> s = new LinkedHashMap<>(settings.describe());
-        s.put("max_length", model.maxLength());
-        s.put("add_bos", model.addBos());
-        EvalReport report = new EvalReport(label, model.name(), adapter, s, results);
+        s.put("max_length", maxLength);
+        s.put("add_bos", addBos);
+        EvalReport report = new EvalReport(label, modelName, adapter, s, results);
         if (outDir != null) {
             write(report, outDir);
             EvalRuns.log(tracking, report, tasks, outDir, started);
@@ -92,11 +118,23 @@ public final class Evaluator {
         } catch (Exception e) {
             throw new IllegalStateException("detaching the adapter failed", e);
         }
-        Comparison c = new Comparison(base, adapted);
+        return compared(new Comparison(base, adapted), outDir);
+    }
+
+    /** {@link #compare(EvalModel, AdapterLoader, Path, List, Path)} on the workers of {@code cluster}. */
+    public Comparison compare(ShardedScoring cluster, String modelName, Path adapter, List<Task> tasks, Path outDir) {
+        EvalReport base = evaluate(cluster, modelName, tasks, "base", null, outDir == null ? null : outDir.resolve("base"));
+        EvalReport adapted = evaluate(cluster, modelName, tasks, "adapter", adapter.toString(),
+                outDir == null ? null : outDir.resolve("adapter"));
+        return compared(new Comparison(base, adapted), outDir);
+    }
+
+    /** Writes comparison.json, comparison.md and the side-by-side charts. */
+    private static Comparison compared(Comparison c, Path outDir) {
         if (outDir != null) {
             ReportJson.write(ReportJson.comparisonJson(c), outDir.resolve("comparison.json"));
             Map<String, String> charts = new LinkedHashMap<>();
-            for (TaskResult t : base.tasks()) {
+            for (TaskResult t : c.base().tasks()) {
                 String rel = "charts/" + t.task() + ".png";
                 MetricChart.write(c, t.task(), outDir.resolve(rel));
                 charts.put(t.task(), rel);
@@ -104,18 +142,6 @@ public final class Evaluator {
             writeText(outDir.resolve("comparison.md"), MarkdownReport.of(c, charts));
         }
         return c;
-    }
-
-    private TaskRun runOne(Task task, EvalModel model) {
-        int limit = settings.limit();
-        return switch (task.spec().kind()) {
-            case MULTIPLE_CHOICE, PARTIAL_CHOICE, COMPLETION -> ChoiceTaskRunner.run(task, model,
-                    settings.scoring(model.maxLength()), limit);
-            case PERPLEXITY -> PerplexityTaskRunner.run(task, model, settings.scoring(model.maxLength()), limit);
-            case DIALOGUE_LOSS -> DialogueLossTaskRunner.run(task, model, settings.scoring(model.maxLength()), limit);
-            case GENERATION -> GenerationTaskRunner.run(task, model, limit);
-            case EXACT_MATCH -> ExactMatchTaskRunner.run(task, model, limit);
-        };
     }
 
     private static String headline(TaskResult r) {

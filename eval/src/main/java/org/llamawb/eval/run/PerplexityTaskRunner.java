@@ -3,6 +3,7 @@ package org.llamawb.eval.run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -11,6 +12,7 @@ import java.util.Map;
 import org.llamawb.eval.EvalModel;
 import org.llamawb.eval.metrics.Metric;
 import org.llamawb.eval.perplexity.RollingWindows;
+import org.llamawb.eval.report.ShardRun;
 import org.llamawb.eval.report.TaskResult;
 import org.llamawb.eval.report.TaskRun;
 import org.llamawb.eval.score.EncodedRequest;
@@ -18,6 +20,7 @@ import org.llamawb.eval.score.Loglikelihood;
 import org.llamawb.eval.score.LoglikelihoodScorer;
 import org.llamawb.eval.score.Packing;
 import org.llamawb.eval.score.ScoringOptions;
+import org.llamawb.eval.task.Shard;
 import org.llamawb.eval.task.Task;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.progress.Progress;
@@ -36,24 +39,33 @@ public final class PerplexityTaskRunner {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One document's totals, as written to the samples JSONL. */
-    public record Document(int index, int tokens, int windows, long bytes, int words, double loglikelihood) {}
+    public record Document(int index, int tokens, int windows, long bytes, int words, double loglikelihood)
+            implements Serializable {}
 
     private PerplexityTaskRunner() {}
 
     public static TaskRun run(Task task, EvalModel model, ScoringOptions options, int limit) {
         long start = System.nanoTime();
+        ShardRun all = score(task, model, options, limit, Shard.ALL);
+        return merge(task, List.of(all), (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Scores the documents of {@code shard}'s range of the first {@code limit}: one {@link Document} each. */
+    public static ShardRun score(Task task, EvalModel model, ScoringOptions options, int limit, Shard shard) {
         List<String> docs = documents(task);
         int n = limit > 0 ? Math.min(limit, docs.size()) : docs.size();
+        int from = shard.from(n);
+        int to = shard.to(n);
         int maxLength = task.spec().maxLength() != null ? task.spec().maxLength() : model.maxLength();
         int prefix = model.encoder().prefixTokenId();
         List<EncodedRequest> windows = new ArrayList<>();
-        int[] perDoc = new int[n];
-        int[] tokens = new int[n];
-        for (int d = 0; d < n; d++) {
+        int[] perDoc = new int[to - from];
+        int[] tokens = new int[to - from];
+        for (int d = from; d < to; d++) {
             int[] ids = model.tokenizer().encode(docs.get(d), false);
-            tokens[d] = ids.length;
+            tokens[d - from] = ids.length;
             List<EncodedRequest> w = RollingWindows.of(ids, prefix, maxLength);
-            perDoc[d] = w.size();
+            perDoc[d - from] = w.size();
             windows.addAll(w);
         }
         LoglikelihoodScorer scorer = new LoglikelihoodScorer(model.llama(),
@@ -62,24 +74,31 @@ public final class PerplexityTaskRunner {
         try (Progress progress = Progress.start(task.name(), windows.size(), "requests")) {
             scores = scorer.score(windows, progress::advance);
         }
+        List<Document> records = new ArrayList<>();
+        int k = 0;
+        for (int d = from; d < to; d++) {
+            double docLl = 0;
+            for (int w = 0; w < perDoc[d - from]; w++) {
+                docLl += scores.get(k++).logprob();
+            }
+            records.add(new Document(d, tokens[d - from], perDoc[d - from], docs.get(d).getBytes(StandardCharsets.UTF_8).length,
+                    wordCount(docs.get(d)), docLl));
+        }
+        return new ShardRun(records, to - from, scorer.tokensThroughModel(), 0);
+    }
+
+    /** The task's metrics over the documents of its shards (in worker order, so summed in the file's order). */
+    public static TaskRun merge(Task task, List<ShardRun> shards, double seconds) {
+        List<Document> records = ShardRun.records(shards, Document.class);
         double ll = 0;
         long tokenCount = 0;
         long bytes = 0;
         long words = 0;
-        List<Document> records = new ArrayList<>();
-        int k = 0;
-        for (int d = 0; d < n; d++) {
-            double docLl = 0;
-            for (int w = 0; w < perDoc[d]; w++) {
-                docLl += scores.get(k++).logprob();
-            }
-            long b = docs.get(d).getBytes(StandardCharsets.UTF_8).length;
-            int wc = wordCount(docs.get(d));
-            records.add(new Document(d, tokens[d], perDoc[d], b, wc, docLl));
-            ll += docLl;
-            tokenCount += tokens[d];
-            bytes += b;
-            words += wc;
+        for (Document d : records) {
+            ll += d.loglikelihood();
+            tokenCount += d.tokens();
+            bytes += d.bytes();
+            words += d.words();
         }
         if (tokenCount == 0) {
             throw new BadInputException(task.data() + ": no text to score");
@@ -91,9 +110,8 @@ public final class PerplexityTaskRunner {
                 Metric.of("word_perplexity", Math.exp(-ll / Math.max(1, words))),
                 Metric.of("byte_perplexity", Math.exp(-ll / bytes)),
                 Metric.of("bits_per_byte", -ll / bytes / Math.log(2)));
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return new TaskRun(new TaskResult(task.name(), task.spec().kind(), n, 0, TaskResult.metricMap(metrics), seconds,
-                scorer.tokensThroughModel(), Map.of()), records);
+        return new TaskRun(new TaskResult(task.name(), task.spec().kind(), records.size(), 0, TaskResult.metricMap(metrics),
+                seconds, ShardRun.tokenSlots(shards), Map.of()), records);
     }
 
     /** lm-evaluation-harness' word count: {@code len(re.split(r"\s+", doc))}. */

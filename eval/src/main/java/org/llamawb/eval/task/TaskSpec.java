@@ -1,6 +1,7 @@
 package org.llamawb.eval.task;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -54,7 +55,7 @@ public record TaskSpec(
         @JsonProperty("system") String system,
         @JsonProperty("temperature") Double temperature,
         @JsonProperty("max_length") Integer maxLength,
-        @JsonProperty("format") String format) {
+        @JsonProperty("format") String format) implements Serializable {
 
     public static final long DEFAULT_SEED = 1234;
 

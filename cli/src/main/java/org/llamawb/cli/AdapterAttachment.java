@@ -2,7 +2,7 @@ package org.llamawb.cli;
 
 import java.nio.file.Path;
 import org.llamawb.adapters.LoraModel;
-import org.llamawb.adapters.PeftAdapterFormat;
+import org.llamawb.eval.run.AdapterLoader;
 import org.llamawb.model.Llama;
 
 /** A PEFT adapter put on a loaded model for the duration of a command (nothing when none is named). */
@@ -17,14 +17,7 @@ final class AdapterAttachment implements AutoCloseable {
         if (adapterDir == null) {
             return new AdapterAttachment(null);
         }
-        LoraModel lora = new LoraModel(model);
-        try {
-            PeftAdapterFormat.read(lora, "default", adapterDir);
-        } catch (RuntimeException e) {
-            lora.close();
-            throw e;
-        }
-        return new AdapterAttachment(lora);
+        return new AdapterAttachment(AdapterLoader.peft(model, adapterDir));
     }
 
     /** The adapters, or null when none was attached. */

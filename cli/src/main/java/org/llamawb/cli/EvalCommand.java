@@ -48,9 +48,9 @@ final class EvalCommand implements Command {
     private final PrintStream out;
     private final PrintStream err;
 
-    /** PEFT adapters through {@link AdapterAttachment}; every variant tracked (journal, MLflow when a URI is set). */
+    /** PEFT adapters ({@link AdapterLoader#PEFT}); every variant tracked (journal, MLflow when a URI is set). */
     EvalCommand() {
-        this(AdapterAttachment::attach, r -> new Tracker(TrackingSettings.resolve(r.trackingUri(), null, r.experiment())),
+        this(AdapterLoader.PEFT, r -> new Tracker(TrackingSettings.resolve(r.trackingUri(), null, r.experiment())),
                 System.out, System.err);
     }
 

@@ -17,7 +17,10 @@ public interface AdapterLoader {
      * A PEFT LoRA folder ({@code adapter_config.json} + {@code adapter_model.safetensors}) through the adapters
      * module, as the workers of a {@link ShardedScoring} cluster attach it.
      */
-    AdapterLoader PEFT = (model, adapter) -> {
+    AdapterLoader PEFT = AdapterLoader::peft;
+
+    /** The PEFT LoRA folder {@code adapter} read onto {@code model} as adapter {@code default}; closing it restores the base. */
+    static LoraModel peft(Llama model, Path adapter) {
         LoraModel lora = new LoraModel(model);
         try {
             PeftAdapterFormat.read(lora, "default", adapter);
@@ -26,7 +29,7 @@ public interface AdapterLoader {
             throw e;
         }
         return lora;
-    };
+    }
 
     /** Attaches the adapter at {@code adapter}; closing the result restores the base model. */
     AutoCloseable attach(Llama model, Path adapter);

@@ -80,9 +80,10 @@ final class FinetuneCommand implements Command {
         }
         ParallelGradients.Engine engine = f.has("spark") ? engine("spark") : null;
         Recipe recipe = RecipeLoader.load(file, Recipe.class, f.strings("set"));
-        if (engine != null && recipe.methodKind() != Method.SFT) {
-            throw new UsageException("--spark: method: " + recipe.method() + " does not run data-parallel yet (only method: "
-                    + "sft does); run it without --spark");
+        if (engine != null && !recipe.methodKind().runsDataParallel()) {
+            // an online method samples its batches (rollouts) from the policy first, which the workers would share too
+            throw new UsageException("--spark: method: " + recipe.method() + " does not run data-parallel (methods "
+                    + Method.dataParallelNames() + " do); run it without --spark");
         }
         Path outputDir = Path.of(recipe.output().dir());
         if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {

@@ -39,7 +39,7 @@ public final class AllReduceBench {
                 for (int s = -1; s < steps; s++) { // step -1 warms up (class loading, first broadcast)
                     long t0 = System.nanoTime();
                     List<WorkerShare> shares = SparkGradients.exchange(sc, workers, values,
-                            (i, v) -> new WorkerShare(0, 0, 0, 0, new float[v.length], 0));
+                            (i, v) -> new WorkerShare(0, 0, 0, 0, new float[v.length], Map.of(), 0, null));
                     SparkGradients.sumInOrder(shares, n);
                     if (s >= 0) {
                         millis.add((System.nanoTime() - t0) / 1e6);

@@ -9,10 +9,12 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.llamawb.config.StrictYaml;
 import org.llamawb.datasets.batch.LoadedBatch;
 import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.finetune.recipe.Recipe;
+import org.llamawb.finetune.train.MetricMeans;
 import org.llamawb.finetune.train.Replica;
 import org.llamawb.finetune.train.TrainingMethod;
 import org.llamawb.finetune.train.TrainingStep;
@@ -35,13 +37,15 @@ final class ExecutorReplicas {
     static WorkerShare share(String recipeYaml, int worker, int workers, LoaderPosition start, int count, long seedBase,
             float[] values) {
         long t0 = System.nanoTime();
+        long cpu0 = WorkerProcess.cpuNanosNow();
         Replica replica = replica(recipeYaml);
         // one task at a time per JVM: DJL allows one gradient collector per process
         synchronized (ExecutorReplicas.class) {
             Map<String, NDArray> params = replica.params();
             load(params, values);
             WorkerShare s = share(replica.method(), params, worker, workers, start, count, seedBase, values.length);
-            return new WorkerShare(s.lossSum(), s.tokens(), s.units(), s.trainedTokens(), s.gradient(), System.nanoTime() - t0);
+            return new WorkerShare(s.lossSum(), s.tokens(), s.units(), s.trainedTokens(), s.gradient(), s.metrics(),
+                    System.nanoTime() - t0, WorkerProcess.since(cpu0));
         }
     }
 
@@ -59,8 +63,22 @@ final class ExecutorReplicas {
         if (trains) {
             params.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
         }
-        // scale 1: the driver divides the summed gradient by the units of all workers together
-        TrainingStep.Sums s = TrainingStep.accumulate(micro, method.loss(), i -> i % workers == worker, 1.0, seedBase);
+        // the method's metrics of each micro-batch apart, for the driver to merge in the step's order; what an earlier
+        // task left in the accumulator (one that failed half-way) is dropped first
+        MetricMeans means = method.metricMeans();
+        means.take();
+        Map<Integer, Map<String, double[]>> metrics = new TreeMap<>();
+        TrainingStep.Sums s = TrainingStep.Sums.ZERO;
+        for (int i = worker; i < count; i += workers) {
+            int at = i;
+            // scale 1: the driver divides the summed gradient by the units of all workers together
+            s = s.plus(TrainingStep.accumulate(micro, method.loss(), k -> k == at, 1.0, seedBase));
+            Map<String, double[]> m = means.pending();
+            means.take();
+            if (!m.isEmpty()) {
+                metrics.put(i, m);
+            }
+        }
         float[] gradient = new float[size];
         if (trains) {
             int at = 0;
@@ -72,7 +90,7 @@ final class ExecutorReplicas {
                 }
             }
         }
-        return new WorkerShare(s.lossSum(), s.tokens(), s.units(), s.trainedTokens(), gradient, 0);
+        return new WorkerShare(s.lossSum(), s.tokens(), s.units(), s.trainedTokens(), gradient, metrics, 0, null);
     }
 
     /**

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.spark.SparkConf;
@@ -18,6 +19,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.finetune.recipe.Recipe;
+import org.llamawb.finetune.train.MetricMeans;
 import org.llamawb.finetune.train.ParallelGradients;
 import org.llamawb.finetune.train.TrainingStep;
 import org.llamawb.model.BadInputException;
@@ -37,14 +39,24 @@ final class SparkGradients implements ParallelGradients {
     private final String recipeYaml;
     private final int workers;
     private final PrintStream out;
+    private final boolean ownsContext;
     private final StepTimes times = new StepTimes();
     private Map<String, Double> lastStep = Map.of();
 
-    private SparkGradients(JavaSparkContext sc, String recipeYaml, int workers, PrintStream out) {
+    private SparkGradients(JavaSparkContext sc, String recipeYaml, int workers, PrintStream out, boolean ownsContext) {
         this.sc = sc;
         this.recipeYaml = recipeYaml;
         this.workers = workers;
         this.out = out;
+        this.ownsContext = ownsContext;
+    }
+
+    /**
+     * The gradients of {@code recipe}'s steps on an application that is already running, which {@link #close} leaves
+     * running (runs one after another on the same executors: each executor swaps its replica for the new recipe's).
+     */
+    static SparkGradients on(JavaSparkContext sc, int workers, Recipe recipe, PrintStream out) {
+        return new SparkGradients(sc, WorkerRecipe.yaml(recipe), workers, out, false);
     }
 
     /**
@@ -63,7 +75,7 @@ final class SparkGradients implements ParallelGradients {
             int cores = awaitWorkers(sc, master);
             int n = workers > 0 ? workers : cores;
             out.printf("spark: %s, application %s, %d workers per step%n", master, sc.sc().applicationId(), n);
-            return new SparkGradients(sc, yaml, n, out);
+            return new SparkGradients(sc, yaml, n, out, true);
         } catch (RuntimeException | Error e) {
             sc.stop();
             throw e;
@@ -126,7 +138,8 @@ final class SparkGradients implements ParallelGradients {
     }
 
     @Override
-    public TrainingStep.Sums gradients(LoaderPosition start, int count, long seedBase, Map<String, NDArray> params) {
+    public TrainingStep.Sums gradients(LoaderPosition start, int count, long seedBase, Map<String, NDArray> params,
+            MetricMeans metrics) {
         long t0 = System.nanoTime();
         float[] values = ExecutorReplicas.flatten(params);
         String yaml = recipeYaml;
@@ -141,6 +154,7 @@ final class SparkGradients implements ParallelGradients {
             sums = sums.plus(s.sums());
             slowest = Math.max(slowest, s.computeNanos());
         }
+        mergeMetrics(shares, metrics);
         float[] sum = sumInOrder(shares, values.length);
         setGradients(params, sum, 1.0 / Math.max(1, sums.units()));
         long t2 = System.nanoTime();
@@ -150,6 +164,9 @@ final class SparkGradients implements ParallelGradients {
         m.put("data_parallel/exchange_seconds", Math.max(0, t2 - t0 - slowest) / 1e9);
         for (int i = 0; i < shares.size(); i++) {
             m.put("data_parallel/worker_" + i + "_seconds", shares.get(i).computeNanos() / 1e9);
+            if (shares.get(i).process() != null) {
+                shares.get(i).process().putMetrics(i, m);
+            }
         }
         lastStep = m;
         return sums;
@@ -189,6 +206,13 @@ final class SparkGradients implements ParallelGradients {
         return sum;
     }
 
+    /** The workers' per-micro-batch metrics merged into {@code into} in the micro-batches' order in the step. */
+    static void mergeMetrics(List<WorkerShare> shares, MetricMeans into) {
+        Map<Integer, Map<String, double[]>> byMicroBatch = new TreeMap<>();
+        shares.forEach(s -> byMicroBatch.putAll(s.metrics()));
+        byMicroBatch.values().forEach(into::merge);
+    }
+
     /** Puts {@code scale · flat} (split in the tensors' order) into the tensors' gradients. */
     static void setGradients(Map<String, NDArray> params, float[] flat, double scale) {
         int at = 0;
@@ -217,7 +241,10 @@ final class SparkGradients implements ParallelGradients {
         return workers;
     }
 
-    /** The last step's wall time, its exchange (wall time less the slowest worker) and each worker's own time. */
+    /**
+     * The last step's wall time, its exchange (wall time less the slowest worker) and each worker's own time, CPU
+     * time, peak resident set and Java heap in use ({@link WorkerProcess}).
+     */
     @Override
     public Map<String, Double> stepMetrics() {
         return lastStep;
@@ -228,7 +255,9 @@ final class SparkGradients implements ParallelGradients {
         if (times.steps() > 0) {
             out.println("spark: " + times.summary());
         }
-        sc.stop();
+        if (ownsContext) {
+            sc.stop();
+        }
     }
 
     /**

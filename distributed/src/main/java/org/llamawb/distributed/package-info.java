@@ -9,11 +9,31 @@
  * resumable order every replica computes alike, so sharding needs no data shipped). An executor keeps one
  * {@link org.llamawb.finetune.train.Replica} per recipe in a static cache: the frozen base and the encoded data
  * are loaded by the first task and kept across steps. Each task returns the gradient of its micro-batches'
- * summed loss, unscaled, with their trained-token counts; the driver adds them in worker order, divides by the
- * summed count (so the loss normalisation is the single process's: {@code Σ loss / Σ trained tokens} over the
- * whole global batch), and applies {@link org.llamawb.finetune.train.TrainingStep#apply}, the clipping and AdamW
- * step the single-process trainer takes. The driver holds the only optimiser state; the workers receive the new
+ * summed loss, unscaled, with their unit counts (trained tokens, pairs or examples, as the method says); the driver
+ * adds them in worker order, divides by the summed count (so the loss normalisation is the single process's:
+ * {@code Σ loss / Σ units} over the whole global batch), and applies
+ * {@link org.llamawb.finetune.train.TrainingStep#apply}, the clipping and AdamW step the single-process trainer takes. The driver holds the only optimiser state; the workers receive the new
  * values with the next step's broadcast, so all hold the same adapter by construction.
+ *
+ * <p><b>Which methods.</b> The offline ones: SFT (LoRA or every parameter), DPO, KTO and the reward model. The unit of
+ * sharding is the micro-batch, computed whole by one worker with the dropout seed of its place in the step, so what a
+ * method derives from a micro-batch's rows is what one process derives: DPO's reference log-probabilities (a pass
+ * with the adapter switched off, or the frozen reference adapter, on the worker's replica; with
+ * {@code dpo.precompute_ref_log_probs} each worker precomputes the training pairs when it opens its replica, as one
+ * process does before its first step), KTO's KL estimate (its mismatched answers are fixed in dataset order
+ * before training, and the estimate is the mean over the micro-batch's own rows, so no exchange between workers is
+ * needed for it) and the reward model's scores. The reward model's {@code score} head is one of the trainable tensors,
+ * broadcast and summed like the adapter's. A method's logged metrics (TRL's {@code rewards/margins}, {@code kl},
+ * {@code accuracy}, ...) are means over the micro-batches since the last log: each worker sends the sums and counts of
+ * each of its micro-batches, and the driver merges them in the step's micro-batch order into the method's
+ * accumulator (which its checkpoints keep), so the logged means are the single process's. GRPO and PPO are refused:
+ * their batches are completions the policy samples first (rollouts), which the workers would have to share too.
+ *
+ * <p><b>What the driver logs of the workers.</b> With each logged step, beside the loss and the method's metrics:
+ * {@code data_parallel/step_seconds}, {@code data_parallel/exchange_seconds} and, for each worker N, its share's
+ * {@code worker_N_seconds} and {@code worker_N_cpu_seconds} (the executor process's CPU time over the share), the
+ * executor's {@code worker_N_peak_rss_mib} (VmHWM: the native model and activations are outside the heap) and
+ * {@code worker_N_heap_used_mib}, returned with the gradients ({@link org.llamawb.distributed.WorkerProcess}).
  *
  * <p><b>The all-reduce.</b> A reduce of float arrays through Spark's own result path: task results above
  * {@code spark.task.maxDirectResultSize} travel through the block manager, the adapter goes out by

@@ -88,16 +88,21 @@ class FinetuneOnSparkTest {
 
     @Test
     void aMethodThatDoesNotRunDataParallelIsRefusedBeforeSparkStarts() throws Exception {
-        Path r = recipe("dpo");
-        Files.writeString(r, Files.readString(r).replace("method: sft", "method: dpo"));
+        Path r = recipe("grpo");
+        // an online method: its batches are the policy's own completions (on these instructions as prompts)
+        Files.writeString(r, Files.readString(r).replace("method: sft", """
+                method: grpo
+                grpo: {num_generations: 3}
+                rewards: [{type: regex, pattern: said}]"""));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Workbench.standard().run(new String[] {"finetune", r.toString(), "--spark", "local[2]"},
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         String log = err.toString(StandardCharsets.UTF_8);
         assertEquals(2, code, log);
-        assertEquals("error: --spark: method: dpo does not run data-parallel yet (only method: sft does); run it without --spark",
+        assertEquals("error: --spark: method: grpo does not run data-parallel (methods sft, dpo, kto and reward do); "
+                + "run it without --spark",
                 log.strip());
-        assertTrue(Files.notExists(tmp.resolve("dpo")), "no run was started");
+        assertTrue(Files.notExists(tmp.resolve("grpo")), "no run was started");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.llamawb.finetune.recipe;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 import org.llamawb.model.BadInputException;
@@ -19,6 +20,25 @@ public enum Method {
     GRPO,
     /** Proximal policy optimisation with a critic (InstructGPT): online, on prompts, with the recipe's rule rewards. */
     PPO;
+
+    /**
+     * Whether a data-parallel run ({@code finetune --spark}) can share this method's steps: the offline methods,
+     * whose micro-batches are fixed by the data order alone. The online ones sample their batches from the policy
+     * (rollouts) first, which the workers would have to share too.
+     */
+    public boolean runsDataParallel() {
+        return switch (this) {
+            case SFT, DPO, KTO, REWARD -> true;
+            case GRPO, PPO -> false;
+        };
+    }
+
+    /** The methods that run data-parallel as a sentence's list: {@code "sft, dpo, kto and reward"}. */
+    public static String dataParallelNames() {
+        List<String> names = Arrays.stream(values()).filter(Method::runsDataParallel).map(Method::recipeName).toList();
+        return names.size() == 1 ? names.get(0)
+                : String.join(", ", names.subList(0, names.size() - 1)) + " and " + names.get(names.size() - 1);
+    }
 
     /** The recipe's spelling. */
     public String recipeName() {

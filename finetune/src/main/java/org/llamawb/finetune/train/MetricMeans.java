@@ -28,6 +28,19 @@ public final class MetricMeans {
         return out;
     }
 
+    /**
+     * Adds what another accumulator's {@link #pending} returned (sums and counts) to what is held: a data-parallel
+     * driver merges its workers' micro-batches this way, one by one in the step's order, so that the sums are added
+     * in the order one process adds them.
+     */
+    public void merge(Map<String, double[]> pending) {
+        pending.forEach((k, s) -> {
+            double[] held = sums.computeIfAbsent(k, x -> new double[2]);
+            held[0] += s[0];
+            held[1] += s[1];
+        });
+    }
+
     /** Puts back what {@link #pending} returned (replacing what is held). */
     public void restore(Map<String, double[]> pending) {
         sums.clear();

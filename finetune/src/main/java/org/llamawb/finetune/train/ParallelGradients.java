@@ -18,11 +18,15 @@ public interface ParallelGradients extends AutoCloseable {
      * Runs on the workers the step whose micro-batches are the {@code count} that the method's order yields
      * from {@code start} (micro-batch {@code i} with dropout seed {@code seedBase + i}), with the values
      * {@code params} hold now, and leaves in every tensor of {@code params} the gradient of the step's mean loss
-     * ({@code Σ loss / Σ units} over all workers).
+     * ({@code Σ loss / Σ units} over all workers). Each micro-batch is computed whole by one worker, so whatever a
+     * method estimates per micro-batch (KTO's KL term, a reference pass) is what one process estimates.
      *
+     * @param metrics where the method's per-micro-batch metrics (what the workers' {@link MetricMeans} gathered) go,
+     *     merged micro-batch by micro-batch in the step's order, as one process adds them
      * @return the whole step's sums (every worker's added up)
      */
-    TrainingStep.Sums gradients(LoaderPosition start, int count, long seedBase, Map<String, NDArray> params);
+    TrainingStep.Sums gradients(LoaderPosition start, int count, long seedBase, Map<String, NDArray> params,
+            MetricMeans metrics);
 
     /** How many workers share each step. */
     int workers();

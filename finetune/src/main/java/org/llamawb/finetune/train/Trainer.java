@@ -104,11 +104,9 @@ public final class Trainer {
 
     public static Result run(Options o) {
         Recipe r = o.recipe();
-        if (o.parallel() != null && r.methodKind() != Method.SFT) {
-            // the other methods keep state beside the adapter (a reference pass, a critic, rollouts) that the
-            // workers would have to share too
-            throw new BadInputException("method: " + r.method() + " does not run data-parallel yet (only method: sft does); "
-                    + "run it without a cluster");
+        if (o.parallel() != null && !r.methodKind().runsDataParallel()) {
+            throw new BadInputException("method: " + r.method() + " does not run data-parallel (methods "
+                    + Method.dataParallelNames() + " do); run it without a cluster");
         }
         Path runDir = Path.of(r.output().dir());
         CheckpointStore store = new CheckpointStore(runDir, r.output().keepLast());
@@ -281,8 +279,8 @@ public final class Trainer {
                 long seedBase = r.train().seed() * 1_000_003L + step * 64; // dropout: a function of the position
                 TrainingStep.Outcome s = o.parallel() == null
                         ? TrainingStep.run(micro, method.loss(), params.values(), opt, lr, r.train().maxGradNorm(), seedBase)
-                        : TrainingStep.apply(o.parallel().gradients(stepStart, accumulation, seedBase, params), params.values(),
-                                opt, lr, r.train().maxGradNorm());
+                        : TrainingStep.apply(o.parallel().gradients(stepStart, accumulation, seedBase, params,
+                                method.metricMeans()), params.values(), opt, lr, r.train().maxGradNorm());
                 step++;
                 progress.addTokens(s.tokens());
                 if (!s.applied()) {

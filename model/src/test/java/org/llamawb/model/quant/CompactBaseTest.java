@@ -154,4 +154,41 @@ class CompactBaseTest {
             assertNull(model.embedHalf());
         }
     }
+    /**
+     * The codes held in native memory dequantise to exactly the array quantisers' weights (bitsandbytes', see
+     * QuantCodesTest), whichever route a shape takes: whole blocks through the fused NF4 kernel, a last block cut
+     * short or an odd count of values through the plain gather; int8 rows scaled in place.
+     */
+    @Test
+    void nativeDequantisationIsTheArrayQuantisersBitForBit() {
+        long[][] shapes = {{64, 128}, {96, 64}, {3, 50}, {5, 7}, {1, 1}};
+        java.util.Random r = new java.util.Random(7);
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (long[] shape : shapes) {
+                float[] w = new float[Math.toIntExact(shape[0] * shape[1])];
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = (float) (r.nextGaussian() * (1 + i % 5)); // blocks of different scales
+                }
+                for (boolean nested : new boolean[] {false, true}) {
+                    Nf4 q = Nf4.quantize(w, shape, Nf4.BLOCK, nested);
+                    try (QuantizedWeight held = QuantizedWeight.of(q, m)) {
+                        NDArray d = held.dequantize();
+                        assertEquals(new Shape(shape), d.getShape());
+                        assertBitsEqual(q.dequantize(), d.toFloatArray(), "nf4 " + new Shape(shape) + " nested " + nested);
+                    }
+                }
+                Int8Rowwise q8 = Int8Rowwise.quantize(w, Math.toIntExact(shape[1]));
+                try (QuantizedWeight held = QuantizedWeight.of(q8, new Shape(shape), m)) {
+                    assertBitsEqual(q8.dequantize(), held.dequantize().toFloatArray(), "int8 " + new Shape(shape));
+                }
+            }
+        }
+    }
+
+    private static void assertBitsEqual(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what);
+        for (int i = 0; i < want.length; i++) {
+            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), what + " [" + i + "]");
+        }
+    }
 }

@@ -123,6 +123,24 @@ public final class QuantizedWeight implements FrozenWeight {
         };
     }
 
+    /** Rows {@code [from, to)}: only their codes are dequantised where rows hold whole blocks (NF4) or always (int8). */
+    @Override
+    public NDArray denseRows(long from, long to) {
+        long in = shape.get(1);
+        return switch (kind) {
+            case NF4 -> {
+                if (blockSize % 2 != 0 || in % blockSize != 0) {
+                    yield FrozenWeight.super.denseRows(from, to); // a block straddles two rows
+                }
+                NDArray c = codes.get(new NDIndex("{}:{}", from * in / 2, to * in / 2));
+                NDArray s = scales.get(new NDIndex("{}:{}", from * in / blockSize, to * in / blockSize));
+                yield Kernels.get().nf4Dequantize(c, pairs, s).reshape(to - from, in);
+            }
+            case INT8 -> codes.get(new NDIndex("{}:{}", from, to)).toType(DataType.FLOAT32, false)
+                    .muli(scales.get(new NDIndex("{}:{}", from, to))).muli(pairs);
+        };
+    }
+
     @Override
     public void close() {
         codes.close();

@@ -72,6 +72,7 @@ class CompactBaseTest {
                 NDArray rows = h.rows(ids); // [B, T, d]
                 assertEquals(new Shape(2, 3, 6), rows.getShape());
                 assertArrayEquals(dense.get(ids.reshape(-1)).toFloatArray(), rows.toFloatArray(), f + " rows");
+                assertRowsAreTheDenseRows(h, f + " table");
                 if (f == HalfWeight.Format.FP16) {
                     assertArrayEquals(table.toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false).toFloatArray(),
                             dense.toFloatArray(), "fp16 as DJL rounds it");
@@ -175,13 +176,28 @@ class CompactBaseTest {
                         NDArray d = held.dequantize();
                         assertEquals(new Shape(shape), d.getShape());
                         assertBitsEqual(q.dequantize(), d.toFloatArray(), "nf4 " + new Shape(shape) + " nested " + nested);
+                        assertRowsAreTheDenseRows(held, "nf4 " + new Shape(shape));
                     }
                 }
                 Int8Rowwise q8 = Int8Rowwise.quantize(w, Math.toIntExact(shape[1]));
                 try (QuantizedWeight held = QuantizedWeight.of(q8, new Shape(shape), m)) {
                     assertBitsEqual(q8.dequantize(), held.dequantize().toFloatArray(), "int8 " + new Shape(shape));
+                    assertRowsAreTheDenseRows(held, "int8 " + new Shape(shape));
                 }
             }
+        }
+    }
+
+    /** {@link FrozenWeight#denseRows} of a few row ranges (the first row, a middle run, the end) equal the rows of dense(). */
+    static void assertRowsAreTheDenseRows(FrozenWeight w, String what) {
+        long rows = w.shape().get(0);
+        float[] dense = w.dense().toFloatArray();
+        long in = w.shape().get(1);
+        for (long[] r : new long[][] {{0, 1}, {rows / 3, Math.max(rows / 3 + 1, 2 * rows / 3)}, {rows - 1, rows}, {0, rows}}) {
+            NDArray got = w.denseRows(r[0], r[1]);
+            assertEquals(new Shape(r[1] - r[0], in), got.getShape(), what);
+            float[] want = java.util.Arrays.copyOfRange(dense, Math.toIntExact(r[0] * in), Math.toIntExact(r[1] * in));
+            assertBitsEqual(want, got.toFloatArray(), what + " rows " + r[0] + ":" + r[1]);
         }
     }
 

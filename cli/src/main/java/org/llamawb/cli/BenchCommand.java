@@ -31,6 +31,7 @@ import org.llamawb.finetune.optim.AdamW;
 import org.llamawb.finetune.remat.ForwardBackward;
 import org.llamawb.finetune.remat.Rematerialization;
 import org.llamawb.finetune.sft.SftLoss;
+import org.llamawb.finetune.train.NativeHeap;
 import org.llamawb.finetune.train.TrainingStep;
 import org.llamawb.model.ComputePrecision;
 import org.llamawb.model.CpuFeatures;
@@ -261,6 +262,7 @@ final class BenchCommand implements Command {
                 : Llama.random(c, 1, 0.02, m, storage)) {
             model.setComputePrecision(precision);
             out.put("init_s", (System.nanoTime() - loadStart) / 1e9);
+            NativeHeap.releaseLoadingMemory(); // as the trainer does once its base is loaded
             out.put("rss_after_init_mib", currentRssMib());
             if (storage.compact() && targets.equals("full")) {
                 throw new UsageException("bench train: --dtype/--quantize keep the base frozen; use --targets qkvo or all-linear");

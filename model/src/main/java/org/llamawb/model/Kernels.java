@@ -79,6 +79,17 @@ public final class Kernels {
         WIDEN("x: Tensor", "torch.to(x, 6)"),
         /** Rows {@code ids} of a bfloat16 or float16 table {@code [V, d]}, widened to float32 {@code [..., d]}. */
         WIDE_ROWS("table: Tensor, ids: Tensor", "torch.to(torch.embedding(table, ids), 6)"),
+        /**
+         * NF4 codes dequantised: {@code codes} uint8 {@code [n/2]} (two 4-bit codes a byte), {@code pairs} float32
+         * {@code [256, 2]} (the two levels each byte stands for), {@code scales} float32 {@code [blocks]}; returns
+         * {@code [blocks, n / blocks]} = level · scale. The byte gathers its pair of levels through int32 indices
+         * (half int64's bytes) and the block scales multiply in place: two temporaries besides the result, where
+         * int64 indices, gathered levels, a materialised per-value scale and the product made four. ScalarType 3
+         * is int32.
+         */
+        NF4_DEQUANTIZE("codes: Tensor, pairs: Tensor, scales: Tensor", String.join("\n",
+                "values = torch.index_select(pairs, 0, codes.to(3))",
+                "return torch.view(values, [torch.size(scales, 0), -1]).mul_(torch.unsqueeze(scales, 1))")),
         /** Summed token cross-entropy of logits {@code [N,V]} against labels {@code [N]}; -100 ignored. */
         CROSS_ENTROPY_SUM("logits: Tensor, labels: Tensor",
                 "torch.nll_loss_nd(torch.log_softmax(logits, -1), labels, None, 2, -100)"),
@@ -276,6 +287,15 @@ public final class Kernels {
     /** Rows {@code ids: [...]} of a bfloat16 or float16 table {@code [V, d]}, as float32 {@code [..., d]}. */
     public NDArray wideRows(NDArray table, NDArray ids) {
         return run(Op.WIDE_ROWS, true, table, ids);
+    }
+
+    /**
+     * NF4 codes {@code codes: uint8 [n/2]} as float32 {@code [blocks, n / blocks]}: {@code pairs [256, 2]} gives each
+     * byte's two levels (high nibble first), {@code scales [blocks]} each block's absmax; {@code n} must fill whole
+     * blocks of an even size. Bitwise the product {@code level · scale} of the plain gather. No gradient is recorded.
+     */
+    public NDArray nf4Dequantize(NDArray codes, NDArray pairs, NDArray scales) {
+        return run(Op.NF4_DEQUANTIZE, true, codes, pairs, scales); // as widen: a product under autograd saves it
     }
 
     /** Sum over tokens of {@code -log softmax(logits)[label]}, skipping label -100; a 0-d array. */

@@ -3,11 +3,15 @@ package org.llamawb.finetune.remat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import org.llamawb.finetune.sft.CausalLmLoss;
+import org.llamawb.model.ComputePrecision;
 import org.llamawb.model.Kernels;
+import org.llamawb.model.Linear;
 import org.llamawb.model.Llama;
+import org.llamawb.model.quant.FrozenWeight;
 
 /**
  * Final norm, LM head and loss with a fused loss gradient, over slices of the labelled tokens, each slice's
@@ -25,6 +29,8 @@ import org.llamawb.model.Llama;
 final class ChunkedHead {
     /** Logit values per slice: 8M floats, 32 MiB (tests make it small to exercise many slices). */
     static long logitsPerSlice = Long.getLong("workbench.headSliceLogits", 8L << 20);
+    /** Rows of a compact head widened at a time: 4,096 of TinyLlama's 2,048-wide head are 32 MiB in float32. */
+    static long vocabRows = Long.getLong("workbench.headVocabRows", 4096);
 
     private ChunkedHead() {}
 
@@ -63,6 +69,10 @@ final class ChunkedHead {
                     hidden = flat.get(at); // gathered under autograd: the gradient scatters back to these rows
                     target = labels.get(at);
                 }
+                if (compactHead(model)) {
+                    total += compactLossAndBackward(model.lmHead(), model.norm().forward(hidden), target, scale);
+                    continue;
+                }
                 NDArray logits = model.logits(model.norm().forward(hidden)); // [rows, V], recorded
                 NDArray grad = logits.stopGradient(); // the same storage, outside the graph
                 NDArray sum = Kernels.get().crossEntropySumGradInPlace(grad, target, scale);
@@ -71,5 +81,50 @@ final class ChunkedHead {
             }
         }
         return total;
+    }
+
+    /**
+     * A head kept compact (bfloat16/float16, NF4/int8) with nothing trained in it and float32 products: its backward
+     * needs only its weight, so it is run by hand a piece of the vocabulary at a time, never the whole widened table.
+     */
+    static boolean compactHead(Llama model) {
+        Linear head = model.lmHead();
+        return head.frozen() != null && head.adapter() == null && head.bias() == null
+                && head.precision() == ComputePrecision.FP32;
+    }
+
+    /**
+     * The loss of {@code normed: [rows, d]} (recorded) against {@code target: [rows]}, with {@code scale · loss}
+     * back-propagated into it; returns the loss. Autograd would keep the whole widened head {@code [V, d]} (262 MB
+     * for TinyLlama's 32,000 × 2,048) from the product to its backward; here {@link #vocabRows} of it are widened
+     * at a time, twice: for their logits, then for their share of the input gradient {@code Σ_chunks G[:, c]·W_c}
+     * (the same sum in another order, so equal to the whole product within rounding).
+     */
+    private static double compactLossAndBackward(Linear head, NDArray normed, NDArray target, NDArray scale) {
+        FrozenWeight w = head.frozen();
+        long vocab = head.outFeatures();
+        long d = head.inFeatures();
+        long rows = normed.getShape().get(0);
+        long chunk = Math.max(1, vocabRows);
+        NDArray x = normed.stopGradient(); // the same storage, outside the graph: the products record nothing
+        NDArray logits = x.getManager().zeros(new Shape(rows, vocab)); // [rows, V]
+        for (long a = 0; a < vocab; a += chunk) {
+            long b = Math.min(vocab, a + chunk);
+            try (NDScope scope = new NDScope()) {
+                NDArray part = ai.djl.nn.core.Linear.linear(x, w.denseRows(a, b)).singletonOrThrow(); // [rows, b - a]
+                logits.set(new NDIndex(":, {}:{}", a, b), part);
+            }
+        }
+        NDArray sum = Kernels.get().crossEntropySumGradInPlace(logits, target, scale); // logits := d(scale·loss)/dlogits
+        NDArray dx = x.getManager().zeros(new Shape(rows, d)); // [rows, d]
+        for (long a = 0; a < vocab; a += chunk) {
+            long b = Math.min(vocab, a + chunk);
+            try (NDScope scope = new NDScope()) {
+                dx.addi(logits.get(new NDIndex(":, {}:{}", a, b)).matMul(w.denseRows(a, b))); // [rows, b-a]·[b-a, d]
+            }
+        }
+        logits.close();
+        JniUtils.backward((PtNDArray) normed, (PtNDArray) dx, false, false);
+        return sum.getFloat();
     }
 }

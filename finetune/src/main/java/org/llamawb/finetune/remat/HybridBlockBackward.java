@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.llamawb.adapters.LoraLinear;
 import org.llamawb.adapters.LoraWeights;
+import org.llamawb.finetune.train.NativeHeap;
 import org.llamawb.model.Attention;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.ComputePrecision;
@@ -81,6 +82,9 @@ final class HybridBlockBackward {
             saved.add(new Saved(kept[0], kept[1], kept[2], kept[3], kept[4], kept[5], kept[6], kept[7], kept[8]));
             x = kept[9];
         }
+        // the forward's freed temporaries (below glibc's mmap threshold, kept resident in pieces) go back to the system
+        // before the head and the backward allocate other sizes on top of the kept activations; see NativeHeap
+        NativeHeap.trim();
         double loss;
         NDArray upstream;
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -104,6 +108,7 @@ final class HybridBlockBackward {
                 JniUtils.backward((PtNDArray) model.embed(ids), (PtNDArray) upstream, false, false);
             }
         }
+        NativeHeap.trim(); // the backward's temporaries, before the optimiser and the next step's forward
         return loss;
     }
 

@@ -35,6 +35,7 @@ record BaseModel(LoadedModel loaded, String name) implements AutoCloseable {
                         "model.tokenizer", m, s.storage())
                 : scratch(s, seed, m);
         loaded.model().setAttentionImplementation(attention);
+        NativeHeap.releaseLoadingMemory();
         return new BaseModel(loaded, s.path() != null ? s.path() : "scratch");
     }
 

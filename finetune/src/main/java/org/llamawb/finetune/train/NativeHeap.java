@@ -25,6 +25,17 @@ public final class NativeHeap {
 
     private NativeHeap() {}
 
+    /**
+     * After a model is loaded or drawn: a full collection, so that G1 gives back the Java heap that reading, drawing
+     * and quantising in Java grew (it shrinks a heap that a full collection leaves mostly free; measured on a
+     * TinyLlama-shaped NF4 base: see bench/BENCHMARKS.md), and a trim of the C heap that conversion's temporaries
+     * left. Both would otherwise stay resident under every training step. Once per model; about 0.1 s.
+     */
+    public static void releaseLoadingMemory() {
+        System.gc(); // NOPMD: the one place a full collection is wanted, between loading and training
+        trim();
+    }
+
     /** Returns the C heap's free pages to the operating system, where the platform can. */
     public static void trim() {
         if (unavailable) {

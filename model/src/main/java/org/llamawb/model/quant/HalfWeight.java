@@ -79,6 +79,11 @@ public final class HalfWeight implements FrozenWeight {
         return Kernels.get().widen(values);
     }
 
+    @Override
+    public NDArray denseRows(long from, long to) {
+        return rows(values.getManager().arange(Math.toIntExact(from), Math.toIntExact(to), 1, DataType.INT64)); // [to - from, d]
+    }
+
     /** Rows {@code ids: [...]} (int64) of a {@code [V, d]} table, as float32 {@code [..., d]}: an embedding lookup. */
     public NDArray rows(NDArray ids) {
         return Kernels.get().wideRows(values, ids);

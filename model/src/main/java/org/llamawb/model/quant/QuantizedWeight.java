@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.util.Locale;
+import org.llamawb.model.Kernels;
 
 /**
  * A frozen projection weight {@code [out, in]} kept as its codes in native memory and dequantised on each use, so
@@ -102,8 +103,12 @@ public final class QuantizedWeight implements FrozenWeight {
         long n = shape.size();
         return switch (kind) {
             case NF4 -> {
-                NDArray values = pairs.get(new NDIndex("{}", codes.toType(DataType.INT64, false))).reshape(-1); // [2·⌈n/2⌉]
                 long blocks = scales.size();
+                if (blockSize % 2 == 0 && blocks * blockSize == n) {
+                    // every block full, none straddling a byte: the fused gather-and-scale (the weights of a model)
+                    yield Kernels.get().nf4Dequantize(codes, pairs, scales).reshape(shape);
+                }
+                NDArray values = pairs.get(new NDIndex("{}", codes.toType(DataType.INT64, false))).reshape(-1); // [2·⌈n/2⌉]
                 NDArray perValue = scales.reshape(blocks, 1).broadcast(blocks, blockSize).reshape(-1); // [blocks·64]
                 if (values.size() != n) {
                     values = values.get(new NDIndex(":{}", n));
@@ -113,7 +118,26 @@ public final class QuantizedWeight implements FrozenWeight {
                 }
                 yield values.mul(perValue).reshape(shape);
             }
-            case INT8 -> codes.toType(DataType.FLOAT32, false).mul(scales).mul(pairs); // (q · s) · (1/127), as bitsandbytes
+            // (q · s) · (1/127), as bitsandbytes, in place: one float32 temporary, the result
+            case INT8 -> codes.toType(DataType.FLOAT32, false).muli(scales).muli(pairs);
+        };
+    }
+
+    /** Rows {@code [from, to)}: only their codes are dequantised where rows hold whole blocks (NF4) or always (int8). */
+    @Override
+    public NDArray denseRows(long from, long to) {
+        long in = shape.get(1);
+        return switch (kind) {
+            case NF4 -> {
+                if (blockSize % 2 != 0 || in % blockSize != 0) {
+                    yield FrozenWeight.super.denseRows(from, to); // a block straddles two rows
+                }
+                NDArray c = codes.get(new NDIndex("{}:{}", from * in / 2, to * in / 2));
+                NDArray s = scales.get(new NDIndex("{}:{}", from * in / blockSize, to * in / blockSize));
+                yield Kernels.get().nf4Dequantize(c, pairs, s).reshape(to - from, in);
+            }
+            case INT8 -> codes.get(new NDIndex("{}:{}", from, to)).toType(DataType.FLOAT32, false)
+                    .muli(scales.get(new NDIndex("{}:{}", from, to))).muli(pairs);
         };
     }
 

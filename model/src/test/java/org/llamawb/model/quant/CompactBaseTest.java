@@ -72,6 +72,7 @@ class CompactBaseTest {
                 NDArray rows = h.rows(ids); // [B, T, d]
                 assertEquals(new Shape(2, 3, 6), rows.getShape());
                 assertArrayEquals(dense.get(ids.reshape(-1)).toFloatArray(), rows.toFloatArray(), f + " rows");
+                assertRowsAreTheDenseRows(h, f + " table");
                 if (f == HalfWeight.Format.FP16) {
                     assertArrayEquals(table.toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false).toFloatArray(),
                             dense.toFloatArray(), "fp16 as DJL rounds it");
@@ -152,6 +153,58 @@ class CompactBaseTest {
             model.linears().forEach(l -> assertNull(l.frozen(), l.name()));
             assertNull(model.lmHead().frozen());
             assertNull(model.embedHalf());
+        }
+    }
+    /**
+     * The codes held in native memory dequantise to exactly the array quantisers' weights (bitsandbytes', see
+     * QuantCodesTest), whichever route a shape takes: whole blocks through the fused NF4 kernel, a last block cut
+     * short or an odd count of values through the plain gather; int8 rows scaled in place.
+     */
+    @Test
+    void nativeDequantisationIsTheArrayQuantisersBitForBit() {
+        long[][] shapes = {{64, 128}, {96, 64}, {3, 50}, {5, 7}, {1, 1}};
+        java.util.Random r = new java.util.Random(7);
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (long[] shape : shapes) {
+                float[] w = new float[Math.toIntExact(shape[0] * shape[1])];
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = (float) (r.nextGaussian() * (1 + i % 5)); // blocks of different scales
+                }
+                for (boolean nested : new boolean[] {false, true}) {
+                    Nf4 q = Nf4.quantize(w, shape, Nf4.BLOCK, nested);
+                    try (QuantizedWeight held = QuantizedWeight.of(q, m)) {
+                        NDArray d = held.dequantize();
+                        assertEquals(new Shape(shape), d.getShape());
+                        assertBitsEqual(q.dequantize(), d.toFloatArray(), "nf4 " + new Shape(shape) + " nested " + nested);
+                        assertRowsAreTheDenseRows(held, "nf4 " + new Shape(shape));
+                    }
+                }
+                Int8Rowwise q8 = Int8Rowwise.quantize(w, Math.toIntExact(shape[1]));
+                try (QuantizedWeight held = QuantizedWeight.of(q8, new Shape(shape), m)) {
+                    assertBitsEqual(q8.dequantize(), held.dequantize().toFloatArray(), "int8 " + new Shape(shape));
+                    assertRowsAreTheDenseRows(held, "int8 " + new Shape(shape));
+                }
+            }
+        }
+    }
+
+    /** {@link FrozenWeight#denseRows} of a few row ranges (the first row, a middle run, the end) equal the rows of dense(). */
+    static void assertRowsAreTheDenseRows(FrozenWeight w, String what) {
+        long rows = w.shape().get(0);
+        float[] dense = w.dense().toFloatArray();
+        long in = w.shape().get(1);
+        for (long[] r : new long[][] {{0, 1}, {rows / 3, Math.max(rows / 3 + 1, 2 * rows / 3)}, {rows - 1, rows}, {0, rows}}) {
+            NDArray got = w.denseRows(r[0], r[1]);
+            assertEquals(new Shape(r[1] - r[0], in), got.getShape(), what);
+            float[] want = java.util.Arrays.copyOfRange(dense, Math.toIntExact(r[0] * in), Math.toIntExact(r[1] * in));
+            assertBitsEqual(want, got.toFloatArray(), what + " rows " + r[0] + ":" + r[1]);
+        }
+    }
+
+    private static void assertBitsEqual(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what);
+        for (int i = 0; i < want.length; i++) {
+            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), what + " [" + i + "]");
         }
     }
 }

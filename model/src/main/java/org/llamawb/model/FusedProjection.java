@@ -27,6 +27,7 @@ import org.llamawb.model.quant.FrozenWeight;
 public final class FusedProjection {
     private final Linear[] parts;
     private final long[] offsets; // part i's rows are [offsets[i], offsets[i+1]) of the stacked output
+    private final NDIndex[] slices; // "..., offsets[i]:offsets[i+1]", parsed once (a decode step slices thousands of times)
     private final Object[] held; // what each part held when stacked: its weight view or its compact weight
     private final NDArray weight; // [Σ out, in] float32, or null when the parts are compact
     private final NDArray bias; // [Σ out], or null
@@ -36,6 +37,10 @@ public final class FusedProjection {
     private FusedProjection(Linear[] parts, long[] offsets, Object[] held, NDArray weight, NDArray bias) {
         this.parts = parts;
         this.offsets = offsets;
+        this.slices = new NDIndex[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            slices[i] = new NDIndex("..., {}:{}", offsets[i], offsets[i + 1]);
+        }
         this.held = held;
         this.weight = weight;
         this.bias = bias;
@@ -132,7 +137,7 @@ public final class FusedProjection {
         NDArray all = project(x); // [..., Σ out]
         NDArray[] out = new NDArray[parts.length];
         for (int i = 0; i < parts.length; i++) {
-            NDArray base = all.get(new NDIndex("..., {}:{}", offsets[i], offsets[i + 1])); // [..., out_i], a view
+            NDArray base = all.get(slices[i]); // [..., out_i], a view
             LinearAdapter a = parts[i].adapter();
             out[i] = a == null ? base : a.forward(parts[i], x, base);
         }

@@ -89,6 +89,10 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("mini-batches", "N", "train ppo: optimiser steps per pass over a rollout batch (default 2)"));
         o.addOption(Flags.opt("ppo-epochs", "N", "train ppo: passes over each rollout batch (default 2)"));
         o.addOption(Flags.opt("remat", "P", "train: none, full, hybrid or hybrid-lean (default none)"));
+        o.addOption(Flags.opt("fb-steps", "N", "forward: timed forward+backward steps after the forward ones "
+                + "(default --steps; 0: none)"));
+        o.addOption(Flags.opt("fused-projections", "on|off", "forward, train, generate: stack each block's frozen "
+                + "q/k/v and gate/up projections for one GEMM each (default off)"));
         o.addOption(Flags.opt("precision", "P", "train: fp32 or bf16, as train.precision (default fp32); bf16 falls "
                 + "back to fp32 on a CPU without bfloat16 instructions unless -Dworkbench.bf16=force"));
         o.addOption(Flags.opt("rank", "R", "train: LoRA rank r, alpha 2r (default 8)"));
@@ -172,16 +176,27 @@ final class BenchCommand implements Command {
         LlamaConfig c = shape(f, seq);
         describe(out, c, batch, seq);
         try (Llama model = Llama.random(c, 1, 0.02, m)) {
+            boolean fused = fuse(f, model, out);
             NDArray ids = randomBatch(c, batch, seq, 0).inputIdsArray(m);
-            double[] fwd = time(f.integer("warmup", 2), f.integer("steps", 10), () -> {
+            double[] fwdCpu = new double[f.integer("steps", 10)];
+            double[] fwd = time(f.integer("warmup", 2), f.integer("steps", 10), fwdCpu, () -> {
                 try (NDScope scope = new NDScope()) {
                     model.forward(ids, null, null, false).getFloat(0, 0, 0);
                 }
                 return null;
             });
+            out.put("forward_cpu_s_median", median(fwdCpu));
+            if (f.integer("fb-steps", 1) == 0) {
+                ObjectNode fo = stats(out.putObject("forward"), fwd);
+                fo.put("tokens_per_s", (double) batch * seq / median(fwd));
+                return;
+            }
+            if (fused) {
+                model.fuseFrozenProjections(false); // full fine-tuning trains the separate tensors
+            }
             model.parameters().values().forEach(p -> p.setRequiresGradient(true));
             Batch tb = randomBatch(c, batch, seq, 0);
-            double[] fb = time(f.integer("warmup", 2), f.integer("steps", 10), () -> {
+            double[] fb = time(f.integer("warmup", 2), f.integer("fb-steps", f.integer("steps", 10)), () -> {
                 try (NDScope scope = new NDScope()) {
                     ForwardBackward.run(model, tb, 1.0 / tb.trainedTokens(), Rematerialization.NONE, 0, m);
                 }
@@ -211,6 +226,16 @@ final class BenchCommand implements Command {
             bo.put("tokens_per_s", tokens / median(fb));
             mfu(bo, 6.0 * matmulParams(c) * tokens / median(fb), peak);
         }
+    }
+
+    /** {@code --fused-projections on|off}: stacks the frozen projections when on; records how many groups were. */
+    private static boolean fuse(Flags f, Llama model, ObjectNode out) {
+        String v = f.string("fused-projections", "off");
+        if (!v.equals("on") && !v.equals("off")) {
+            throw new UsageException("bench: --fused-projections must be on or off, not '" + v + "'");
+        }
+        out.put("fused_projections", v.equals("on") ? model.fuseFrozenProjections(true) : 0);
+        return v.equals("on");
     }
 
     /** One step under libtorch's profiler (operator names and input shapes), written as a chrome trace. */
@@ -276,6 +301,7 @@ final class BenchCommand implements Command {
                 lora = new LoraModel(model);
                 params = addLora(lora, targets, f.integer("rank", 8), out);
             }
+            fuse(f, model, out); // after the trained tensors are known: a trained group is left separate
             List<Batch> batches = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 batches.add(withPrompt(randomBatch(c, batch, seq, i), f.number("prompt-fraction", 0)));
@@ -472,17 +498,20 @@ final class BenchCommand implements Command {
             describe(out, c, 1, n + 1);
         }
         try (model) {
+            fuse(f, model, out);
             out.put("params", model.config().parameterCount());
             out.put("params_matmul", matmulParams(model.config()));
             out.put("new_tokens", n);
             Generator g = new Generator(model);
             int[][] last = new int[1][];
             Sampling s = new Sampling(0, 0, 1, 0, n, java.util.Set.of()); // no stop: always n tokens, as min_new_tokens
-            double[] t = time(f.integer("warmup", 1), f.integer("steps", 3), () -> {
+            double[] cpu = new double[f.integer("steps", 3)];
+            double[] t = time(f.integer("warmup", 1), f.integer("steps", 3), cpu, () -> {
                 last[0] = g.generate(new int[] {Math.max(0, model.config().bosTokenId())}, s, id -> { });
                 return null;
             });
             stats(out, t);
+            out.put("cpu_s_median", median(cpu));
             out.put("tokens_per_s", n / median(t));
             out.put("ids", Arrays.toString(last[0]));
         }

@@ -22,6 +22,7 @@ public final class Attention {
     private final Rope rope;
     private final NDArray scale; // 0-d, 1/√D
     private final NDArray maskFill; // 0-d, the most negative float, as transformers fills masked scores
+    FusedProjection qkv; // q, k, v stacked for one GEMM (Llama#fuseFrozenProjections), or null
     AttentionImplementation implementation = AttentionImplementation.FUSED;
     ComputePrecision precision = ComputePrecision.FP32; // of q·kᵀ and p·v; the softmax between stays float32
 
@@ -44,9 +45,10 @@ public final class Attention {
     public NDArray forward(NDArray x, ForwardContext ctx) {
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
-        NDArray q = qProj.forward(x).reshape(b, t, heads, headDim).transpose(0, 2, 1, 3); // [B,H,T,D]
-        NDArray k = kProj.forward(x).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3); // [B,Hkv,T,D]
-        NDArray v = vProj.forward(x).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3); // [B,Hkv,T,D]
+        NDArray[] p = projectQkv(x); // [B,T,H*D], [B,T,Hkv*D], [B,T,Hkv*D]
+        NDArray q = p[0].reshape(b, t, heads, headDim).transpose(0, 2, 1, 3); // [B,H,T,D]
+        NDArray k = p[1].reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3); // [B,Hkv,T,D]
+        NDArray v = p[2].reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3); // [B,Hkv,T,D]
         q = rope.apply(q, ctx.rope());
         k = rope.apply(k, ctx.rope());
         if (ctx.cache() != null) {
@@ -56,6 +58,22 @@ public final class Attention {
         }
         NDArray out = attend(q, k, v, ctx); // [B,H,T,D]
         return oProj.forward(out.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim)); // [B,T,H*D]
+    }
+
+    /**
+     * The query, key and value projections of {@code x: [B,T,d]}, adapters included: one stacked GEMM where
+     * {@link #fusedQkv()} applies, three otherwise.
+     */
+    public NDArray[] projectQkv(NDArray x) {
+        if (qkv != null && qkv.applies()) {
+            return qkv.forward(x);
+        }
+        return new NDArray[] {qProj.forward(x), kProj.forward(x), vProj.forward(x)};
+    }
+
+    /** {@code q, k, v} stacked for one GEMM, or null when they are not ({@link Llama#fuseFrozenProjections}). */
+    public FusedProjection fusedQkv() {
+        return qkv;
     }
 
     /** Softmax attention of {@code q: [B,H,T,D]} over {@code k, v: [B,Hkv,S,D]}; returns {@code [B,H,T,D]}. */

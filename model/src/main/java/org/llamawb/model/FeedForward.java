@@ -7,6 +7,7 @@ public final class FeedForward {
     final Linear gateProj; // [I, d]
     final Linear upProj; // [I, d]
     final Linear downProj; // [d, I]
+    FusedProjection gateUp; // gate and up stacked for one GEMM (Llama#fuseFrozenProjections), or null
 
     /** Below this many gate elements (a decode step), the unfused SwiGLU is cheaper than a kernel call. */
     private static final long FUSED_MIN_ELEMENTS = 1L << 16;
@@ -19,8 +20,9 @@ public final class FeedForward {
 
     /** {@code x: [B, T, d]} to {@code [B, T, d]}. */
     public NDArray forward(NDArray x, ForwardContext ctx) {
-        NDArray g = gateProj.forward(x); // [B,T,I]
-        NDArray u = upProj.forward(x);
+        NDArray[] gu = projectGateUp(x);
+        NDArray g = gu[0]; // [B,T,I]
+        NDArray u = gu[1]; // [B,T,I]
         // training: the fused kernel keeps fewer intermediates for backward; whole sequences without
         // gradients (scoring, rematerialisation's first pass): one pass over memory instead of three;
         // decoding: three plain ops cost less than one TorchScript call at a few thousand elements
@@ -28,6 +30,22 @@ public final class FeedForward {
                 ? Kernels.get().siluMul(g, u, ctx.grad())
                 : g.mul(g.getNDArrayInternal().sigmoid()).mul(u);
         return downProj.forward(hidden);
+    }
+
+    /**
+     * The gate and up projections of {@code x: [B,T,d]}, {@code [B,T,I]} each, adapters included: one stacked GEMM
+     * where {@link #fusedGateUp()} applies, two otherwise.
+     */
+    public NDArray[] projectGateUp(NDArray x) {
+        if (gateUp != null && gateUp.applies()) {
+            return gateUp.forward(x);
+        }
+        return new NDArray[] {gateProj.forward(x), upProj.forward(x)};
+    }
+
+    /** {@code gate, up} stacked for one GEMM, or null when they are not ({@link Llama#fuseFrozenProjections}). */
+    public FusedProjection fusedGateUp() {
+        return gateUp;
     }
 
     public Linear gateProj() {

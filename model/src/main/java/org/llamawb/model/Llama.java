@@ -463,6 +463,35 @@ public final class Llama implements AutoCloseable {
         }
     }
 
+    /**
+     * Stacks each block's frozen {@code q, k, v} and {@code gate, up} projections for one GEMM each
+     * ({@link FusedProjection}), or stops using the stacks ({@code false}; float32 weights stay the views they became,
+     * with the same values). Call once the trained tensors are known (after LoRA is attached and every trainable tensor
+     * requires gradients): a group with a trained tensor is left as it is. Float32 projection weights become views of
+     * the stacked tensors, and the arrays they were are freed.
+     *
+     * @return the groups now stacked
+     */
+    public int fuseFrozenProjections(boolean on) {
+        int fused = 0;
+        for (DecoderLayer l : layers) {
+            // a stack is built once; switched off, it stays (the parts' weights are its views) and is only bypassed
+            if (on && l.selfAttn.qkv == null) {
+                l.selfAttn.qkv = FusedProjection.of(List.of(l.selfAttn.qProj, l.selfAttn.kProj, l.selfAttn.vProj));
+            }
+            if (on && l.mlp.gateUp == null) {
+                l.mlp.gateUp = FusedProjection.of(List.of(l.mlp.gateProj, l.mlp.upProj));
+            }
+            for (FusedProjection f : new FusedProjection[] {l.selfAttn.qkv, l.mlp.gateUp}) {
+                if (f != null) {
+                    f.enabled = on;
+                    fused += on ? 1 : 0;
+                }
+            }
+        }
+        return fused;
+    }
+
     /** Every projection inside the decoder layers, in order (what LoRA may target). */
     public List<Linear> linears() {
         List<Linear> out = new ArrayList<>();

@@ -51,17 +51,23 @@ class HfLogitParityTest {
             NDArray want = expected.load("logits", m);
             NDArray wantDecode = expected.load("decode_logits", m);
             NDArray x = m.create(flat(ids), new Shape(b, t));
-            for (AttentionImplementation impl : AttentionImplementation.values()) {
-                model.setAttentionImplementation(impl);
-                float full = maxDiff(model.forward(x, null, null, false), want);
-                assertTrue(full <= TOLERANCE, name + " " + impl + " full forward differs by " + full);
-                try (KvCache cache = model.newCache(b, t)) {
-                    model.decodeAll(x.get(new NDIndex(":, :{}", prefill)), cache);
-                    for (int i = prefill; i < t; i++) {
-                        NDArray step = model.decode(x.get(new NDIndex(":, {}:{}", i, i + 1)), cache); // [B, V]
-                        NDArray ref = wantDecode.get(new NDIndex(":, {}, :", i - prefill));
-                        float d = maxDiff(step, ref);
-                        assertTrue(d <= TOLERANCE, name + " " + impl + " decode step " + i + " differs by " + d);
+            // separate projections, then q/k/v and gate/up stacked (Llama.fuseFrozenProjections; bf16 storage is widened
+            // to float32 on loading, so every fixture stacks float32 weights here)
+            for (boolean fused : new boolean[] {false, true}) {
+                assertEquals(fused ? 2 * model.layers().size() : 0, model.fuseFrozenProjections(fused));
+                for (AttentionImplementation impl : AttentionImplementation.values()) {
+                    model.setAttentionImplementation(impl);
+                    String what = name + " " + impl + (fused ? " stacked" : "");
+                    float full = maxDiff(model.forward(x, null, null, false), want);
+                    assertTrue(full <= TOLERANCE, what + " full forward differs by " + full);
+                    try (KvCache cache = model.newCache(b, t)) {
+                        model.decodeAll(x.get(new NDIndex(":, :{}", prefill)), cache);
+                        for (int i = prefill; i < t; i++) {
+                            NDArray step = model.decode(x.get(new NDIndex(":, {}:{}", i, i + 1)), cache); // [B, V]
+                            NDArray ref = wantDecode.get(new NDIndex(":, {}, :", i - prefill));
+                            float d = maxDiff(step, ref);
+                            assertTrue(d <= TOLERANCE, what + " decode step " + i + " differs by " + d);
+                        }
                     }
                 }
             }

@@ -27,7 +27,13 @@ class RuncExactOutputTest {
     static Path tmp;
 
     static String generate(Checkpoint c, LlamaTokenizer tok, int positions) {
+        return generate(c, tok, positions, false);
+    }
+
+    /** @param fused with q/k/v and gate/up stacked ({@link Llama#fuseFrozenProjections}) */
+    static String generate(Checkpoint c, LlamaTokenizer tok, int positions, boolean fused) {
         try (NDManager m = NDManager.newBaseManager(); Llama model = Llama.load(c, m)) {
+            model.fuseFrozenProjections(fused);
             GenerationDefaults g = GenerationDefaults.of(c);
             int[] out = new Generator(model).generate(new int[] {tok.bosId()}, Sampling.greedy(positions, g.stopIds()), id -> { });
             return tok.decode(out);
@@ -53,6 +59,11 @@ class RuncExactOutputTest {
         }
         try (Checkpoint c = Checkpoint.open(modelPath); LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, null)) {
             assertEquals(expected, generate(c, tok, positions));
+        }
+        if (model.startsWith("stories260K.bin")) {
+            try (Checkpoint c = Checkpoint.open(modelPath); LlamaTokenizer tok = LlamaTokenizer.forCheckpoint(c, null)) {
+                assertEquals(expected, generate(c, tok, positions, true), "with stacked projections");
+            }
         }
     }
 }

@@ -188,7 +188,8 @@ public final class ForwardBackward {
         rLeaf.setRequiresGradient(true);
         FeedForward mlp = layer.mlp();
         NDArray n2 = layer.postAttentionLayernorm().forward(rLeaf);
-        NDArray h = Kernels.get().siluMul(mlp.gateProj().forward(n2), mlp.upProj().forward(n2), true); // [B,T,I]
+        NDArray[] gu = mlp.projectGateUp(n2); // [B,T,I] each
+        NDArray h = Kernels.get().siluMul(gu[0], gu[1], true); // [B,T,I]
         NDArray dh = mlp.downProj().inputGradient(up); // [B,T,d]·[d,I] → [B,T,I], outside the graph
         JniUtils.backward((PtNDArray) h, (PtNDArray) dh, false, false);
         NDArray dr = rLeaf.getGradient().add(up); // the feed-forward's path plus the residual's

@@ -2,6 +2,8 @@ package org.llamawb.finetune.remat;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
@@ -17,6 +19,7 @@ import org.llamawb.model.ComputePrecision;
 import org.llamawb.model.DecoderLayer;
 import org.llamawb.model.FeedForward;
 import org.llamawb.model.ForwardContext;
+import org.llamawb.model.FusedProjection;
 import org.llamawb.model.Kernels;
 import org.llamawb.model.Linear;
 import org.llamawb.model.Llama;
@@ -148,17 +151,36 @@ final class HybridBlockBackward {
         long t = x.getShape().get(1);
         int hd = at.headDim();
         NDArray n1 = layer.inputLayernorm().forward(x);
-        NDArray q = Scoped.keep(() -> rope.apply(at.qProj().forward(n1).reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3), ctx.rope())); // [B,H,T,D]
-        NDArray k = Scoped.keep(() -> rope.apply(at.kProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3), ctx.rope())); // [B,Hkv,T,D]
-        NDArray v = Scoped.keep(() -> at.vProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3)); // [B,Hkv,T,D]
+        NDArray q;
+        NDArray k;
+        NDArray v;
+        if (at.fusedQkv() != null && at.fusedQkv().applies()) {
+            NDArray[] qkv = Scoped.keepAll(() -> {
+                NDArray[] p = at.fusedQkv().forward(n1); // [B,T,H*D], [B,T,Hkv*D], [B,T,Hkv*D]: slices of one GEMM's output
+                return new NDArray[] {
+                    rope.apply(p[0].reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3), ctx.rope()), // [B,H,T,D]
+                    rope.apply(p[1].reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3), ctx.rope()), // [B,Hkv,T,D]
+                    // a copy: a view would keep the whole stacked output alive until the block's backward
+                    p[2].reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3).duplicate()}; // [B,Hkv,T,D]
+            });
+            q = qkv[0];
+            k = qkv[1];
+            v = qkv[2];
+        } else {
+            q = Scoped.keep(() -> rope.apply(at.qProj().forward(n1).reshape(b, t, at.heads(), hd).transpose(0, 2, 1, 3), ctx.rope())); // [B,H,T,D]
+            k = Scoped.keep(() -> rope.apply(at.kProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3), ctx.rope())); // [B,Hkv,T,D]
+            v = Scoped.keep(() -> at.vProj().forward(n1).reshape(b, t, at.kvHeads(), hd).transpose(0, 2, 1, 3)); // [B,Hkv,T,D]
+        }
         n1.close();
         NDArray[] attn = Scoped.keepAll(() -> Kernels.get().flashAttention(q, at.repeatKv(k), at.repeatKv(v), mask, at.precision())); // a [B,H,T,D], lse [B,H,T]
         NDArray h = Scoped.keep(() -> x.add(at.oProj().forward(attn[0].transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd)))); // [B,T,H*D] in
         NDArray n2 = layer.postAttentionLayernorm().forward(h);
         FeedForward mlp = layer.mlp();
-        NDArray g = Scoped.keep(() -> mlp.gateProj().forward(n2));
-        NDArray u = Scoped.keep(() -> mlp.upProj().forward(n2));
+        // stacked, g and u are the two halves of one [B,T,2I] output: kept together, they hold no more than apart
+        NDArray[] gu = Scoped.keepAll(() -> mlp.projectGateUp(n2)); // [B,T,I] each
         n2.close();
+        NDArray g = gu[0];
+        NDArray u = gu[1];
         return new Saved(x, q, k, v, attn[0], attn[1], h, g, u);
     }
 
@@ -177,8 +199,9 @@ final class HybridBlockBackward {
         FeedForward mlp = layer.mlp();
         NDArray dn2 = Scoped.keep(() -> {
             NDArray n2 = layer.postAttentionLayernorm().forward(s.h);
-            NDArray g = s.g != null ? s.g : mlp.gateProj().forward(n2); // [B,T,hidden], recomputed under hybrid-lean
-            NDArray u = s.u != null ? s.u : mlp.upProj().forward(n2);
+            NDArray[] gu = s.g != null ? new NDArray[] {s.g, s.u} : mlp.projectGateUp(n2); // recomputed under hybrid-lean
+            NDArray g = gu[0]; // [B,T,hidden]
+            NDArray u = gu[1];
             NDArray sig = g.getNDArrayInternal().sigmoid();
             NDArray silu = g.mul(sig);
             NDArray ds = linearBackward(mlp.downProj(), silu.mul(u), dy);
@@ -191,6 +214,10 @@ final class HybridBlockBackward {
             if (s.g == null) {
                 g.close();
                 u.close();
+            }
+            FusedProjection gateUp = mlp.fusedGateUp();
+            if (gateUp != null && gateUp.applies()) {
+                return stackedBackward(gateUp, n2, dg, du);
             }
             NDArray fromGate = linearBackward(mlp.gateProj(), n2, dg);
             dg.close();
@@ -205,6 +232,7 @@ final class HybridBlockBackward {
         long b = dy.getShape().get(0);
         long t = dy.getShape().get(1);
         int hd = at.headDim();
+        FusedProjection qkv = at.fusedQkv() != null && at.fusedQkv().applies() ? at.fusedQkv() : null;
         NDArray dn1 = Scoped.keep(() -> {
             NDArray[] g = Scoped.keepAll(() -> {
                 NDArray af = s.a.transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd); // [B,T,H*D]
@@ -215,16 +243,22 @@ final class HybridBlockBackward {
             // RoPE is an orthogonal map per position: q̃ = q·cos + swap(q)·sin±, so dq = dq̃·cos + swap(dq̃·sin±)
             NDArray[] tables = ctx.rope();
             NDArray n1 = layer.inputLayernorm().forward(s.x);
-            NDArray fromQ = Scoped.keep(() -> linearBackward(at.qProj(), n1,
-                    ropeBackward(g[0], tables, hd).transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd)));
+            NDArray dq = Scoped.keep(() -> ropeBackward(g[0], tables, hd).transpose(0, 2, 1, 3).reshape(b, t, (long) at.heads() * hd)); // [B,T,H*D]
             g[0].close();
             // a key/value head collects the gradients of its query heads: [B,H,T,D] -> [B,Hkv,T,D]
-            NDArray fromK = Scoped.keep(() -> linearBackward(at.kProj(), n1,
-                    ropeBackward(sumGroups(g[1], at), tables, hd).transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)));
+            NDArray dk = Scoped.keep(() -> ropeBackward(sumGroups(g[1], at), tables, hd).transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)); // [B,T,Hkv*D]
             g[1].close();
-            NDArray fromV = Scoped.keep(() -> linearBackward(at.vProj(), n1,
-                    sumGroups(g[2], at).transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)));
+            NDArray dv = Scoped.keep(() -> sumGroups(g[2], at).transpose(0, 2, 1, 3).reshape(b, t, (long) at.kvHeads() * hd)); // [B,T,Hkv*D]
             g[2].close();
+            if (qkv != null) {
+                return stackedBackward(qkv, n1, dq, dk, dv);
+            }
+            NDArray fromQ = linearBackward(at.qProj(), n1, dq);
+            dq.close();
+            NDArray fromK = linearBackward(at.kProj(), n1, dk);
+            dk.close();
+            NDArray fromV = linearBackward(at.vProj(), n1, dv);
+            dv.close();
             return fromQ.addi(fromK).addi(fromV);
         });
         // x feeds both the residual (dh) and the first norm
@@ -290,6 +324,14 @@ final class HybridBlockBackward {
         if (lin.bias() != null && lin.bias().hasGradient()) {
             accumulate(lin.bias(), d2.sum(new int[] {0}));
         }
+        return adapterBackward(lin, z2, d2, dz);
+    }
+
+    /**
+     * The LoRA factors' part of {@link #linearBackward}: accumulates {@code dA, dB} from {@code z2: [N, in]} and
+     * {@code d2: [N, out]} and returns {@code dz} plus their {@code Σ σ·(dOut·B)·A}.
+     */
+    private static NDArray adapterBackward(Linear lin, NDArray z2, NDArray d2, NDArray dz) {
         if (lin.adapter() instanceof LoraLinear ll) {
             for (LoraWeights w : ll.applied()) {
                 float sigma = (float) w.scalingValue();
@@ -305,6 +347,23 @@ final class HybridBlockBackward {
             }
         }
         return dz;
+    }
+
+    /**
+     * {@link #linearBackward} for frozen projections of one input {@code z} stacked in {@code f}, given each part's
+     * output gradient: the base's input gradient is one GEMM over the gradients side by side, each part's adapter
+     * takes its own.
+     */
+    private static NDArray stackedBackward(FusedProjection f, NDArray z, NDArray... dOuts) {
+        return Scoped.keep(() -> {
+            NDArray dz = f.inputGradient(NDArrays.concat(new NDList(dOuts), -1)); // [.., Σ out]·[Σ out, in] -> [.., in]
+            NDArray z2 = z.reshape(-1, z.getShape().tail()); // [N, in]
+            List<Linear> parts = f.parts();
+            for (int i = 0; i < dOuts.length; i++) {
+                dz = adapterBackward(parts.get(i), z2, dOuts[i].reshape(-1, f.outFeatures(i)), dz); // [N, out_i]
+            }
+            return dz;
+        });
     }
 
     /** Adds {@code grad} to the gradient of the leaf {@code p}, as autograd's accumulation would. */

@@ -20,6 +20,9 @@ import org.llamawb.model.Llama;
  * computes its share of each step's gradients with it.
  */
 public final class Replica implements AutoCloseable {
+    /** {@code -Dworkbench.fusedProjections=false} keeps every projection its own GEMM in adapter training (to measure). */
+    private static final boolean FUSED_PROJECTIONS =
+            Boolean.parseBoolean(System.getProperty("workbench.fusedProjections", "true"));
     private final NDManager manager;
     private final BaseModel base;
     private final LoraModel lora;
@@ -64,6 +67,11 @@ public final class Replica implements AutoCloseable {
                 w.setRequiresGradient(true);
                 params.put(k, w);
             });
+            if (lora != null && FUSED_PROJECTIONS) {
+                // the trained tensors are known now: the frozen q/k/v and gate/up run as one GEMM each (bench/BENCHMARKS.md,
+                // "Fused projections"); a group with a trained tensor stays separate
+                model.fuseFrozenProjections(true);
+            }
             return new Replica(m, base, lora, ctx, method, params);
         } catch (RuntimeException | Error e) {
             close(lora, base, m);

@@ -67,9 +67,11 @@ public final class Replica implements AutoCloseable {
                 w.setRequiresGradient(true);
                 params.put(k, w);
             });
-            if (lora != null && FUSED_PROJECTIONS) {
+            if (lora != null && FUSED_PROJECTIONS && r.model().quantization() == null
+                    && r.model().dtype().equals("float32")) {
                 // the trained tensors are known now: the frozen q/k/v and gate/up run as one GEMM each (bench/BENCHMARKS.md,
-                // "Fused projections"); a group with a trained tensor stays separate
+                // "Fused projections"); a group with a trained tensor stays separate. Not for a compact base: its parts
+                // would be widened and then copied into a stack on every use, and that memory was not measured
                 model.fuseFrozenProjections(true);
             }
             return new Replica(m, base, lora, ctx, method, params);

@@ -99,14 +99,16 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("init", "G", "train: draw the random weights with java (the default, as every test) or "
                 + "torch (libtorch's generator: other values, much faster for billions of parameters)"));
         o.addOption(Flags.opt("dtype", "D", "train: the frozen base in float32, bf16 or fp16, as model.dtype (default float32)"));
-        o.addOption(Flags.opt("quantize", "Q", "train: the frozen projections as none, nf4 or int8, as model.quantize "
-                + "(default none); the random model is drawn and converted tensor by tensor"));
+        o.addOption(Flags.opt("quantize", "Q", "train, generate: the frozen projections as none, nf4, int8 or keep (a GGUF "
+                + "--model's blocks), as model.quantize (default none); the model is read or drawn and converted tensor by "
+                + "tensor"));
         o.addOption(Flags.opt("max-grad-norm", "N", "train: global-norm clipping threshold, as train.max_grad_norm "
                 + "(default 1.0; 0 = off)"));
         o.addOption(Flags.opt("accumulation", "N", "train: micro-batches per optimiser step (default 1)"));
         o.addOption(Flags.opt("prompt-fraction", "F", "train: ignore the labels of the first F of every row, "
                 + "as an SFT prompt (default 0: every token trained)"));
-        o.addOption(Flags.opt("model", "PATH", "generate: a checkpoint instead of a random model"));
+        o.addOption(Flags.opt("model", "PATH", "generate, train: a checkpoint instead of a random model (train: its own "
+                + "shape; --dim etc. are ignored)"));
         o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing); train grpo/ppo: "
                 + "the tokenizer whose words make the prompts (default ../shared/data/tokenizers/llama/tokenizer.model)"));
         o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255); train grpo/ppo: at most "
@@ -263,8 +265,12 @@ final class BenchCommand implements Command {
         }
         int batch = f.integer("batch", 8);
         int seq = f.integer("seq", 256);
-        LlamaConfig c = shape(f, seq);
+        Checkpoint checkpoint = f.has("model") ? Checkpoint.open(Path.of(f.string("model"))) : null;
+        LlamaConfig c = checkpoint != null ? checkpoint.config() : shape(f, seq);
         describe(out, c, batch, seq);
+        if (checkpoint != null) {
+            ((ObjectNode) out.get("model")).put("path", f.string("model"));
+        }
         out.put("method", "sft");
         String targets = f.string("targets", "qkvo");
         Rematerialization remat = Rematerialization.parse(f.string("remat", "none"));
@@ -283,8 +289,8 @@ final class BenchCommand implements Command {
             throw new UsageException("bench train: --init must be java or torch, not '" + init + "'");
         }
         out.put("init", init);
-        try (Llama model = init.equals("torch") ? Llama.randomNative(c, 1, 0.02, m, storage)
-                : Llama.random(c, 1, 0.02, m, storage)) {
+        try (Llama model = checkpoint != null ? Llama.load(checkpoint, m, storage)
+                : init.equals("torch") ? Llama.randomNative(c, 1, 0.02, m, storage) : Llama.random(c, 1, 0.02, m, storage)) {
             model.setComputePrecision(precision);
             out.put("init_s", (System.nanoTime() - loadStart) / 1e9);
             NativeHeap.releaseLoadingMemory(); // as the trainer does once its base is loaded
@@ -439,10 +445,13 @@ final class BenchCommand implements Command {
             throw new UsageException("bench train: --dtype " + e.getMessage());
         }
         String q = f.string("quantize", "none");
+        if (q.equals(ModelLoading.KEEP)) {
+            return FrozenStorage.keepingGguf(dtype);
+        }
         try {
             quantize = q.equals("none") ? null : QuantizedWeight.Kind.parse(q);
         } catch (IllegalArgumentException e) {
-            throw new UsageException("bench train: --quantize expected none, nf4 or int8, got '" + q + "'");
+            throw new UsageException("bench train: --quantize expected none, nf4, int8 or keep, got '" + q + "'");
         }
         return new FrozenStorage(dtype, quantize);
     }
@@ -490,8 +499,11 @@ final class BenchCommand implements Command {
         int n = f.integer("new-tokens", 255);
         Llama model;
         if (f.has("model")) {
-            model = Llama.load(Checkpoint.open(Path.of(f.string("model"))), m);
+            FrozenStorage storage = storage(f);
+            model = Llama.load(Checkpoint.open(Path.of(f.string("model"))), m, storage);
             out.putObject("model").put("path", f.string("model"));
+            out.put("base_storage", storage.describe());
+            out.put("rss_after_load_mib", currentRssMib());
         } else {
             LlamaConfig c = shape(f, n + 1);
             model = Llama.random(c, 1, 0.02, m);

@@ -69,6 +69,7 @@ final class ChatCommand implements Command {
         o.addOption(Flags.opt("top-k", "K", "sample among the K most likely tokens (default 0 = all)"));
         o.addOption(Flags.opt("seed", "S", "sampling seed (default 0)"));
         o.addOption(Flags.opt("attention", "IMPL", "fused (default) or explicit"));
+        ModelLoading.storageOptions(o);
         o.addOption(Flags.opt("stats", null, "after each reply, print on stderr how many prompt tokens were fed and reused"));
         Flags f = Flags.parse("chat --model M [--adapter A] [--template NAME] [options]   (in the chat: " + COMMANDS + ")",
                 o, args);
@@ -76,7 +77,7 @@ final class ChatCommand implements Command {
             return 0;
         }
         try (NDManager m = NDManager.newBaseManager();
-                LoadedModel l = ModelLoading.open(f, m);
+                LoadedModel l = ModelLoading.open(f, m, ModelLoading.storage(f));
                 AdapterAttachment adapter = AdapterAttachment.attach(l.model(), f.has("adapter") ? f.existing("adapter") : null)) {
             String templateName = f.string("template", null);
             if (templateName == null) {

@@ -33,12 +33,13 @@ final class GenerateCommand implements Command {
         o.addOption(Flags.opt("seed", "S", "sampling seed (default 0)"));
         o.addOption(Flags.opt("template", "NAME", "render the prompt as one user turn with this chat template"));
         o.addOption(Flags.opt("attention", "IMPL", "fused (default) or explicit"));
+        ModelLoading.storageOptions(o);
         Flags f = Flags.parse("generate --model M [--prompt TEXT] [options]", o, args);
         if (f == null) {
             return 0;
         }
         try (NDManager m = NDManager.newBaseManager();
-                LoadedModel l = ModelLoading.open(f, m);
+                LoadedModel l = ModelLoading.open(f, m, ModelLoading.storage(f));
                 AdapterAttachment adapter = AdapterAttachment.attach(l.model(), f.has("adapter") ? f.existing("adapter") : null)) {
             String prompt = f.string("prompt", "");
             int[] ids = PromptRendering.encode(l.tokenizer(), prompt, f.string("template", null), l.templateSource());

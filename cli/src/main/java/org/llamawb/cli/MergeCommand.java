@@ -46,7 +46,8 @@ final class MergeCommand implements Command {
         o.addOption(Flags.opt("dtype", "D", "f32 (default), f16 or bf16"));
         o.addOption(Flags.opt("max-shard-size", "SIZE", "shard above this size (default 5GB)"));
         o.addOption(Flags.opt("quantize", "Q", "merge onto the base as a QLoRA run saw it: nf4 or int8 (its projections "
-                + "quantised as they are read); the merge W' = deq(Q(W)) + ΔW is written in full precision (--dtype)"));
+                + "quantised as they are read) or keep (a GGUF file's blocks kept as stored); the merge "
+                + "W' = deq(Q(W)) + ΔW is written in full precision (--dtype)"));
         o.addOption(Flags.opt("requantize", null, "with --quantize: round the merged projections to the same codes again "
                 + "(what a quantised deployment serves), state the error, and write those values"));
         Flags f = Flags.parse("merge --model M --adapter A [--adapter B --weights 0.7,0.3] --out DIR [--dtype f32|f16|bf16]",
@@ -72,18 +73,24 @@ final class MergeCommand implements Command {
         }
         Path out = Path.of(f.string("out"));
         QuantizedWeight.Kind quantize = null;
-        if (f.has("quantize")) {
+        boolean keep = f.has("quantize") && f.string("quantize").equals(ModelLoading.KEEP);
+        if (f.has("quantize") && !keep) {
             try {
                 quantize = QuantizedWeight.Kind.parse(f.string("quantize"));
             } catch (IllegalArgumentException e) {
-                throw new UsageException("--quantize: " + e.getMessage());
+                throw new UsageException("--quantize: expected nf4, int8 or keep, got '" + f.string("quantize") + "'");
             }
+        }
+        if (f.has("requantize") && keep) {
+            throw new UsageException("--requantize rounds to nf4 or int8 codes; with --quantize keep the merge is written "
+                    + "in full precision (export --format gguf --dtype q8_0 writes GGUF blocks again)");
         }
         if (f.has("requantize") && quantize == null) {
             throw new UsageException("--requantize needs --quantize nf4 or int8 (the codes to round the merge to)");
         }
         try (NDManager m = NDManager.newBaseManager();
-                LoadedModel l = ModelLoading.openWeights(f, m, new FrozenStorage(null, quantize));
+                LoadedModel l = ModelLoading.openWeights(f, m,
+                        keep ? FrozenStorage.keepingGguf(null) : new FrozenStorage(null, quantize));
                 LoraModel lora = new LoraModel(l.model())) {
             List<String> names = new ArrayList<>();
             for (int i = 0; i < adapters.size(); i++) {
@@ -105,9 +112,10 @@ final class MergeCommand implements Command {
             Map<String, QuantizedWeight> codes = new LinkedHashMap<>(); // the base's codes, before the merge replaces them
             l.model().linears().forEach(lin -> codes.put(lin.name(), lin.quantized()));
             lora.merge(merged);
-            if (quantize != null) {
+            if (quantize != null || keep) {
                 System.out.println(f.has("requantize") ? requantize(l.model(), codes, quantize, m)
-                        : "merged onto the " + f.string("quantize") + " base in full precision: W' = deq(Q(W)) + ΔW, "
+                        : "merged onto the " + (keep ? "GGUF file's kept blocks" : f.string("quantize") + " base")
+                        + " in full precision: W' = deq(Q(W)) + ΔW, "
                         + "exactly the weights the adapter was trained against (no error beyond --dtype's rounding)");
             }
             ModelDirectory.write(out, l.model().config(), l.model().parameters(), l.tokenizer(), l.generation(),

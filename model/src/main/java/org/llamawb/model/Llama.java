@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import org.llamawb.model.gguf.GgufWeights;
 import org.llamawb.model.quant.FrozenStorage;
 import org.llamawb.model.quant.FrozenWeight;
 import org.llamawb.model.quant.HalfWeight;
@@ -129,9 +130,23 @@ public final class Llama implements AutoCloseable {
      */
     private static Llama build(LlamaConfig config, NDManager m, FrozenStorage storage, Function<String, NDArray> read,
             AutoCloseable keepAlive) {
+        if (storage.keepGguf()) {
+            throw new IllegalArgumentException("keeping GGUF blocks needs a GGUF file: " + storage.describe());
+        }
+        return build(config, m, storage, read, name -> null, keepAlive);
+    }
+
+    /** As above, taking a projection from {@code kept} when it gives one (a GGUF file's blocks) instead of reading it. */
+    private static Llama build(LlamaConfig config, NDManager m, FrozenStorage storage, Function<String, NDArray> read,
+            Function<String, FrozenWeight> kept, AutoCloseable keepAlive) {
         Map<String, NDArray> dense = new LinkedHashMap<>();
         Map<String, FrozenWeight> compact = new LinkedHashMap<>();
         for (String name : LlamaLayout.expected(config).keySet()) {
+            FrozenWeight k = isProjection(name) ? kept.apply(name) : null;
+            if (k != null) {
+                compact.put(name, k);
+                continue;
+            }
             NDArray a = read.apply(name);
             FrozenWeight f = compactForm(storage, name, a, m);
             if (f == null) {
@@ -153,10 +168,14 @@ public final class Llama implements AutoCloseable {
         if (name.equals(LlamaLayout.EMBED) || name.equals(LlamaLayout.LM_HEAD)) {
             return storage.table(a, m);
         }
-        if (name.startsWith("model.layers.") && name.endsWith("_proj.weight")) {
+        if (isProjection(name)) {
             return storage.projection(a, m);
         }
         return null; // norms and biases stay float32
+    }
+
+    private static boolean isProjection(String name) {
+        return name.startsWith("model.layers.") && name.endsWith("_proj.weight");
     }
 
     /**
@@ -192,7 +211,15 @@ public final class Llama implements AutoCloseable {
     private static Llama loadInto(Checkpoint checkpoint, NDManager m, FrozenStorage storage) {
         try {
             WeightSource w = checkpoint.weights();
-            return build(checkpoint.config(), m, storage, name -> w.load(name, m), checkpoint);
+            if (!storage.keepGguf()) {
+                return build(checkpoint.config(), m, storage, name -> w.load(name, m), checkpoint);
+            }
+            if (!(w instanceof GgufWeights g)) {
+                throw new BadInputException(checkpoint.location() + ": quantize 'keep' (model.quantize, --quantize) keeps "
+                        + "a GGUF file's quantised blocks, and this is a " + checkpoint.format() + " checkpoint; use "
+                        + "nf4 or int8 to quantise it while loading");
+            }
+            return build(checkpoint.config(), m, storage, name -> w.load(name, m), name -> g.kept(name, m), checkpoint);
         } catch (RuntimeException e) {
             m.close();
             checkpoint.close();

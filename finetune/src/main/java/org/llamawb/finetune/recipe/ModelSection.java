@@ -18,13 +18,18 @@ import org.llamawb.model.quant.QuantizedWeight;
  *     {@code intermediate_size}, {@code num_hidden_layers}, {@code num_attention_heads}, ...; the vocabulary
  *     and special tokens default to the tokenizer's), initialised with {@code train.seed}
  * @param quantize {@code none} (the default), {@code nf4} or {@code int8}: keep the frozen base's decoder projections
- *     quantised as bitsandbytes does (QLoRA), each dequantised only while it is used; needs an adapter
+ *     quantised as bitsandbytes does (QLoRA), each dequantised only while it is used; needs an adapter; or {@code keep}:
+ *     a GGUF file's Q8_0/Q4_0/Q4_1 projections stay in the file's blocks (F16/BF16 ones in half precision), each
+ *     widened only while it is used to exactly the values loading dequantises to
  * @param dtype {@code float32} (the default), {@code bf16} or {@code fp16}: keep the frozen base (decoder projections
  *     not quantised, embedding, LM head) in half precision, widened to float32 per layer on each use; norms, the
  *     adapter, its gradients and the optimiser state stay float32; needs an adapter
  */
 public record ModelSection(String path, String tokenizer, String attention, Map<String, Object> init, String quantize,
         String dtype) {
+    /** {@code model.quantize: keep}: a GGUF file's quantised projections stay in their blocks. */
+    public static final String KEEP = "keep";
+
     public ModelSection {
         if ((path == null || path.isBlank()) == (init == null)) {
             throw new BadInputException("model: give exactly one of model.path (a checkpoint) and model.init (a new model's shape)");
@@ -38,12 +43,16 @@ public record ModelSection(String path, String tokenizer, String attention, Map<
             throw new BadInputException("model.attention: expected fused or explicit, got '" + attention + "'");
         }
         quantize = quantize == null ? "none" : quantize;
-        if (!quantize.equals("none")) {
+        if (!quantize.equals("none") && !quantize.equals(KEEP)) {
             try {
                 QuantizedWeight.Kind.parse(quantize);
             } catch (IllegalArgumentException e) {
-                throw new BadInputException("model.quantize: expected none, nf4 or int8, got '" + quantize + "'");
+                throw new BadInputException("model.quantize: expected none, nf4, int8 or keep, got '" + quantize + "'");
             }
+        }
+        if (quantize.equals(KEEP) && init != null) {
+            throw new BadInputException("model.quantize: keep holds the quantised blocks of a GGUF model.path; model.init "
+                    + "draws a new model (use nf4 or int8 to quantise it)");
         }
         dtype = dtype == null ? "float32" : dtype;
         try {
@@ -55,11 +64,12 @@ public record ModelSection(String path, String tokenizer, String attention, Map<
 
     /** How the frozen base is held ({@code model.dtype}, {@code model.quantize}). */
     public FrozenStorage storage() {
-        return new FrozenStorage(HalfWeight.Format.parse(dtype), quantization());
+        HalfWeight.Format half = HalfWeight.Format.parse(dtype);
+        return quantize.equals(KEEP) ? FrozenStorage.keepingGguf(half) : new FrozenStorage(half, quantization());
     }
 
-    /** The quantisation of the frozen base, or null for float32. */
+    /** The quantisation the workbench applies to the frozen base (nf4, int8), or null (none; keep's are the file's). */
     public QuantizedWeight.Kind quantization() {
-        return quantize.equals("none") ? null : QuantizedWeight.Kind.parse(quantize);
+        return quantize.equals("none") || quantize.equals(KEEP) ? null : QuantizedWeight.Kind.parse(quantize);
     }
 }

@@ -108,7 +108,7 @@ public record Recipe(
                         + "generation batches so that a resumed run samples as the uninterrupted one did");
             }
         }
-        if (model.quantization() != null && !adapter.isLora()) {
+        if (!model.quantize().equals("none") && !adapter.isLora()) {
             throw new BadInputException("model.quantize: " + model.quantize() + " keeps the base frozen and quantised; "
                     + "train an adapter (adapter.type: lora) or set model.quantize: none");
         }

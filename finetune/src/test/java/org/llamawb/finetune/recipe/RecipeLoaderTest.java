@@ -95,6 +95,23 @@ class RecipeLoaderTest {
     }
 
     @Test
+    void quantizeKeepHoldsAGgufFilesBlocksInTheChosenDtype() throws Exception {
+        Recipe keep = RecipeLoader.load(write(MINIMAL), Recipe.class, List.of("model.quantize=keep", "adapter.type=lora"));
+        assertNull(keep.model().quantization(), "keep quantises nothing itself");
+        assertEquals(FrozenStorage.keepingGguf(null), keep.model().storage());
+        Recipe bf16 = RecipeLoader.load(write(MINIMAL), Recipe.class,
+                List.of("model.quantize=keep", "model.dtype=bf16", "adapter.type=lora"));
+        assertEquals(FrozenStorage.keepingGguf(HalfWeight.Format.BF16), bf16.model().storage());
+        String m = error(MINIMAL, "model.quantize=keep");
+        assertTrue(m.contains("model.quantize: keep") && m.contains("adapter.type: lora"), m);
+        m = error(MINIMAL, "model.quantize=gguf", "adapter.type=lora");
+        assertTrue(m.contains("model.quantize: expected none, nf4, int8 or keep, got 'gguf'"), m);
+        m = error("model:\n  init:\n    hidden_size: 64\n  tokenizer: tok.model\n  quantize: keep\n"
+                + "adapter:\n  type: lora\ndata:\n  sources:\n    - path: data.json\n");
+        assertTrue(m.contains("model.quantize: keep") && m.contains("model.init"), m);
+    }
+
+    @Test
     void precisionIsFp32UnlessTheRecipeAsksForBf16() throws Exception {
         assertEquals(ComputePrecision.FP32, RecipeLoader.load(write(MINIMAL), Recipe.class, List.of()).train().computePrecision());
         Recipe bf16 = RecipeLoader.load(write(MINIMAL + "train:\n  precision: bf16\n"), Recipe.class, List.of());

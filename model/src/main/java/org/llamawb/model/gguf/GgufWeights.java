@@ -2,7 +2,9 @@ package org.llamawb.model.gguf;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -10,6 +12,9 @@ import java.util.Map;
 import java.util.Set;
 import org.llamawb.model.BadInputException;
 import org.llamawb.model.LlamaConfig;
+import org.llamawb.model.quant.FrozenWeight;
+import org.llamawb.model.quant.GgufBlockWeight;
+import org.llamawb.model.quant.HalfWeight;
 import org.llamawb.model.weights.StorageType;
 import org.llamawb.model.weights.TensorInfo;
 import org.llamawb.model.weights.WeightSource;
@@ -144,6 +149,46 @@ public final class GgufWeights implements WeightSource {
             return QkPermutation.toHf(v, config.numKeyValueHeads(), rowLength);
         }
         return v;
+    }
+
+    /**
+     * The tensor as the file stores it, kept compact in {@code manager} ({@code model.quantize: keep}): Q8_0, Q4_0
+     * and Q4_1 blocks as {@link GgufBlockWeight} (whose widening equals {@link #load}'s values bit for bit), F16 and
+     * BF16 as {@link HalfWeight}; null for other types (F32, k-quants), which the caller loads as float32. Query and
+     * key rows are put in Hugging Face order as {@link #floats} puts them: whole rows, so whole blocks, move.
+     */
+    public FrozenWeight kept(String name, NDManager manager) {
+        GgufTensorInfo t = gguf(name);
+        GgufBlockWeight.Format blocks = switch (t.type()) {
+            case Q8_0 -> GgufBlockWeight.Format.Q8_0;
+            case Q4_0 -> GgufBlockWeight.Format.Q4_0;
+            case Q4_1 -> GgufBlockWeight.Format.Q4_1;
+            default -> null;
+        };
+        long[] shape = t.shape(); // [out, in]
+        if (blocks == null) {
+            HalfWeight.Format half = switch (t.type()) {
+                case F16 -> HalfWeight.Format.FP16;
+                case BF16 -> HalfWeight.Format.BF16;
+                default -> null;
+            };
+            if (half == null || shape.length != 2) {
+                return null;
+            }
+            try (NDScope scope = new NDScope()) {
+                return HalfWeight.of(half, load(name, manager), manager); // float16/bfloat16 values round to themselves
+            }
+        }
+        ByteBuffer raw = file.tensorBytes(t);
+        byte[] rows = new byte[Math.toIntExact(t.byteSize())];
+        raw.get(0, rows);
+        int rowBytes = Math.toIntExact(shape[1] / t.type().blockSize() * t.type().blockBytes());
+        if (LlamaTensorNames.isQuery(name)) {
+            rows = QkPermutation.toHf(rows, config.numAttentionHeads(), rowBytes);
+        } else if (LlamaTensorNames.isKey(name)) {
+            rows = QkPermutation.toHf(rows, config.numKeyValueHeads(), rowBytes);
+        }
+        return GgufBlockWeight.of(blocks, ByteBuffer.wrap(rows), new Shape(shape), manager);
     }
 
     @Override

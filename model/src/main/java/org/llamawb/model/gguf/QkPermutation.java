@@ -15,26 +15,37 @@ public final class QkPermutation {
 
     /** Hugging Face (rotate-half) rows to GGUF (interleaved) rows. */
     public static float[] toGguf(float[] hf, int heads, int rowLength) {
-        return move(hf, heads, rowLength, true);
+        float[] out = new float[hf.length];
+        move(hf, out, hf.length, heads, rowLength, true);
+        return out;
     }
 
     /** GGUF (interleaved) rows to Hugging Face (rotate-half) rows. */
     public static float[] toHf(float[] gguf, int heads, int rowLength) {
-        return move(gguf, heads, rowLength, false);
+        float[] out = new float[gguf.length];
+        move(gguf, out, gguf.length, heads, rowLength, false);
+        return out;
     }
 
-    private static float[] move(float[] src, int heads, int rowLength, boolean toGguf) {
-        if (heads <= 0 || rowLength <= 0 || src.length % ((long) heads * rowLength) != 0) {
-            throw new IllegalArgumentException(src.length + " values are not " + heads + " heads of rows of "
+    /** GGUF rows to Hugging Face rows of raw bytes: quantised blocks, {@code rowLength} bytes a row, move whole. */
+    public static byte[] toHf(byte[] gguf, int heads, int rowLength) {
+        byte[] out = new byte[gguf.length];
+        move(gguf, out, gguf.length, heads, rowLength, false);
+        return out;
+    }
+
+    /** Copies the rows of {@code src} (an array of {@code length} elements) to their places in {@code out}. */
+    private static void move(Object src, Object out, int length, int heads, int rowLength, boolean toGguf) {
+        if (heads <= 0 || rowLength <= 0 || length % ((long) heads * rowLength) != 0) {
+            throw new IllegalArgumentException(length + " values are not " + heads + " heads of rows of "
                     + rowLength);
         }
-        int rows = src.length / rowLength;
+        int rows = length / rowLength;
         int d = rows / heads;
         if (d % 2 != 0) {
             throw new IllegalArgumentException("head size " + d + " must be even to permute rotary rows");
         }
         int half = d / 2;
-        float[] out = new float[src.length];
         for (int h = 0; h < heads; h++) {
             for (int j = 0; j < 2; j++) {
                 for (int i = 0; i < half; i++) {
@@ -46,6 +57,5 @@ public final class QkPermutation {
                 }
             }
         }
-        return out;
     }
 }

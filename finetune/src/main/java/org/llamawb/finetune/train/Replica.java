@@ -67,7 +67,7 @@ public final class Replica implements AutoCloseable {
                 w.setRequiresGradient(true);
                 params.put(k, w);
             });
-            if (lora != null && FUSED_PROJECTIONS && r.model().quantization() == null
+            if (lora != null && FUSED_PROJECTIONS && r.model().quantize().equals("none")
                     && r.model().dtype().equals("float32")) {
                 // the trained tensors are known now: the frozen q/k/v and gate/up run as one GEMM each (bench/BENCHMARKS.md,
                 // "Fused projections"); a group with a trained tensor stays separate. Not for a compact base: its parts

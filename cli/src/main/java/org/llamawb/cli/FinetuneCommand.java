@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.Set;
@@ -117,6 +118,9 @@ final class FinetuneCommand implements Command {
                                 : "every parameter trained")
                         + " on " + recipe.data().sources().size() + " source(s); rematerialization "
                         + recipe.train().rematerialization());
+        for (Map.Entry<String, String> tag : recipe.tracking().tags().entrySet()) {
+            spec = spec.withTag(tag.getKey(), tag.getValue()); // e.g. the chain an SFT → reward → PPO stage belongs to
+        }
         // the cluster before the tracked run: a master that cannot be reached leaves no run behind
         try (ParallelGradients parallel = engine == null ? null
                 : engine.connect(f.string("spark"), f.integer("workers", 0), recipe, System.err);

@@ -20,25 +20,39 @@ import org.llamawb.model.hub.HubEnvironment;
 import org.llamawb.model.hub.HubMirror;
 import org.llamawb.model.hub.Sources;
 
-/** Every training recipe in recipes/ binds, and every one whose model is here runs two steps. */
+/**
+ * Every training recipe in recipes/ (and in its chain folders, e.g. recipes/chain-stories260k/) binds, and every one
+ * whose model is here runs two steps (a chain's stages in {@link ChainRecipeTest}: each reads the previous output).
+ */
 class RecipesTest {
     @TempDir
     Path tmp;
 
     static List<Path> recipes() throws Exception {
         Path dir = Path.of("..", "recipes");
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+        // recipes/*.yaml and the stages of a chain, recipes/chain-*/N-method.yaml (recipes/eval holds eval recipes)
+        try (Stream<Path> s = Files.walk(dir, 2)) {
+            return s.filter(p -> p.toString().endsWith(".yaml"))
+                    .filter(p -> p.getParent().equals(dir) || p.getParent().getFileName().toString().startsWith("chain-"))
+                    .sorted().toList();
         }
+    }
+
+    /** Whether the recipe is a stage of a chain (recipes/chain-NAME/N-METHOD.yaml). */
+    static boolean isChainStage(Path p) {
+        return p.getParent().getFileName().toString().startsWith("chain-");
     }
 
     @Test
     void everyRecipeBinds() throws Exception {
         List<Path> all = recipes();
         assertTrue(all.size() >= 8, "recipes/ holds the SFT, DPO, KTO and reward recipes: " + all);
+        assertTrue(all.stream().filter(RecipesTest::isChainStage).count() >= 6, "the stories260K and Llama-2-7B chains: "
+                + all);
         for (Path p : all) {
             Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
-            String name = p.getFileName().toString();
+            // METHOD-*.yaml, or a chain's stage N-METHOD.yaml
+            String name = p.getFileName().toString().replaceFirst("^\\d+-", "").replaceFirst("\\.yaml$", "-");
             String expected = name.startsWith("dpo-") ? "dpo" : name.startsWith("kto-") ? "kto"
                     : name.startsWith("reward-") ? "reward" : name.startsWith("grpo-") ? "grpo"
                     : name.startsWith("ppo-") ? "ppo" : "sft";
@@ -103,8 +117,8 @@ class RecipesTest {
     static final Map<String, String> RUN_BY_OWN_TEST = Map.of("sft-smollm2-135m-vicuna.yaml", "SmolLm2RecipeTest");
 
     private void runTwoSteps(Path p, Path cwd, HubEnvironment env) throws Exception {
-        if (RUN_BY_OWN_TEST.containsKey(p.getFileName().toString())) {
-            return;
+        if (RUN_BY_OWN_TEST.containsKey(p.getFileName().toString()) || isChainStage(p)) {
+            return; // a later stage reads the output of an earlier one: ChainRecipeTest runs them in order
         }
         Recipe r = RecipeLoader.load(p, Recipe.class, List.of());
         String path = r.model().path() != null ? r.model().path() : r.model().tokenizer();

@@ -51,6 +51,12 @@ class RunsCommandsTest {
     }
 
     @Test
+    void aTagWithoutAValueIsAUsageError() {
+        assertEquals(2, run("runs", "compare", "--experiment", "x", "--tag", "chain", "--tracking-uri", "http://127.0.0.1:1"));
+        assertEquals("error: --tag chain: expected KEY=VALUE, e.g. --tag chain=stories260k\n", err());
+    }
+
+    @Test
     void helpNeedsNoRequiredFlags() {
         assertEquals(0, run("runs", "compare", "--help"));
         assertTrue(out().startsWith("usage: workbench runs compare --experiment E"), out());

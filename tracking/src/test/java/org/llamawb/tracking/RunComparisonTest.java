@@ -40,6 +40,27 @@ class RunComparisonTest {
     }
 
     @Test
+    void aTagPicksTheRunsOfOneChain() throws Exception {
+        URI uri = MlflowTestServer.uri();
+        String experiment = "chain-" + UUID.randomUUID();
+        for (String[] run : new String[][] {{"1-sft", "a"}, {"other", "b"}, {"3-ppo", "a"}}) {
+            TrackingSettings s = TrackingSettings.defaults(Optional.of(uri), experiment)
+                    .withSystemMetricsInterval(Duration.ZERO).withNotices(n -> { });
+            TrackedRun r = new Tracker(s).start(RunSpec.of(dir.resolve(run[0]), run[0]).withTag("chain", run[1]));
+            r.logMetrics(Map.of("loss", 1.0), 0);
+            r.finish();
+        }
+        try (MlflowServer server = MlflowServer.connect(uri, MlflowTimeouts.DEFAULT)) {
+            assertEquals(List.of("1-sft", "3-ppo"), RunComparison.load(server, experiment, null, Map.of("chain", "a"))
+                    .runs().stream().map(r -> r.name()).toList());
+            assertEquals(3, RunComparison.load(server, experiment, null).runs().size());
+            TrackingException e = assertThrows(TrackingException.class,
+                    () -> RunComparison.load(server, experiment, null, Map.of("chain", "c")));
+            assertTrue(e.getMessage().endsWith("has no runs tagged {chain=c}"), e.getMessage());
+        }
+    }
+
+    @Test
     void tableShowsDifferingParamsAndFinalAndBestMetricsAndPlotIsDrawn() throws Exception {
         URI uri = MlflowTestServer.uri();
         String experiment = "compare-" + UUID.randomUUID();

@@ -3,6 +3,7 @@ package org.llamawb.finetune.dpo;
 import ai.djl.ndarray.NDScope;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Supplier;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.adapters.PeftAdapterFormat;
 import org.llamawb.finetune.recipe.DpoSection;
@@ -67,6 +68,27 @@ public final class ReferenceModel {
                 lora.setTraining(wasTraining);
                 lora.activate(wasActive.toArray(String[]::new));
             }
+        }
+    }
+
+    /**
+     * Runs {@code pass} as the reference: with every adapter off (the base), or with the frozen adapter alone active and
+     * without dropout; the active set and training mode found are put back after. PPO and GRPO compute their
+     * per-token reference log-probabilities inside it.
+     */
+    public <T> T during(Supplier<T> pass) {
+        if (adapter == null) {
+            return lora.withAdaptersDisabled(pass);
+        }
+        List<String> wasActive = active(lora);
+        boolean wasTraining = lora.isTraining();
+        lora.activate(adapter);
+        lora.setTraining(false);
+        try {
+            return pass.get();
+        } finally {
+            lora.setTraining(wasTraining);
+            lora.activate(wasActive.toArray(String[]::new));
         }
     }
 

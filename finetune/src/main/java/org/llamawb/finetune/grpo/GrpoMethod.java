@@ -14,6 +14,7 @@ import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.dpo.ReferenceModel;
 import org.llamawb.finetune.online.RewardModels;
 import org.llamawb.finetune.online.RolloutBatches;
 import org.llamawb.finetune.online.Rollouts;
@@ -37,7 +38,8 @@ import org.llamawb.model.tokenizer.LlamaTokenizer;
  * ({@code micro_batch_size · gradient_accumulation_steps}) form one generation batch: that many over
  * {@code num_generations} prompts, each sampled {@code num_generations} times from the current policy with the KV
  * cache, scored by the recipe's rule rewards, and given group-normalised advantages; the batch then serves
- * {@code num_iterations} optimiser steps. The reference is the base with the adapter disabled.
+ * {@code num_iterations} optimiser steps. The reference is the base with the adapter disabled, or with
+ * {@code grpo.reference: adapter} the frozen SFT adapter of {@code adapter.init_from}.
  *
  * <p>Resumable without saving rollouts: the prompts of a generation batch come from a seeded permutation per epoch and
  * its sampling stream from {@code train.seed} and the batch's index, both functions of the data position a checkpoint
@@ -65,9 +67,11 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
     private final int padId;
     /** The generation batches' metrics and the loss's, by name (disjoint), since the last log. */
     private final MetricMeans metrics = new MetricMeans();
+    /** The frozen SFT adapter the KL is measured against ({@code grpo.reference: adapter}), or null for the base. */
+    private final ReferenceModel reference;
 
     private GrpoMethod(MethodContext ctx, PreparedData<List<TokenizedPrompt>> data, RuleRewards rewards,
-            RewardModels rewardModels, Map<String, String> answers) {
+            RewardModels rewardModels, Map<String, String> answers, ReferenceModel reference) {
         Recipe r = ctx.recipe();
         this.model = ctx.model();
         this.lora = ctx.lora();
@@ -86,6 +90,7 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         this.trainSeed = r.train().seed();
         this.dataSeed = r.data().seed();
         this.padId = ctx.padId();
+        this.reference = reference;
     }
 
     /** Reads the prompts of the recipe's data and the reference answers its rewards need. */
@@ -104,7 +109,15 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         Map<String, String> answers = Rollouts.answers(r, r.grpo().answerField());
         ctx.out().printf("grpo: %d prompts × %d completions per step, %d steps per generation batch%n", perGeneration,
                 r.grpo().numGenerations(), r.grpo().numIterations());
-        return new GrpoMethod(ctx, data, rewards, Rollouts.rewardModels(ctx, rewards), answers);
+        // the frozen SFT adapter is loaded before the policy's copy of it exists (the trainer adds that next)
+        ReferenceModel reference = null;
+        if (r.grpo().referenceIsAdapter()) {
+            reference = ReferenceModel.adapter(ctx.model(), ctx.lora(), Path.of(r.adapter().initFrom()),
+                    "adapter.init_from");
+            ctx.out().println("reference model: the base with the frozen adapter " + r.adapter().initFrom()
+                    + " (grpo.reference: adapter)");
+        }
+        return new GrpoMethod(ctx, data, rewards, Rollouts.rewardModels(ctx, rewards), answers, reference);
     }
 
     @Override
@@ -191,9 +204,15 @@ public final class GrpoMethod implements TrainingMethod<GrpoBatch> {
         return new GrpoBatch(r.ids(), r.mask(), adv, old, ref, r.completionTokens(), stepTokens);
     }
 
-    /** Per-token log-probabilities without gradients, of the policy or (adapter disabled) of the reference. */
-    private float[] logprobs(int[][] ids, boolean reference) {
-        return Rollouts.logprobs(model, lora, ids, grpo.temperature(), reference);
+    /**
+     * Per-token log-probabilities without gradients, of the policy or of the reference (the base with the adapter
+     * disabled, or the frozen SFT adapter).
+     */
+    private float[] logprobs(int[][] ids, boolean ofReference) {
+        if (ofReference && reference != null) {
+            return reference.during(() -> Rollouts.logprobs(model, lora, ids, grpo.temperature(), false));
+        }
+        return Rollouts.logprobs(model, lora, ids, grpo.temperature(), ofReference);
     }
 
     @Override

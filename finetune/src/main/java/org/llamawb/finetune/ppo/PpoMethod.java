@@ -20,6 +20,7 @@ import org.llamawb.datasets.batch.LoaderPosition;
 import org.llamawb.datasets.mix.DatasetBuilder;
 import org.llamawb.datasets.mix.PreparedData;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
+import org.llamawb.finetune.dpo.ReferenceModel;
 import org.llamawb.finetune.online.RewardModels;
 import org.llamawb.finetune.online.RolloutBatches;
 import org.llamawb.finetune.online.Rollouts;
@@ -42,7 +43,8 @@ import org.llamawb.model.tokenizer.LlamaTokenizer;
  * PPO with LoRA ({@code method: ppo}), TRL's PPOTrainer on one device with every role on one frozen base. Per rollout
  * batch ({@code micro_batch_size · gradient_accumulation_steps · num_mini_batches} prompts, one completion each,
  * sampled from the policy with the KV cache): rule-reward scores (less {@code missing_eos_penalty} for a completion
- * that never ended), the policy's, the reference's (adapters disabled) and the critic's per-token numbers, then
+ * that never ended), the policy's, the reference's (adapters disabled, or the frozen SFT adapter of
+ * {@code adapter.init_from} with {@code ppo.reference: adapter}) and the critic's per-token numbers, then
  * {@link PpoTargets} (per-token KL penalty, GAE, whitened advantages); the batch then serves
  * {@code num_ppo_epochs} passes of {@code num_mini_batches} optimiser steps, its micro-batches in a new seeded order
  * each pass. With {@code kl_target} the KL coefficient adapts after each rollout batch.
@@ -79,9 +81,11 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
     private final MetricMeans metrics = new MetricMeans();
     /** The adaptive controller, or null for a fixed {@code kl_coef}. */
     private AdaptiveKlController controller;
+    /** The frozen SFT adapter the KL is measured against ({@code ppo.reference: adapter}), or null for the base. */
+    private final ReferenceModel reference;
 
     private PpoMethod(MethodContext ctx, PreparedData<List<TokenizedPrompt>> data, RuleRewards rewards,
-            RewardModels rewardModels, Map<String, String> answers, Critic critic) {
+            RewardModels rewardModels, Map<String, String> answers, Critic critic, ReferenceModel reference) {
         Recipe r = ctx.recipe();
         this.model = ctx.model();
         this.lora = ctx.lora();
@@ -103,6 +107,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
         this.padId = ctx.padId();
         this.baseModel = r.model().path() != null ? r.model().path() : "model.init";
         this.controller = ppo.initialController();
+        this.reference = reference;
     }
 
     /** Reads the prompts and reference answers, and adds the critic adapter beside the (coming) policy adapter. */
@@ -123,7 +128,15 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
                 line -> { }), ctx.adapterName(), r.train().seed() ^ 0xC817CL);
         ctx.out().printf("ppo: %d prompts per rollout batch, %d steps per rollout batch, critic adapter '%s' + value "
                 + "head%n", perRollout, r.ppo().stepsPerRollout(), Critic.ADAPTER);
-        return new PpoMethod(ctx, data, rewards, Rollouts.rewardModels(ctx, rewards), answers, critic);
+        // the frozen SFT adapter is loaded before the policy's copy of it exists (the trainer adds that next)
+        ReferenceModel reference = null;
+        if (r.ppo().referenceIsAdapter()) {
+            reference = ReferenceModel.adapter(ctx.model(), ctx.lora(), Path.of(r.adapter().initFrom()),
+                    "adapter.init_from");
+            ctx.out().println("reference model: the base with the frozen adapter " + r.adapter().initFrom()
+                    + " (ppo.reference: adapter)");
+        }
+        return new PpoMethod(ctx, data, rewards, Rollouts.rewardModels(ctx, rewards), answers, critic, reference);
     }
 
     @Override
@@ -254,7 +267,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
                 int end = Math.min(n, start + microBatch);
                 Rollouts.Rows r = Rollouts.rows(prompts.subList(start, end), completions.subList(start, end), padId);
                 float[] old = Rollouts.logprobs(model, lora, r.ids(), ppo.temperature(), false);
-                float[] ref = Rollouts.logprobs(model, lora, r.ids(), ppo.temperature(), true);
+                float[] ref = referenceLogprobs(r.ids());
                 float[] values = critic.valuesNoGrad(r.ids());
                 int w = r.width();
                 for (int i = start; i < end; i++) {
@@ -298,6 +311,17 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
             }
             return out;
         });
+    }
+
+    /** Per-token log-probabilities ({@code [N·T]}) of the reference, without gradients: the base or the frozen SFT adapter. */
+    float[] referenceLogprobs(int[][] ids) {
+        return reference == null ? Rollouts.logprobs(model, lora, ids, ppo.temperature(), true)
+                : reference.during(() -> Rollouts.logprobs(model, lora, ids, ppo.temperature(), false));
+    }
+
+    /** Per-token log-probabilities ({@code [N·T]}) of the policy, without gradients and without dropout. */
+    float[] policyLogprobs(int[][] ids) {
+        return Rollouts.inEvaluationMode(lora, () -> Rollouts.logprobs(model, lora, ids, ppo.temperature(), false));
     }
 
     private static double[] widen(float[] flat, int from, int width) {
@@ -381,7 +405,7 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
             int end = Math.min(n, start + microBatch);
             Rollouts.Rows r = Rollouts.rows(prompts.subList(start, end), completions.subList(start, end), padId);
             float[] policy = Rollouts.logprobs(model, lora, r.ids(), ppo.temperature(), false);
-            float[] ref = Rollouts.logprobs(model, lora, r.ids(), ppo.temperature(), true);
+            float[] ref = referenceLogprobs(r.ids());
             for (int i = 0; i < policy.length; i++) {
                 if (r.mask()[i] != 0) {
                     kl += ppo.estimator().of(policy[i], ref[i]);

@@ -46,10 +46,7 @@ public record DpoSection(Double beta, String lossType, Double labelSmoothing, Bo
         if (labelSmoothing > 0 && !lossType.equals("sigmoid") && !lossType.equals("robust")) {
             throw new BadInputException("dpo.label_smoothing applies to loss_type sigmoid and robust only (got " + lossType + ")");
         }
-        reference = reference == null ? null : reference.toLowerCase(Locale.ROOT);
-        if (reference != null && !reference.equals(BASE) && !reference.equals(ADAPTER)) {
-            throw new BadInputException("dpo.reference: expected base or adapter, got '" + reference + "'");
-        }
+        reference = Recipe.referenceKey("dpo.reference", reference);
     }
 
     /** These settings with the reference chosen (the default depends on {@code adapter.init_from}). */

@@ -21,18 +21,21 @@ import org.llamawb.model.BadInputException;
  * @param numIterations optimiser steps per generation batch (μ of the paper)
  * @param epsilon ε_low of the clipped ratio
  * @param epsilonHigh ε_high (absent: {@code epsilon}; DAPO suggests 0.28)
- * @param beta β of the KL penalty to the reference (the base, adapter off); 0 skips the reference
+ * @param beta β of the KL penalty to the reference ({@code reference}); 0 skips the reference in training
  * @param lossType {@code dapo} (TRL's default), {@code bnpo}, {@code grpo} or {@code dr_grpo}
  * @param scaleRewards {@code group} (divide by the group's std), {@code batch} or {@code none}
  * @param answerField the field of each data record holding the reference answer that {@code exact_answer} checks
  * @param stopStrings texts that end a completion besides the stop tokens (e.g. a template's end marker)
+ * @param reference the model the KL term measures the policy against: {@code base} (the base with the adapter
+ *     disabled) or {@code adapter} (the SFT adapter of {@code adapter.init_from}, loaded a second time, frozen);
+ *     absent: {@code adapter} when {@code adapter.init_from} is given, else {@code base} (see {@link Recipe})
  */
 public record GrpoSection(Integer numGenerations, Integer maxCompletionLength, Double temperature, Double topP,
         Integer topK, Integer numIterations, Double epsilon, Double epsilonHigh, Double beta, String lossType,
-        String scaleRewards, String answerField, List<String> stopStrings) {
+        String scaleRewards, String answerField, List<String> stopStrings, String reference) {
 
     static GrpoSection defaults() {
-        return new GrpoSection(null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new GrpoSection(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public GrpoSection {
@@ -49,6 +52,7 @@ public record GrpoSection(Integer numGenerations, Integer maxCompletionLength, D
         scaleRewards = scaleRewards == null ? "group" : scaleRewards.toLowerCase(Locale.ROOT);
         answerField = answerField == null ? "answer" : answerField;
         stopStrings = stopStrings == null ? List.of() : List.copyOf(stopStrings);
+        reference = Recipe.referenceKey("grpo.reference", reference);
         if (numGenerations < 2) {
             throw new BadInputException("grpo.num_generations must be >= 2 (advantages compare the completions of a "
                     + "prompt), got " + numGenerations);
@@ -92,6 +96,17 @@ public record GrpoSection(Integer numGenerations, Integer maxCompletionLength, D
                 throw new BadInputException("grpo.stop_strings[" + i + "] must be a non-empty string");
             }
         }
+    }
+
+    /** These settings with the reference chosen (the default depends on {@code adapter.init_from}). */
+    GrpoSection withReference(String reference) {
+        return new GrpoSection(numGenerations, maxCompletionLength, temperature, topP, topK, numIterations, epsilon,
+                epsilonHigh, beta, lossType, scaleRewards, answerField, stopStrings, reference);
+    }
+
+    /** Whether the reference is the frozen SFT adapter of {@code adapter.init_from}. */
+    public boolean referenceIsAdapter() {
+        return DpoSection.ADAPTER.equals(reference);
     }
 
     /** The loss settings of {@link GrpoLoss}. */

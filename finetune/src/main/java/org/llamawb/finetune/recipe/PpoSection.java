@@ -18,7 +18,7 @@ import org.llamawb.model.BadInputException;
  * @param responseLength at most this many generated tokens per completion
  * @param temperature sampling temperature (&gt; 0); the log-probabilities divide the logits by it, as TRL
  * @param stopStrings texts that end a completion besides the stop tokens
- * @param klCoef β of the per-token KL penalty to the reference (the base, adapters off); the starting value when
+ * @param klCoef β of the per-token KL penalty to the reference ({@code reference}); the starting value when
  *     {@code kl_target} is set
  * @param klEstimator {@code k1} (TRL's default) or {@code k3}
  * @param klTarget absent: β stays {@code kl_coef}; set: the adaptive controller steers the rollout KL (per-completion
@@ -35,15 +35,19 @@ import org.llamawb.model.BadInputException;
  * @param answerField the field of each data record holding the reference answer that {@code exact_answer} checks
  * @param evalCompletions completions sampled per held-out prompt when evaluating (more give a steadier
  *     {@code eval_reward}; not a TRL setting: its PPOTrainer samples one)
+ * @param reference the model the KL penalty measures the policy against: {@code base} (the base with the adapters
+ *     disabled) or {@code adapter} (the SFT adapter of {@code adapter.init_from}, loaded a second time, frozen: the
+ *     KL to the SFT model of InstructGPT and ColossalChat); absent: {@code adapter} when {@code adapter.init_from} is
+ *     given, else {@code base} (see {@link Recipe})
  */
 public record PpoSection(Integer numPpoEpochs, Integer numMiniBatches, Integer responseLength, Double temperature,
         List<String> stopStrings, Double klCoef, String klEstimator, Double klTarget, Double klHorizon, Double cliprange,
         Double vfCoef, Double cliprangeValue, Double gamma, Double lam, Boolean whitenRewards, Double missingEosPenalty,
-        String answerField, Integer evalCompletions) {
+        String answerField, Integer evalCompletions, String reference) {
 
     static PpoSection defaults() {
         return new PpoSection(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null);
+                null, null, null, null);
     }
 
     public PpoSection {
@@ -63,6 +67,7 @@ public record PpoSection(Integer numPpoEpochs, Integer numMiniBatches, Integer r
         whitenRewards = whitenRewards != null && whitenRewards;
         answerField = answerField == null ? "answer" : answerField;
         evalCompletions = evalCompletions == null ? 1 : evalCompletions;
+        reference = Recipe.referenceKey("ppo.reference", reference);
         positive("ppo.num_ppo_epochs", numPpoEpochs);
         positive("ppo.num_mini_batches", numMiniBatches);
         positive("ppo.response_length", responseLength);
@@ -118,6 +123,18 @@ public record PpoSection(Integer numPpoEpochs, Integer numMiniBatches, Integer r
         if (!(v >= 0) || Double.isInfinite(v)) {
             throw new BadInputException(key + " must be a finite number >= 0, got " + v);
         }
+    }
+
+    /** These settings with the reference chosen (the default depends on {@code adapter.init_from}). */
+    PpoSection withReference(String reference) {
+        return new PpoSection(numPpoEpochs, numMiniBatches, responseLength, temperature, stopStrings, klCoef, klEstimator,
+                klTarget, klHorizon, cliprange, vfCoef, cliprangeValue, gamma, lam, whitenRewards, missingEosPenalty,
+                answerField, evalCompletions, reference);
+    }
+
+    /** Whether the reference is the frozen SFT adapter of {@code adapter.init_from}. */
+    public boolean referenceIsAdapter() {
+        return DpoSection.ADAPTER.equals(reference);
     }
 
     /** Optimiser steps one rollout batch serves. */

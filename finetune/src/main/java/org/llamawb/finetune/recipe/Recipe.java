@@ -16,7 +16,9 @@ import org.llamawb.model.BadInputException;
  * @param dpo the DPO settings; only with {@code method: dpo} (absent: TRL's defaults)
  * @param kto the KTO settings; only with {@code method: kto} (absent: TRL's defaults)
  * @param grpo the GRPO settings; only with {@code method: grpo} (absent: TRL's defaults)
- * @param ppo the PPO settings; only with {@code method: ppo} (absent: TRL's defaults)
+ * @param ppo the PPO settings; only with {@code method: ppo} (absent: TRL's defaults); with {@code dpo}, {@code grpo}
+ *     and {@code ppo}, {@code reference} defaults to {@code adapter} (the frozen SFT adapter) when
+ *     {@code adapter.init_from} is given
  * @param rewards the rule rewards and reward models an online method scores completions with ({@link RuleRewardSpec};
  *     summed with their weights); required by {@code method: grpo} and {@code method: ppo}
  */
@@ -67,26 +69,22 @@ public record Recipe(
                     + "of method: grpo and method: ppo)");
         }
         dpo = kind == Method.DPO && dpo == null ? DpoSection.defaults() : dpo;
-        if (dpo != null && dpo.reference() == null) {
-            dpo = dpo.withReference(adapter.initFrom() != null ? DpoSection.ADAPTER : DpoSection.BASE);
-        }
-        if (dpo != null && dpo.referenceIsAdapter()) {
-            if (adapter.initFrom() == null) {
-                throw new BadInputException("dpo.reference: adapter needs adapter.init_from (the SFT adapter that is "
-                        + "both the reference and the policy's start)");
-            }
-            if (adapter.name().equals(DpoSection.REFERENCE_ADAPTER)) {
-                throw new BadInputException("adapter.name: '" + adapter.name() + "' is the frozen reference adapter's "
-                        + "name with dpo.reference: adapter; choose another");
-            }
+        if (dpo != null) {
+            dpo = dpo.withReference(reference("dpo.reference", dpo.reference(), adapter));
         }
         if (adapter.initFrom() != null && (kind == Method.REWARD || kind == Method.KTO)) {
             throw new BadInputException("adapter.init_from: method " + method + " starts from a fresh adapter in this "
-                    + "version (init_from is for sft and dpo)");
+                    + "version (init_from is for sft, dpo, ppo and grpo)");
         }
         kto = kind == Method.KTO && kto == null ? KtoSection.defaults() : kto;
         grpo = kind == Method.GRPO && grpo == null ? GrpoSection.defaults() : grpo;
         ppo = kind == Method.PPO && ppo == null ? PpoSection.defaults() : ppo;
+        if (grpo != null) {
+            grpo = grpo.withReference(reference("grpo.reference", grpo.reference(), adapter));
+        }
+        if (ppo != null) {
+            ppo = ppo.withReference(reference("ppo.reference", ppo.reference(), adapter));
+        }
         if (online) {
             RuleRewards.compile(rewards, "rewards"); // names the first bad entry's key now, not after the model loads
         }
@@ -123,6 +121,39 @@ public record Recipe(
                         : "(the reference model is the base with the adapter disabled, so no second copy is held)"));
             }
         }
+    }
+
+    /**
+     * A method's {@code reference} key as given: {@code base}, {@code adapter}, or absent (null).
+     *
+     * @throws BadInputException naming {@code key} for any other value
+     */
+    static String referenceKey(String key, String value) {
+        String v = value == null ? null : value.toLowerCase(Locale.ROOT);
+        if (v != null && !v.equals(DpoSection.BASE) && !v.equals(DpoSection.ADAPTER)) {
+            throw new BadInputException(key + ": expected base or adapter, got '" + value + "'");
+        }
+        return v;
+    }
+
+    /**
+     * The reference model a method with a KL term (DPO, PPO, GRPO) measures the policy against: as given, or by
+     * default the frozen SFT adapter when the policy starts from one ({@code adapter.init_from}), else the base; the
+     * adapter needs {@code adapter.init_from}, and the trained adapter must not take the reference adapter's name.
+     */
+    private static String reference(String key, String given, AdapterSection adapter) {
+        String chosen = given != null ? given : adapter.initFrom() != null ? DpoSection.ADAPTER : DpoSection.BASE;
+        if (chosen.equals(DpoSection.ADAPTER)) {
+            if (adapter.initFrom() == null) {
+                throw new BadInputException(key + ": adapter needs adapter.init_from (the SFT adapter that is both the "
+                        + "reference and the policy's start)");
+            }
+            if (adapter.name().equals(DpoSection.REFERENCE_ADAPTER)) {
+                throw new BadInputException("adapter.name: '" + adapter.name() + "' is the frozen reference adapter's "
+                        + "name with " + key + ": adapter; choose another");
+            }
+        }
+        return chosen;
     }
 
     /** The method as a closed set. */

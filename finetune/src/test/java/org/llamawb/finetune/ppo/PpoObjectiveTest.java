@@ -62,7 +62,7 @@ class PpoObjectiveTest {
             PpoBatch b = batch(r);
             assertTrue(Rollouts.firstMaskedColumn(b.responseMask(), b.rows(), b.width()) > 1, "rows start with prompts");
             PpoSection ppo = new PpoSection(null, null, null, 0.9, null, null, null, null, null, null, null, null, null,
-                    null, null, null, null, null);
+                    null, null, null, null, null, null);
 
             MetricMeans metrics = new MetricMeans();
             Map<String, float[]> restricted = new LinkedHashMap<>();

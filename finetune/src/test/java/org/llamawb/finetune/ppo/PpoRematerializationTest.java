@@ -57,7 +57,7 @@ class PpoRematerializationTest {
             });
             PpoBatch batch = batch(new SplittableRandom(7));
             PpoSection ppo = new PpoSection(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                    null, null, null, null); // the defaults
+                    null, null, null, null, null); // the defaults
             Map<Rematerialization, Double> losses = new LinkedHashMap<>();
             Map<Rematerialization, Map<String, float[]>> grads = new LinkedHashMap<>();
             for (Rematerialization policy : Rematerialization.values()) {

@@ -35,12 +35,23 @@ public record RunComparison(String experiment, List<RemoteRun> runs, List<String
      * @throws TrackingException when the experiment does not exist or has no runs
      */
     public static RunComparison load(MlflowServer server, String experiment, String metric) {
+        return load(server, experiment, metric, Map.of());
+    }
+
+    /**
+     * The runs of the experiment that carry every tag of {@code tags} with its value (e.g. {@code chain} on the stages
+     * of an SFT → reward → PPO chain), compared as {@link #load(MlflowServer, String, String)} compares all.
+     *
+     * @throws TrackingException when the experiment does not exist or no run has the tags
+     */
+    public static RunComparison load(MlflowServer server, String experiment, String metric, Map<String, String> tags) {
         RemoteExperiment exp = server.experiment(experiment).orElseThrow(() -> new TrackingException(
                 "no MLflow experiment named '" + experiment + "' at " + server.uri()
                         + "; see the names with: workbench runs list"));
-        List<RemoteRun> runs = server.searchRuns(List.of(exp.id()), "");
+        List<RemoteRun> runs = server.searchRuns(List.of(exp.id()), tagFilter(tags));
         if (runs.isEmpty()) {
-            throw new TrackingException("MLflow experiment '" + experiment + "' has no runs");
+            throw new TrackingException("MLflow experiment '" + experiment + "' has no runs" + (tags.isEmpty() ? ""
+                    : " tagged " + tags));
         }
         TreeSet<String> metricNames = new TreeSet<>();
         runs.forEach(r -> r.latestMetrics().keySet().stream().filter(k -> !k.startsWith("system/"))
@@ -65,6 +76,13 @@ public record RunComparison(String experiment, List<RemoteRun> runs, List<String
             }
         }
         return new RunComparison(experiment, runs, differingParams(runs), List.copyOf(metricNames), chosen, histories);
+    }
+
+    /** MLflow's search filter for runs carrying every tag of {@code tags} ({@code tags.`k` = 'v' AND ...}). */
+    static String tagFilter(Map<String, String> tags) {
+        List<String> terms = new ArrayList<>();
+        tags.forEach((k, v) -> terms.add("tags.`" + k + "` = '" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"));
+        return String.join(" AND ", terms);
     }
 
     static List<String> differingParams(List<RemoteRun> runs) {

@@ -45,8 +45,16 @@ public final class BatchedGenerator {
      *        policy must learn to produce them)
      * @param text the decoded text before any stop string (null without a decoder)
      * @param finish why it stopped
+     * @param logprobs per generated token, its log-probability under the temperature-scaled softmax of the logits it
+     *        was drawn from ({@link Sampler#lastLogprob}): what PPO reads as the rollout policy's log-probabilities
+     *        instead of a pass over the rows; null when greedy
      */
-    public record Completion(int[] tokens, String text, Finish finish) {}
+    public record Completion(int[] tokens, String text, Finish finish, float[] logprobs) {
+        /** A completion without log-probabilities. */
+        public Completion(int[] tokens, String text, Finish finish) {
+            this(tokens, text, finish, null);
+        }
+    }
 
     /**
      * Generates after each prompt.
@@ -76,6 +84,7 @@ public final class BatchedGenerator {
         int[] pad = new int[batch]; // leading pad columns of each row
         Sampler[] samplers = new Sampler[batch];
         List<List<Integer>> out = new ArrayList<>();
+        float[][] logprobs = new float[batch][sampling.isGreedy() ? 0 : sampling.maxNewTokens()];
         Finish[] finish = new Finish[batch];
         for (int i = 0; i < batch; i++) {
             pad[i] = width - prompts.get(i).length;
@@ -85,7 +94,7 @@ public final class BatchedGenerator {
         }
         if (sampling.maxNewTokens() == 0) {
             Arrays.fill(finish, Finish.LENGTH);
-            return results(out, finish, decoder, stopStrings);
+            return results(out, logprobs, sampling.isGreedy(), finish, decoder, stopStrings);
         }
         try (NDManager m = model.manager().newSubManager(); KvCache cache = model.newCache(batch, capacity)) {
             long[] ids = new long[batch * width];
@@ -119,6 +128,9 @@ public final class BatchedGenerator {
                         continue;
                     }
                     int token = samplers[b].next(logits[b]);
+                    if (!sampling.isGreedy()) {
+                        logprobs[b][out.get(b).size()] = (float) samplers[b].lastLogprob();
+                    }
                     out.get(b).add(token);
                     next[b] = token;
                     if (sampling.stopIds().contains(token)) {
@@ -150,7 +162,7 @@ public final class BatchedGenerator {
                 }
             }
         }
-        return results(out, finish, decoder, stopStrings);
+        return results(out, logprobs, sampling.isGreedy(), finish, decoder, stopStrings);
     }
 
     /** A distinct, reproducible seed per row (a SplitMix64-style mix of the batch seed and the row). */
@@ -171,8 +183,8 @@ public final class BatchedGenerator {
         return out;
     }
 
-    private static List<Completion> results(List<List<Integer>> out, Finish[] finish, Function<int[], String> decoder,
-            List<String> stopStrings) {
+    private static List<Completion> results(List<List<Integer>> out, float[][] logprobs, boolean greedy,
+            Finish[] finish, Function<int[], String> decoder, List<String> stopStrings) {
         List<Completion> results = new ArrayList<>(out.size());
         for (int b = 0; b < out.size(); b++) {
             int[] tokens = toArray(out.get(b));
@@ -189,7 +201,8 @@ public final class BatchedGenerator {
                 }
                 text = text.substring(0, cut);
             }
-            results.add(new Completion(tokens, text, finish[b]));
+            results.add(new Completion(tokens, text, finish[b],
+                    greedy ? null : Arrays.copyOf(logprobs[b], tokens.length)));
         }
         return results;
     }

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -112,12 +114,14 @@ public final class BatchedGenerator {
                     }
                 }
             }
-            float[][] logits;
+            // read into the same arrays every step: fresh ones (two copies of [B, V] per step) were most of a
+            // rollout's Java garbage, and the young generation the JVM grew to hold it added to the peak RSS
+            float[][] logits = new float[batch][model.config().vocabSize()];
             try (NDScope scope = new NDScope()) {
                 NDArray l = model.decode(m.create(ids, new Shape(batch, width)),
                         m.create(positions, new Shape(batch, width)),
                         m.create(mask, new Shape(batch, 1, width, width)), cache); // [B, V]
-                logits = rows(l, batch);
+                rows(l, logits);
             }
             for (int step = 0; step < sampling.maxNewTokens(); step++) {
                 long[] next = new long[batch];
@@ -158,7 +162,7 @@ public final class BatchedGenerator {
                 try (NDScope scope = new NDScope()) {
                     NDArray l = model.decode(m.create(next, new Shape(batch, 1)), m.create(pos, new Shape(batch, 1)),
                             m.create(stepMask, new Shape(batch, 1, 1, keys)), cache);
-                    logits = rows(l, batch);
+                    rows(l, logits);
                 }
             }
         }
@@ -173,14 +177,16 @@ public final class BatchedGenerator {
         return z ^ (z >>> 31);
     }
 
-    private static float[][] rows(NDArray logits, int batch) {
-        float[] flat = logits.toFloatArray();
-        int vocab = flat.length / batch;
-        float[][] out = new float[batch][];
-        for (int b = 0; b < batch; b++) {
-            out[b] = Arrays.copyOfRange(flat, b * vocab, (b + 1) * vocab);
+    /** Copies {@code logits: [B, V]} row by row into {@code out}, straight from the tensor's memory. */
+    private static void rows(NDArray logits, float[][] out) {
+        if (logits.getShape().size() != (long) out.length * out[0].length) {
+            throw new IllegalStateException("logits " + logits.getShape() + " for " + out.length + " rows of "
+                    + out[0].length);
         }
-        return out;
+        FloatBuffer flat = logits.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        for (float[] row : out) {
+            flat.get(row);
+        }
     }
 
     private static List<Completion> results(List<List<Integer>> out, float[][] logprobs, boolean greedy,

@@ -212,8 +212,9 @@ for g in "${groups[@]}"; do
         emit "$label java" ./workbench bench train --method "$g" "${ours[@]}" --prompt-tokens "$P" --new-tokens "$C" \
           --tokenizer "$tok" --steps "${RL_STEPS:-2}" --warmup 1
         emit "$label python-trl" "$PY" "${peer[@]}" --prompt-tokens "$P" --new-tokens "$C" --steps "${RL_STEPS:-2}" --warmup 1
+        # the SFT step holds the same tokenizer as the grpo/ppo run (a run holds its tokenizer), for peak RSS
         emit "$g-sft 15M ${B}x$((P + C)) prompt $F java" ./workbench bench train --method sft --batch "$B" \
-          --seq "$((P + C))" --prompt-fraction "$F" --steps 3 --warmup 1
+          --seq "$((P + C))" --prompt-fraction "$F" --tokenizer "$tok" --steps 3 --warmup 1
         emit "$g-sft 15M ${B}x$((P + C)) prompt $F python-trl" "$PY" bench/peer/trl_dpo.py --mode sft --batch "$((B / 2))" \
           --seq "$((P + C))" --prompt-fraction "$F" --steps 3 --warmup 1
       done

@@ -41,6 +41,7 @@ import org.llamawb.model.quant.QuantizedWeight;
 import org.llamawb.model.Llama;
 import org.llamawb.model.weights.Checkpoint;
 import org.llamawb.model.LlamaConfig;
+import org.llamawb.model.tokenizer.LlamaTokenizer;
 import org.llamawb.model.RopeScaling;
 import org.llamawb.model.generate.Generator;
 import org.llamawb.model.generate.Sampling;
@@ -110,7 +111,8 @@ final class BenchCommand implements Command {
         o.addOption(Flags.opt("model", "PATH", "generate, train: a checkpoint instead of a random model (train: its own "
                 + "shape; --dim etc. are ignored)"));
         o.addOption(Flags.opt("tokenizer", "PATH", "generate: tokenizer for --model (unused for timing); train grpo/ppo: "
-                + "the tokenizer whose words make the prompts (default ../shared/data/tokenizers/llama/tokenizer.model)"));
+                + "the tokenizer whose words make the prompts (default ../shared/data/tokenizers/llama/tokenizer.model); "
+                + "train sft: held loaded through the steps, as a run holds its tokenizer (for peak RSS beside grpo/ppo)"));
         o.addOption(Flags.opt("new-tokens", "N", "generate: tokens to generate (default 255); train grpo/ppo: at most "
                 + "this many per completion (default 32)"));
         o.addOption(Flags.opt("profile", "DIR", "forward, train: after timing, write libtorch traces of one step "
@@ -263,6 +265,17 @@ final class BenchCommand implements Command {
         if (!method.equals("sft")) {
             throw new UsageException("bench train: --method must be sft, dpo, grpo or ppo, not '" + method + "'");
         }
+        // a GRPO/PPO run holds its tokenizer (it decodes completions for the rewards), and so does an SFT run; the
+        // bench's SFT rows hold it too when asked, so that peak RSS compares like with like
+        try (LlamaTokenizer held = f.has("tokenizer") ? LlamaTokenizer.load(Path.of(f.string("tokenizer", ""))) : null) {
+            sft(f, m, out);
+            if (held != null) {
+                out.put("tokenizer_held_vocab", held.vocabSize()); // read after the steps: held through them
+            }
+        }
+    }
+
+    private static void sft(Flags f, NDManager m, ObjectNode out) throws IOException {
         int batch = f.integer("batch", 8);
         int seq = f.integer("seq", 256);
         Checkpoint checkpoint = f.has("model") ? Checkpoint.open(Path.of(f.string("model"))) : null;

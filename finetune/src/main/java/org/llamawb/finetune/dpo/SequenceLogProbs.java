@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
@@ -50,6 +51,8 @@ public final class SequenceLogProbs {
     private final double[] logitSums;
     private final double[] entropySums;
     private final double[] correct;
+    /** The log-probability of each labelled position, in row-major order (row, then position). */
+    private final float[] tokens;
     /** Under autograd: the head's output {@code [m, V]} (recorded), else null. */
     private NDArray logits;
     /** {@code [m]} int64 labels of the labelled positions; {@code [m]} their log-sum-exp. */
@@ -66,9 +69,13 @@ public final class SequenceLogProbs {
     /** The model whose head a leaf's backward recomputes. */
     private Llama model;
 
+    /** The sampling temperature the logits are divided by (1: none). */
+    private double temperature = 1.0;
+
     private SequenceLogProbs(double[] values, long[] counts, double[] logitSums, double[] entropySums, double[] correct,
-            NDArray logits, NDArray targets, NDArray lse, int[] rowOf, boolean recorded) {
+            float[] tokens, NDArray logits, NDArray targets, NDArray lse, int[] rowOf, boolean recorded) {
         this.values = values;
+        this.tokens = tokens;
         this.counts = counts;
         this.logitSums = logitSums;
         this.entropySums = entropySums;
@@ -110,10 +117,26 @@ public final class SequenceLogProbs {
      *     memory a rematerialised step is for)
      */
     public static SequenceLogProbs ofLast(Llama model, NDArray last, int[][] labels, boolean leaf, NDManager m) {
-        if (leaf) {
-            return head(model, () -> last, labels, true, true, true, m);
+        return ofLast(model, last, labels, leaf, 1.0, true, m);
+    }
+
+    /**
+     * {@link #ofLast(Llama, NDArray, int[][], boolean, NDManager)} of {@code log softmax(logits / temperature)}, as the
+     * online methods read it (TRL divides by the sampling temperature), with or without the metrics. The online
+     * losses are functions of every token's log-probability ({@link #tokenLogProbs}), not of the rows' sums: their
+     * gradient per token goes to {@link #backwardTokens}. No {@code [m, V]} log-softmax exists under autograd (TRL's
+     * {@code selective_log_softmax} keeps the logits for its log-sum-exp's backward; here they are kept and their
+     * gradient is written over them, or on a leaf nothing of that size is kept at all).
+     */
+    public static SequenceLogProbs ofLast(Llama model, NDArray last, int[][] labels, boolean leaf, double temperature,
+            boolean metrics, NDManager m) {
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be a finite number > 0, got " + temperature);
         }
-        return head(model, () -> model.norm().forward(last), labels, true, true, false, m);
+        if (leaf) {
+            return head(model, () -> last, labels, true, metrics, true, temperature, m);
+        }
+        return head(model, () -> model.norm().forward(last), labels, true, metrics, false, temperature, m);
     }
 
     private static SequenceLogProbs run(Llama model, int[][] ids, int[][] labels, boolean grad, boolean metrics,
@@ -125,7 +148,7 @@ public final class SequenceLogProbs {
             return inChunks(model, ids, labels, metrics, rowsPerChunk, m);
         }
         // [N, T] -> [N, T, d], the final normalised hidden states
-        return head(model, () -> model.hidden(idsArray(ids, m), null, null, grad), labels, grad, metrics, false, m);
+        return head(model, () -> model.hidden(idsArray(ids, m), null, null, grad), labels, grad, metrics, false, 1.0, m);
     }
 
     /** Rows of token ids as a {@code [N, T]} int64 array. */
@@ -147,7 +170,7 @@ public final class SequenceLogProbs {
      * slice.
      */
     private static SequenceLogProbs head(Llama model, Supplier<NDArray> hiddenStates, int[][] labels, boolean grad,
-            boolean metrics, boolean onLeaf, NDManager m) {
+            boolean metrics, boolean onLeaf, double temperature, NDManager m) {
         int n = labels.length;
         int t = labels[0].length;
         long[] counts = new long[n];
@@ -177,8 +200,10 @@ public final class SequenceLogProbs {
         double[] logitSums = new double[n];
         double[] entropySums = new double[n];
         double[] correct = new double[n];
+        float[] tokens = new float[labelled];
         if (labelled == 0) {
-            return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, null, null, null, rowOf, grad);
+            return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, tokens, null, null, null, rowOf,
+                    grad);
         }
         NDArray hidden = hiddenStates.get(); // [N, T, d]
         long d = hidden.getShape().get(2);
@@ -192,7 +217,7 @@ public final class SequenceLogProbs {
         }
         // gathered under autograd when the graph continues: the gradient scatters back to these positions
         NDArray at = hidden.reshape((long) n * t, d).get(where); // [m, d]
-        NDArray logits = keep ? model.logits(at) : null; // [m, V]
+        NDArray logits = keep ? scaled(model.logits(at), temperature, m) : null; // [m, V]
         NDArray plain = keep ? logits.stopGradient() : null; // the same storage, outside the graph
         float[] lseAll = new float[labelled];
         for (int start = 0; start < labelled; start += rows) {
@@ -200,10 +225,11 @@ public final class SequenceLogProbs {
             try (NDScope scope = new NDScope()) {
                 NDIndex slice = new NDIndex("{}:{}", start, end);
                 NDArray z = keep ? plain.get(slice) // [rows, V]
-                        : model.logits(onLeaf ? model.norm().forward(at.get(slice)) : at.get(slice));
+                        : scaled(model.logits(onLeaf ? model.norm().forward(at.get(slice)) : at.get(slice)), temperature, m);
                 NDArray y = target.get(slice); // [rows]
                 NDArray[] s = metrics ? Kernels.get().tokenLogProbStats(z, y) : Kernels.get().tokenLogProbs(z, y);
                 float[] logp = s[0].toFloatArray();
+                System.arraycopy(logp, 0, tokens, start, end - start);
                 System.arraycopy(s[1].toFloatArray(), 0, lseAll, start, end - start);
                 float[] mean = metrics ? s[2].toFloatArray() : null;
                 float[] entropy = metrics ? s[3].toFloatArray() : null;
@@ -222,8 +248,9 @@ public final class SequenceLogProbs {
         if (onLeaf) {
             JniUtils.setGradMode(true);
         }
-        SequenceLogProbs out = new SequenceLogProbs(values, counts, logitSums, entropySums, correct, logits, target,
-                grad ? m.create(lseAll) : null, rowOf, grad);
+        SequenceLogProbs out = new SequenceLogProbs(values, counts, logitSums, entropySums, correct, tokens, logits,
+                target, grad ? m.create(lseAll) : null, rowOf, grad);
+        out.temperature = temperature;
         if (onLeaf) {
             out.leaf = hidden; // [N, T, d]
             out.where = where;
@@ -242,6 +269,7 @@ public final class SequenceLogProbs {
         double[] logitSums = new double[n];
         double[] entropySums = new double[n];
         double[] correct = new double[n];
+        float[][] tokens = new float[(n + rows - 1) / rows][];
         for (int start = 0; start < n; start += rows) {
             int end = Math.min(n, start + rows);
             try (NDScope scope = new NDScope()) {
@@ -252,9 +280,24 @@ public final class SequenceLogProbs {
                 System.arraycopy(c.logitSums, 0, logitSums, start, end - start);
                 System.arraycopy(c.entropySums, 0, entropySums, start, end - start);
                 System.arraycopy(c.correct, 0, correct, start, end - start);
+                tokens[start / rows] = c.tokens;
             }
         }
-        return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, null, null, null, new int[0], false);
+        int labelled = Arrays.stream(tokens).mapToInt(t -> t.length).sum();
+        float[] joined = new float[labelled];
+        int at = 0;
+        for (float[] t : tokens) {
+            System.arraycopy(t, 0, joined, at, t.length);
+            at += t.length;
+        }
+        return new SequenceLogProbs(values, counts, logitSums, entropySums, correct, joined, null, null, null,
+                new int[0], false);
+    }
+
+    /** {@code logits / temperature} (under autograd when {@code logits} is recorded); the logits themselves at 1. */
+    private static NDArray scaled(NDArray logits, double temperature, NDManager m) {
+        // a 0-d constant, not a Java number: scalar operands can corrupt gradients (djl-notes)
+        return temperature == 1.0 ? logits : logits.div(m.full(new Shape(), (float) temperature, DataType.FLOAT32));
     }
 
     /**
@@ -264,6 +307,23 @@ public final class SequenceLogProbs {
      * recomputed under autograd. Once, inside the collector of a pass made with {@code grad = true}.
      */
     public void backward(float[] rowGrad) {
+        float[] weights = new float[rowOf.length];
+        for (int k = 0; k < rowOf.length; k++) {
+            weights[k] = rowGrad[rowOf[k]];
+        }
+        backwardTokens(weights);
+    }
+
+    /**
+     * Back-propagates {@code Σ_k tokenGrad[k] · log p_k} over the labelled positions (in the order of
+     * {@link #tokenLogProbs}) through the recorded pass, as {@link #backward} does for whole rows: once, inside the
+     * collector of a pass made under autograd.
+     */
+    public void backwardTokens(float[] tokenGrad) {
+        if (tokenGrad.length != rowOf.length) {
+            throw new IllegalArgumentException(tokenGrad.length + " token gradients for " + rowOf.length
+                    + " labelled positions");
+        }
         if (!recorded) {
             throw new IllegalStateException("backward needs a pass under autograd that was not back-propagated yet");
         }
@@ -272,11 +332,7 @@ public final class SequenceLogProbs {
             return;
         }
         NDManager m = targets.getManager();
-        float[] weights = new float[rowOf.length];
-        for (int k = 0; k < rowOf.length; k++) {
-            weights[k] = rowGrad[rowOf[k]];
-        }
-        NDArray weight = m.create(weights); // [m]
+        NDArray weight = m.create(tokenGrad); // [m]
         if (leaf == null) {
             NDArray grad = logits.stopGradient(); // [m, V], the logits' storage: the head's backward reads only its input and weight
             Kernels.get().logProbGradInPlace(grad, targets, lse, weight);
@@ -290,12 +346,20 @@ public final class SequenceLogProbs {
                 NDIndex slice = new NDIndex("{}:{}", start, end);
                 // reshaped here, under autograd: a view made without it would not lead back to the leaf
                 NDArray rows = leaf.reshape(-1, leaf.getShape().get(2)).get(where.get(slice)); // [N·T, d] -> [rows, d]
-                NDArray z = model.logits(model.norm().forward(rows)); // [rows, V], recorded
+                NDArray z = scaled(model.logits(model.norm().forward(rows)), temperature, m); // [rows, V], recorded
                 NDArray grad = z.stopGradient();
                 Kernels.get().logProbGradInPlace(grad, targets.get(slice), lse.get(slice), weight.get(slice));
                 JniUtils.backward((PtNDArray) z, (PtNDArray) grad, false, false); // adds into the leaf's gradient
             }
         }
+    }
+
+    /**
+     * The log-probability of every labelled position: row 0's positions in order, then row 1's, and so on (a position
+     * {@code j} of row {@code i} counts when {@code labels[i][j + 1]} is not ignored).
+     */
+    public float[] tokenLogProbs() {
+        return tokens;
     }
 
     /** The per-row sums of the labelled tokens' log-probabilities. */

@@ -62,14 +62,19 @@ final class GrpoObjective implements TrainingStep.Loss<GrpoBatch> {
         NDArray input = SequenceLogProbs.idsArray(b.ids(), m); // [N, T]
         // the blocks reseed adapter dropout from seed, block by block
         return ForwardBackward.run(model, input, null, null, remat, seed, (last, leaf) -> {
-            NDArray logprobs = Rollouts.tokenLogprobs(model, model.norm().forward(last), b.ids(), from, temperature,
-                    m); // [N, T - from]
-            NDArray old = b.oldLogprobs() == null ? logprobs.stopGradient() : columns(b.oldLogprobs(), shape, from);
-            NDArray ref = b.refLogprobs() == null ? null : columns(b.refLogprobs(), shape, from);
-            GrpoLoss l = GrpoLoss.compute(logprobs, old, ref, m.create(b.advantages()), columns(b.mask(), shape, from),
-                    b.stepCompletionTokens(), settings);
+            // the masked tokens' log-probabilities, no [N, T, V] log-softmax under autograd; 0 where unmasked
+            Rollouts.Selected selected = Rollouts.selected(model, last, leaf, b.ids(), b.mask(), from, temperature, m);
+            NDArray logprobs = selected.logprobs(); // [N, T - from]
+            NDArray mask = columns(b.mask(), shape, from);
+            // the old and reference values are 0 where unmasked too, so those terms stay finite (and masked out)
+            NDArray old = b.oldLogprobs() == null ? logprobs.stopGradient()
+                    : columns(b.oldLogprobs(), shape, from).mul(mask);
+            NDArray ref = b.refLogprobs() == null ? null : columns(b.refLogprobs(), shape, from).mul(mask);
+            GrpoLoss l = GrpoLoss.compute(logprobs, old, ref, m.create(b.advantages()), mask, b.stepCompletionTokens(),
+                    settings);
             NDArray scaled = l.loss().mul(m.full(new Shape(), (float) (weight * scale), DataType.FLOAT32));
             JniUtils.backward((PtNDArray) scaled, (PtNDArray) scaled.onesLike(), false, false);
+            selected.backward(); // the loss's gradient per token, through the LM head into the pass
             Map<String, Double> one = new LinkedHashMap<>();
             if (!Double.isNaN(l.kl())) {
                 one.put("kl", l.kl());

@@ -4,6 +4,7 @@ import java.util.Iterator;
 import java.util.List;
 import org.llamawb.datasets.batch.LoadedBatch;
 import org.llamawb.datasets.batch.LoaderPosition;
+import org.llamawb.finetune.train.NativeHeap;
 import org.llamawb.model.BadInputException;
 
 /**
@@ -92,6 +93,9 @@ public final class RolloutBatches<B> implements Iterator<LoadedBatch<B>> {
             }
             cached = rollout.make(index, here.epoch(), inEpoch);
             cachedIndex = index;
+            // the rollout's passes without gradients just freed their logits and temporaries; returning those pages
+            // keeps them out of the peak of the update that builds its graph next (as DPO's reference pass)
+            NativeHeap.trim();
         }
         B b = cached.get(order.pick(index, within / microBatches, within % microBatches));
         at = here.batch() + 1 < perEpoch ? new LoaderPosition(here.epoch(), here.batch() + 1)

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import org.llamawb.adapters.LoraModel;
 import org.llamawb.datasets.mix.DataSource;
+import org.llamawb.datasets.tokenize.TokenizedExample;
 import org.llamawb.datasets.tokenize.TokenizedPrompt;
 import org.llamawb.finetune.dpo.SequenceLogProbs;
 import org.llamawb.finetune.recipe.Recipe;
@@ -25,6 +26,7 @@ import org.llamawb.finetune.rl.RuleReward;
 import org.llamawb.finetune.rl.RuleRewardSpec;
 import org.llamawb.finetune.rl.RuleRewards;
 import org.llamawb.finetune.train.MethodContext;
+import org.llamawb.model.Kernels;
 import org.llamawb.model.Llama;
 import org.llamawb.model.generate.BatchedGenerator;
 import org.llamawb.model.generate.Sampling;
@@ -208,8 +210,8 @@ public final class Rollouts {
 
     /**
      * {@code [N, T]}: at position {@code j} of row {@code i}, {@code log softmax(logits_ij / temperature)[ids[i][j+1]]}
-     * (0 in the last column). As TRL, the logits are divided by the sampling temperature, so the ratio compares the
-     * distributions the completions were drawn from.
+     * (in the last column, of token 0: nothing follows it and nothing reads it). As TRL, the logits are divided by
+     * the sampling temperature, so the ratio compares the distributions the completions were drawn from.
      *
      * @param grad whether autograd records (inside a gradient collector)
      */
@@ -263,6 +265,80 @@ public final class Rollouts {
         return logits.logSoftmax(-1).gather(m.create(next, new Shape(n, kept, 1)), -1).reshape(n, kept);
     }
 
+    /**
+     * The policy's log-probabilities of the masked tokens for a loss under autograd, without a {@code [N, T, V]}
+     * log-softmax in the graph (TRL's {@code selective_log_softmax} does the same for memory): {@link #logprobs()} is a
+     * leaf {@code [N, T - from]} the loss is built on (0 at unmasked positions); after the loss is back-propagated into
+     * it, {@link #backward()} sends its gradient through the LM head into the pass ({@link SequenceLogProbs#backwardTokens}).
+     */
+    public static final class Selected {
+        private final SequenceLogProbs head;
+        private final NDArray leaf;
+        /** Per masked position, its index in {@code [N, T - from]}, in {@link SequenceLogProbs#tokenLogProbs} order. */
+        private final int[] cell;
+
+        private Selected(SequenceLogProbs head, NDArray leaf, int[] cell) {
+            this.head = head;
+            this.leaf = leaf;
+            this.cell = cell;
+        }
+
+        /** {@code [N, T - from]}: {@code log softmax(logits_ij / temperature)[ids[i][j+1]]} where masked, else 0. */
+        public NDArray logprobs() {
+            return leaf;
+        }
+
+        /** Sends the gradient the loss left on {@link #logprobs()} through the head into the pass; once. */
+        public void backward() {
+            float[] g = leaf.getGradient().toFloatArray();
+            float[] tokenGrad = new float[cell.length];
+            for (int k = 0; k < cell.length; k++) {
+                tokenGrad[k] = g[cell[k]];
+            }
+            head.backwardTokens(tokenGrad);
+        }
+    }
+
+    /**
+     * {@link Selected} log-probabilities from {@code last: [N, T, d]}, the last decoder block's output of a pass under
+     * autograd ({@code leaf}: a rematerialised step's leaf, see {@link SequenceLogProbs#ofLast}), of the positions
+     * {@code j ≥ from} whose {@code mask: [N·T]} is non-zero (the position predicting token {@code j + 1}). Call inside
+     * the pass's collector.
+     */
+    public static Selected selected(Llama model, NDArray last, boolean leaf, int[][] ids, float[] mask, int from,
+            double temperature, NDManager m) {
+        int n = ids.length;
+        int t = ids[0].length;
+        int kept = t - from;
+        int[][] labels = new int[n][t];
+        int masked = 0;
+        for (int i = 0; i < n; i++) {
+            Arrays.fill(labels[i], TokenizedExample.IGNORE);
+            for (int j = from; j + 1 < t; j++) {
+                if (mask[i * t + j] != 0) {
+                    labels[i][j + 1] = ids[i][j + 1];
+                    masked++;
+                }
+            }
+        }
+        SequenceLogProbs head = SequenceLogProbs.ofLast(model, last, labels, leaf, temperature, false, m);
+        float[] tokens = head.tokenLogProbs();
+        float[] dense = new float[n * kept];
+        int[] cell = new int[masked];
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = from; j + 1 < t; j++) {
+                if (labels[i][j + 1] != TokenizedExample.IGNORE) {
+                    cell[k] = i * kept + j - from;
+                    dense[cell[k]] = tokens[k++];
+                }
+            }
+        }
+        NDArray values = m.create(dense, new Shape(n, kept));
+        values.setRequiresGradient(true);
+        return new Selected(head, values, cell);
+    }
+
     /** The first column of a flat {@code [N, T]} mask holding a 1 in any row ({@code T} when none does). */
     public static int firstMaskedColumn(float[] mask, int rows, int width) {
         int first = width;
@@ -285,6 +361,29 @@ public final class Rollouts {
      */
     static long tokensPerChunk = Long.getLong("workbench.rolloutChunkTokens", 512);
 
+    /**
+     * {@link #tokenLogprobs(Llama, int[][], double, boolean, NDManager)} without gradients, flat {@code [N·T]}, read off
+     * the logits by the fused kernel ({@link Kernels#tokenLogProbs}: log-sum-exp and the label's logit) instead of a
+     * {@code [N, T, V]} log-softmax and a gather: the same values to float rounding, less memory and work.
+     */
+    static float[] selectedNoGrad(Llama model, int[][] ids, double temperature, NDManager m) {
+        int n = ids.length;
+        int t = ids[0].length;
+        long[] next = new long[n * t];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j + 1 < t; j++) {
+                next[i * t + j] = ids[i][j + 1];
+            }
+        }
+        NDArray hidden = model.hidden(SequenceLogProbs.idsArray(ids, m), null, null, false); // [N, T, d]
+        NDArray logits = model.logits(hidden.reshape((long) n * t, hidden.getShape().get(2))); // [N·T, V]
+        if (temperature != 1.0) {
+            logits = logits.div(m.full(new Shape(), (float) temperature, DataType.FLOAT32));
+        }
+        // the last column reads token 0, as the gather of tokenLogprobs does: no token follows it, nothing uses it
+        return Kernels.get().tokenLogProbs(logits, m.create(next))[0].toFloatArray();
+    }
+
     /** Per-token log-probabilities ({@code [N·T]}) without gradients, of the policy or (adapters disabled) of the reference. */
     public static float[] logprobs(Llama model, LoraModel lora, int[][] ids, double temperature, boolean reference) {
         int t = ids[0].length;
@@ -294,7 +393,7 @@ public final class Rollouts {
             int[][] chunk = Arrays.copyOfRange(ids, from, Math.min(ids.length, from + rows));
             int at = from * t;
             try (NDScope scope = new NDScope()) {
-                Supplier<float[]> run = () -> tokenLogprobs(model, chunk, temperature, false, model.manager()).toFloatArray();
+                Supplier<float[]> run = () -> selectedNoGrad(model, chunk, temperature, model.manager());
                 float[] part = reference ? lora.withAdaptersDisabled(run) : run.get();
                 System.arraycopy(part, 0, out, at, part.length);
             }

@@ -266,7 +266,8 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
             for (int start = 0; start < n; start += microBatch) {
                 int end = Math.min(n, start + microBatch);
                 Rollouts.Rows r = Rollouts.rows(prompts.subList(start, end), completions.subList(start, end), padId);
-                float[] old = Rollouts.logprobs(model, lora, r.ids(), ppo.temperature(), false);
+                // the rollout policy's log-probabilities come from the sampler (TRL reads them off generate's
+                // logits), so no pass of the policy over the rows; RolloutsTest: equal to such a pass
                 float[] ref = referenceLogprobs(r.ids());
                 float[] values = critic.valuesNoGrad(r.ids());
                 int w = r.width();
@@ -274,7 +275,8 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
                     int row = i - start;
                     int from = row * w + r.promptLengths()[row] - 1; // the position predicting completion token 0
                     int width = w - r.promptLengths()[row] + 1; // the completion's positions and the one after it
-                    s.logprobs()[i] = widen(old, from, width);
+                    // past the completion: 0 (every use of these is masked by the response length)
+                    s.logprobs()[i] = widen(completions.get(i).logprobs(), 0, width);
                     s.refLogprobs()[i] = widen(ref, from, width);
                     s.values()[i] = widen(values, from, width);
                     s.lengths()[i] = completions.get(i).tokens().length;
@@ -324,9 +326,10 @@ public final class PpoMethod implements TrainingMethod<PpoBatch> {
         return Rollouts.inEvaluationMode(lora, () -> Rollouts.logprobs(model, lora, ids, ppo.temperature(), false));
     }
 
+    /** {@code flat[from..from + width)} as doubles, 0 past the end of {@code flat}. */
     private static double[] widen(float[] flat, int from, int width) {
         double[] out = new double[width];
-        for (int k = 0; k < width; k++) {
+        for (int k = 0; k < width && from + k < flat.length; k++) {
             out[k] = flat[from + k];
         }
         return out;

@@ -63,14 +63,17 @@ final class PpoObjective implements TrainingStep.Loss<PpoBatch> {
         int from = Math.min(Rollouts.firstMaskedColumn(b.responseMask(), b.rows(), b.width()), b.width() - 1);
         // the blocks reseed adapter dropout from seed, block by block; the critic's pass from another seed
         ForwardBackward.run(model, input, null, null, remat, seed, (last, leaf) -> {
-            NDArray logprobs = Rollouts.tokenLogprobs(model, model.norm().forward(last), b.ids(), from,
-                    ppo.temperature(), m); // [N, T - from]
+            // the response tokens' log-probabilities, no [N, T, V] log-softmax under autograd; 0 elsewhere
+            Rollouts.Selected selected = Rollouts.selected(model, last, leaf, b.ids(), b.responseMask(), from,
+                    ppo.temperature(), m);
+            NDArray logprobs = selected.logprobs(); // [N, T - from]
             if (from > 0) {
                 logprobs = m.zeros(new Shape(b.rows(), from)).concat(logprobs, 1); // [N, T]
             }
             p[0] = PpoLoss.policy(logprobs, m.create(b.oldLogprobs(), shape), m.create(b.advantages(), shape),
                     m.create(b.responseMask(), shape), ppo.cliprange());
             backward(p[0].loss().mul(weight));
+            selected.backward(); // the loss's gradient per token, through the LM head into the pass
             return 0;
         });
         critic.active(() -> ForwardBackward.run(model, input, null, null, remat, ~seed, (last, leaf) -> {

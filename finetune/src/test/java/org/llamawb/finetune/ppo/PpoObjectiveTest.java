@@ -94,23 +94,36 @@ class PpoObjectiveTest {
                 full = l.getFloat();
             }
             assertEquals(full, loss, 1e-6, "loss");
-            assertEquals(p.approxKl(), got.get("policy/approxkl_avg"), 1e-7, "policy/approxkl_avg");
-            assertEquals(p.ratioMean(), got.get("val/ratio"), 1e-7, "val/ratio");
-            assertEquals(p.clipFraction(), got.get("policy/clipfrac_avg"), 1e-7, "policy/clipfrac_avg");
+            assertEquals(p.approxKl(), got.get("policy/approxkl_avg"), close(p.approxKl()) / 10, "policy/approxkl_avg");
+            assertEquals(p.ratioMean(), got.get("val/ratio"), close(p.ratioMean()) / 10, "val/ratio");
+            assertEquals(p.clipFraction(), got.get("policy/clipfrac_avg"), close(p.clipFraction()) / 10, "policy/clipfrac_avg");
             assertTrue(p.clipFraction() > 0, "some ratios clip");
             double largest = 0;
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
                 try (NDArray g = e.getValue().getGradient()) {
                     float[] expected = g.toFloatArray();
                     float[] actual = restricted.get(e.getKey());
+                    double scale = 0;
+                    for (float x : expected) {
+                        scale = Math.max(scale, Math.abs(x));
+                    }
                     for (int i = 0; i < expected.length; i++) {
-                        assertEquals(expected[i], actual[i], 1e-6, e.getKey() + "[" + i + "]");
+                        assertEquals(expected[i], actual[i], close(scale), e.getKey() + "[" + i + "]");
                         largest = Math.max(largest, Math.abs(expected[i]));
                     }
                 }
             }
             assertTrue(largest > 1e-3, "the loss has gradients");
         }
+    }
+
+    /**
+     * Float rounding between two ways of summing the same terms: the objective reads each token's log-probability and
+     * writes its gradient with fused log-sum-exp kernels (no log-softmax), so a value differs by a few parts in a
+     * million of {@code scale} (the value itself, or a gradient tensor's largest element).
+     */
+    private static double close(double scale) {
+        return 1e-6 + 2e-6 * Math.abs(scale);
     }
 
     /** Three rows: prompts of 3, 5 and 4 tokens, responses of 4, 2 and 3, right-padded; targets in row layout. */

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,8 +47,16 @@ public final class BatchedGenerator {
      *        policy must learn to produce them)
      * @param text the decoded text before any stop string (null without a decoder)
      * @param finish why it stopped
+     * @param logprobs per generated token, its log-probability under the temperature-scaled softmax of the logits it
+     *        was drawn from ({@link Sampler#lastLogprob}): what PPO reads as the rollout policy's log-probabilities
+     *        instead of a pass over the rows; null when greedy
      */
-    public record Completion(int[] tokens, String text, Finish finish) {}
+    public record Completion(int[] tokens, String text, Finish finish, float[] logprobs) {
+        /** A completion without log-probabilities. */
+        public Completion(int[] tokens, String text, Finish finish) {
+            this(tokens, text, finish, null);
+        }
+    }
 
     /**
      * Generates after each prompt.
@@ -76,6 +86,7 @@ public final class BatchedGenerator {
         int[] pad = new int[batch]; // leading pad columns of each row
         Sampler[] samplers = new Sampler[batch];
         List<List<Integer>> out = new ArrayList<>();
+        float[][] logprobs = new float[batch][sampling.isGreedy() ? 0 : sampling.maxNewTokens()];
         Finish[] finish = new Finish[batch];
         for (int i = 0; i < batch; i++) {
             pad[i] = width - prompts.get(i).length;
@@ -85,7 +96,7 @@ public final class BatchedGenerator {
         }
         if (sampling.maxNewTokens() == 0) {
             Arrays.fill(finish, Finish.LENGTH);
-            return results(out, finish, decoder, stopStrings);
+            return results(out, logprobs, sampling.isGreedy(), finish, decoder, stopStrings);
         }
         try (NDManager m = model.manager().newSubManager(); KvCache cache = model.newCache(batch, capacity)) {
             long[] ids = new long[batch * width];
@@ -103,12 +114,14 @@ public final class BatchedGenerator {
                     }
                 }
             }
-            float[][] logits;
+            // read into the same arrays every step: fresh ones (two copies of [B, V] per step) were most of a
+            // rollout's Java garbage, and the young generation the JVM grew to hold it added to the peak RSS
+            float[][] logits = new float[batch][model.config().vocabSize()];
             try (NDScope scope = new NDScope()) {
                 NDArray l = model.decode(m.create(ids, new Shape(batch, width)),
                         m.create(positions, new Shape(batch, width)),
                         m.create(mask, new Shape(batch, 1, width, width)), cache); // [B, V]
-                logits = rows(l, batch);
+                rows(l, logits);
             }
             for (int step = 0; step < sampling.maxNewTokens(); step++) {
                 long[] next = new long[batch];
@@ -119,6 +132,9 @@ public final class BatchedGenerator {
                         continue;
                     }
                     int token = samplers[b].next(logits[b]);
+                    if (!sampling.isGreedy()) {
+                        logprobs[b][out.get(b).size()] = (float) samplers[b].lastLogprob();
+                    }
                     out.get(b).add(token);
                     next[b] = token;
                     if (sampling.stopIds().contains(token)) {
@@ -146,11 +162,11 @@ public final class BatchedGenerator {
                 try (NDScope scope = new NDScope()) {
                     NDArray l = model.decode(m.create(next, new Shape(batch, 1)), m.create(pos, new Shape(batch, 1)),
                             m.create(stepMask, new Shape(batch, 1, 1, keys)), cache);
-                    logits = rows(l, batch);
+                    rows(l, logits);
                 }
             }
         }
-        return results(out, finish, decoder, stopStrings);
+        return results(out, logprobs, sampling.isGreedy(), finish, decoder, stopStrings);
     }
 
     /** A distinct, reproducible seed per row (a SplitMix64-style mix of the batch seed and the row). */
@@ -161,18 +177,20 @@ public final class BatchedGenerator {
         return z ^ (z >>> 31);
     }
 
-    private static float[][] rows(NDArray logits, int batch) {
-        float[] flat = logits.toFloatArray();
-        int vocab = flat.length / batch;
-        float[][] out = new float[batch][];
-        for (int b = 0; b < batch; b++) {
-            out[b] = Arrays.copyOfRange(flat, b * vocab, (b + 1) * vocab);
+    /** Copies {@code logits: [B, V]} row by row into {@code out}, straight from the tensor's memory. */
+    private static void rows(NDArray logits, float[][] out) {
+        if (logits.getShape().size() != (long) out.length * out[0].length) {
+            throw new IllegalStateException("logits " + logits.getShape() + " for " + out.length + " rows of "
+                    + out[0].length);
         }
-        return out;
+        FloatBuffer flat = logits.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        for (float[] row : out) {
+            flat.get(row);
+        }
     }
 
-    private static List<Completion> results(List<List<Integer>> out, Finish[] finish, Function<int[], String> decoder,
-            List<String> stopStrings) {
+    private static List<Completion> results(List<List<Integer>> out, float[][] logprobs, boolean greedy,
+            Finish[] finish, Function<int[], String> decoder, List<String> stopStrings) {
         List<Completion> results = new ArrayList<>(out.size());
         for (int b = 0; b < out.size(); b++) {
             int[] tokens = toArray(out.get(b));
@@ -189,7 +207,8 @@ public final class BatchedGenerator {
                 }
                 text = text.substring(0, cut);
             }
-            results.add(new Completion(tokens, text, finish[b]));
+            results.add(new Completion(tokens, text, finish[b],
+                    greedy ? null : Arrays.copyOf(logprobs[b], tokens.length)));
         }
         return results;
     }

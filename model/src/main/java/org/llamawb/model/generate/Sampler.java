@@ -6,6 +6,10 @@ import java.util.SplittableRandom;
 /**
  * Chooses the next token from one logit vector, in the order transformers applies its warpers:
  * temperature, then top-k, then top-p, then a draw from what remains (argmax when greedy).
+ *
+ * <p>With top-k and top-p filtering, the draw walks the tokens from the most likely down, so the logits are sorted;
+ * without them (top-k 0, top-p 1: the setting of GRPO's and PPO's rollouts) it walks them in id order, which draws
+ * from the same distribution without sorting 32,000 values per row and token.
  */
 public final class Sampler {
     private final Sampling sampling;
@@ -16,6 +20,10 @@ public final class Sampler {
     private long[] keys = new long[0];
     private int[] order = new int[0];
     private double[] p = new double[0];
+    /** Of the last draw: the token, the largest scaled logit, and Σ exp(scaled − max) over the whole vocabulary (NaN: not summed yet). */
+    private int lastToken = -1;
+    private double lastMax;
+    private double lastSum;
 
     public Sampler(Sampling sampling) {
         this.sampling = sampling;
@@ -36,6 +44,9 @@ public final class Sampler {
         }
         for (int i = 0; i < n; i++) {
             scaled[i] = logits[i] / sampling.temperature();
+        }
+        if ((sampling.topK() == 0 || sampling.topK() >= n) && sampling.topP() >= 1) {
+            return unfiltered(n);
         }
         descending(logits, keys, order); // most likely first
         int keep = sampling.topK() > 0 ? Math.min(sampling.topK(), n) : n;
@@ -63,13 +74,62 @@ public final class Sampler {
             }
         }
         double u = random.nextDouble() * sum;
+        lastMax = max;
+        lastSum = Double.NaN; // sum covers the kept tokens only; lastLogprob sums the whole vocabulary if asked
         for (int i = 0; i < keep; i++) {
             u -= p[i];
             if (u < 0) {
-                return order[i];
+                return lastToken = order[i];
             }
         }
-        return order[keep - 1];
+        return lastToken = order[keep - 1];
+    }
+
+    /** A draw from the whole softmax of {@code scaled[0..n)}, walking the ids in order (no sort). */
+    private int unfiltered(int n) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, scaled[i]);
+        }
+        double sum = 0;
+        int last = 0; // the last id with a non-zero probability: the answer when rounding leaves u ≥ 0
+        for (int i = 0; i < n; i++) {
+            p[i] = Math.exp(scaled[i] - max);
+            sum += p[i];
+            if (p[i] > 0) {
+                last = i;
+            }
+        }
+        lastMax = max;
+        lastSum = sum;
+        double u = random.nextDouble() * sum;
+        for (int i = 0; i < n; i++) {
+            u -= p[i];
+            if (u < 0) {
+                return lastToken = i;
+            }
+        }
+        return lastToken = last;
+    }
+
+    /**
+     * The log-probability of the last token {@link #next} drew under the temperature-scaled softmax over the whole
+     * vocabulary, {@code log softmax(logits / temperature)[token]} (before any top-k or top-p cut, as TRL's PPO reads
+     * it off {@code generate}'s logits), computed in double from the logits of that call; NaN when greedy or before
+     * the first draw.
+     */
+    public double lastLogprob() {
+        if (sampling.isGreedy() || lastToken < 0) {
+            return Double.NaN;
+        }
+        if (Double.isNaN(lastSum)) {
+            double sum = 0;
+            for (int i = 0; i < scaled.length; i++) {
+                sum += Math.exp(scaled[i] - lastMax);
+            }
+            lastSum = sum;
+        }
+        return scaled[lastToken] - lastMax - Math.log(lastSum);
     }
 
     /**

@@ -2,6 +2,7 @@ package org.llamawb.model.generate;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.Set;
@@ -10,7 +11,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The sampler's primitive-key ordering is the stable descending sort of the scaled logits it replaced, ties and
- * signed zeros included, so every seeded stream draws exactly the tokens it drew before.
+ * signed zeros included, so every seeded stream with top-k or top-p draws exactly the tokens it drew before; without
+ * them it draws by walking the ids in order (no sort), from the same distribution, and reports each drawn token's
+ * log-probability.
  */
 class SamplerTest {
 
@@ -66,6 +69,28 @@ class SamplerTest {
         return order[keep - 1];
     }
 
+    /** The unfiltered draw: the softmax of logits / T walked in id order, one uniform per draw. */
+    private static int idOrderNext(float[] logits, double temperature, SplittableRandom random) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l / temperature);
+        }
+        double[] p = new double[logits.length];
+        double sum = 0;
+        for (int i = 0; i < logits.length; i++) {
+            p[i] = Math.exp(logits[i] / temperature - max);
+            sum += p[i];
+        }
+        double u = random.nextDouble() * sum;
+        for (int i = 0; i < logits.length; i++) {
+            u -= p[i];
+            if (u < 0) {
+                return i;
+            }
+        }
+        throw new AssertionError("rounding left u ≥ 0 in this test's draws");
+    }
+
     private static float[] logits(SplittableRandom r, int n) {
         float[] l = new float[n];
         for (int i = 0; i < n; i++) {
@@ -97,8 +122,8 @@ class SamplerTest {
     @Test
     void seededDrawsAreTheSameAsBefore() {
         SplittableRandom r = new SplittableRandom(9);
-        Sampling[] settings = {new Sampling(1.0, 0, 1.0, 11, 8, Set.of()), new Sampling(0.7, 40, 1.0, 12, 8, Set.of()),
-            new Sampling(1.2, 0, 0.9, 13, 8, Set.of()), new Sampling(0.9, 5, 0.5, 14, 8, Set.of())};
+        Sampling[] settings = {new Sampling(0.7, 40, 1.0, 12, 8, Set.of()), new Sampling(1.2, 0, 0.9, 13, 8, Set.of()),
+            new Sampling(0.9, 5, 0.5, 14, 8, Set.of())};
         for (Sampling s : settings) {
             Sampler sampler = new Sampler(s);
             SplittableRandom reference = new SplittableRandom(s.seed());
@@ -107,5 +132,68 @@ class SamplerTest {
                 assertEquals(boxedNext(l, s, reference), sampler.next(l), "draw " + draw + " with " + s);
             }
         }
+    }
+
+    @Test
+    void unfilteredDrawsWalkTheIdsInOrder() {
+        SplittableRandom r = new SplittableRandom(9);
+        for (Sampling s : new Sampling[] {new Sampling(1.0, 0, 1.0, 11, 8, Set.of()),
+            new Sampling(0.8, 600, 1.0, 15, 8, Set.of())}) { // top-k above the vocabulary keeps everything
+            Sampler sampler = new Sampler(s);
+            SplittableRandom reference = new SplittableRandom(s.seed());
+            for (int draw = 0; draw < 200; draw++) {
+                float[] l = logits(r, 500);
+                assertEquals(idOrderNext(l, s.temperature(), reference), sampler.next(l), "draw " + draw + " with " + s);
+            }
+        }
+    }
+
+    /** Over many draws from one vector, each token's frequency is its softmax probability (a χ² bound). */
+    @Test
+    void unfilteredDrawsFollowTheSoftmax() {
+        float[] l = {2.0f, 0.5f, -1.0f, 1.5f, 0.0f, -3.0f, 1.0f, 0.25f};
+        double t = 0.9;
+        double[] p = new double[l.length];
+        double sum = 0;
+        for (int i = 0; i < l.length; i++) {
+            p[i] = Math.exp(l[i] / t);
+            sum += p[i];
+        }
+        Sampler sampler = new Sampler(new Sampling(t, 0, 1.0, 3, 8, Set.of()));
+        int draws = 40_000;
+        int[] counts = new int[l.length];
+        for (int d = 0; d < draws; d++) {
+            counts[sampler.next(l)]++;
+        }
+        double chi2 = 0;
+        for (int i = 0; i < l.length; i++) {
+            double expected = draws * p[i] / sum;
+            chi2 += (counts[i] - expected) * (counts[i] - expected) / expected;
+        }
+        assertTrue(chi2 < 24.3, "χ² " + chi2 + " over 7 degrees of freedom (p = 0.001 bound 24.3): " + Arrays.toString(counts));
+    }
+
+    /** The reported log-probability is log softmax(logits / T) of the drawn token over the whole vocabulary. */
+    @Test
+    void lastLogprobIsTheDrawnTokensLogSoftmax() {
+        SplittableRandom r = new SplittableRandom(4);
+        for (Sampling s : new Sampling[] {new Sampling(0.7, 0, 1.0, 1, 8, Set.of()), new Sampling(1.3, 7, 0.8, 2, 8, Set.of())}) {
+            Sampler sampler = new Sampler(s);
+            for (int draw = 0; draw < 50; draw++) {
+                float[] l = logits(r, 300);
+                int token = sampler.next(l);
+                double max = Double.NEGATIVE_INFINITY;
+                for (float x : l) {
+                    max = Math.max(max, x / s.temperature());
+                }
+                double sum = 0;
+                for (float x : l) {
+                    sum += Math.exp(x / s.temperature() - max);
+                }
+                assertEquals(l[token] / s.temperature() - max - Math.log(sum), sampler.lastLogprob(), 1e-12,
+                        "draw " + draw + " with " + s);
+            }
+        }
+        assertTrue(Double.isNaN(new Sampler(Sampling.greedy(4, Set.of())).lastLogprob()), "greedy has none");
     }
 }

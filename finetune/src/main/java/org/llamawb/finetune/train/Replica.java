@@ -20,9 +20,16 @@ import org.llamawb.model.Llama;
  * computes its share of each step's gradients with it.
  */
 public final class Replica implements AutoCloseable {
-    /** {@code -Dworkbench.fusedProjections=false} keeps every projection its own GEMM in adapter training (to measure). */
+    /**
+     * {@code -Dworkbench.fusedProjections=true} stacks the frozen q/k/v and gate/up of adapter training into one GEMM
+     * each. Off by default: with it, a pass with the adapter active and one with it disabled (DPO's policy and
+     * reference, GRPO/PPO's policy and reference) no longer give the same bits when the adapter's delta is zero, because
+     * the slices of the stacked output reach attention as strided views in one and as fresh tensors in the other; DPO's
+     * rewards at step 0 are then rounding noise instead of exactly 0 (LearningCanBeCheckedTest), and the measured gain
+     * was small (bench/BENCHMARKS.md, "Fused projections").
+     */
     private static final boolean FUSED_PROJECTIONS =
-            Boolean.parseBoolean(System.getProperty("workbench.fusedProjections", "true"));
+            Boolean.parseBoolean(System.getProperty("workbench.fusedProjections", "false"));
     private final NDManager manager;
     private final BaseModel base;
     private final LoraModel lora;

@@ -151,8 +151,9 @@ for g in "${groups[@]}"; do
       # r 8 on the 7B shape (2,498,560·r); no Python peer
       ./mvnw -q -B -DskipTests -pl distributed -am package >&2
       opens="$(sed -n 's/.*<spark.jvm.opens>\(.*\)<\/spark.jvm.opens>.*/\1/p' pom.xml)"
-      emit "spark all-reduce 2 executors" java $opens -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-        -cp distributed/target/workbench-spark.jar org.llamawb.distributed.AllReduceBench 'local-cluster[2,1,1536]' \
+      # the local cluster's workers keep their executors' logs in SPARK_HOME/work (else ./work)
+      emit "spark all-reduce 2 executors" env SPARK_HOME=/tmp/llamawb-bench/spark-home java $opens -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+        -cp "$root/distributed/target/workbench-spark.jar" org.llamawb.distributed.AllReduceBench 'local-cluster[2,1,1536]' \
         "${SPARK_SIZES:-262656,525312,1050624,2101248,19988480}" "${SPARK_STEPS:-5}"
       ;;
     precision)

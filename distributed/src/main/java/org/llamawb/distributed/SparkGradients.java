@@ -4,8 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import java.io.File;
 import java.io.PrintStream;
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -97,13 +99,30 @@ final class SparkGradients implements ParallelGradients {
             conf.setIfMissing("spark.driver.host", "127.0.0.1");
             conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
             conf.setIfMissing("spark.executor.memory", "512m");
-            conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
+            // absolute, since an executor starts in its own work directory: a driver started with a relative
+            // -cp would otherwise give every executor a class path that names nothing there
+            conf.setIfMissing("spark.executor.extraClassPath", absoluteClassPath(System.getProperty("java.class.path")));
             // a worker builds the executor's command line from SPARK_HOME/jars unless Spark is "testing"; here
             // the class path above already holds Spark, so the executors are told not to look for it
             conf.setExecutorEnv("SPARK_TESTING", "1");
             conf.setExecutorEnv("SPARK_SCALA_VERSION", "2.13");
         }
         return conf;
+    }
+
+    /** Each entry of a class path made absolute against this JVM's working directory (wildcards kept). */
+    static String absoluteClassPath(String classPath) {
+        StringBuilder out = new StringBuilder();
+        for (String entry : classPath.split(File.pathSeparator)) {
+            if (entry.isEmpty()) {
+                continue;
+            }
+            if (out.length() > 0) {
+                out.append(File.pathSeparatorChar);
+            }
+            out.append(Path.of(entry).toAbsolutePath().normalize());
+        }
+        return out.toString();
     }
 
     /**
